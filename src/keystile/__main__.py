@@ -1,0 +1,3 @@
+from keystile.cli import app
+
+app()

@@ -1,0 +1,208 @@
+"""The ASGI application: routers, the one error handler, start-up and shut-down."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from keystile import errors
+from keystile.config import Settings, load_file_config
+from keystile.core import ids, migrate
+from keystile.core.clock import Clock
+from keystile.core.db import make_engine
+from keystile.core.keys import Keyring, MasterKey
+from keystile.core.outbox import Deliverer
+from keystile.core.redirect_urls import RedirectType
+from keystile.core.responses import JSON
+from keystile.core.state import AppState
+
+log = logging.getLogger("keystile")
+
+
+def error_response(request_id: str, exc: errors.StytchError) -> JSON:
+    return JSON(
+        {
+            "status_code": exc.status_code,
+            "request_id": request_id,
+            "error_type": exc.error_type,
+            "error_message": exc.message,
+            "error_url": exc.error_url,
+        },
+        status_code=exc.status_code,
+    )
+
+
+def _request_id(request: Request) -> str:
+    return getattr(request.state, "request_id", None) or ids.request_id()
+
+
+def _describe_validation(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
+        if err.get("type") == "json_invalid":
+            return "The request body is not valid JSON."
+        if err.get("type") == "missing":
+            parts.append(f"{loc} is required")
+        else:
+            parts.append(f"{loc or 'body'}: {err.get('msg')}")
+    return "; ".join(parts) + "."
+
+
+class RequestGuard:
+    """Pure ASGI middleware: a request id for every request, and a cap on body size."""
+
+    def __init__(self, app: ASGIApp, max_body: int) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = ids.request_id()
+        scope.setdefault("state", {})["request_id"] = request_id
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_body:
+            await error_response(request_id, errors.RequestTooLarge())(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body:
+                    raise errors.RequestTooLarge()
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+
+def make_state(settings: Settings, clock: Clock | None = None) -> AppState:
+    master = (
+        MasterKey(settings.master_key.get_secret_value())
+        if settings.master_key
+        else MasterKey.from_file(settings.data_dir / "master.key")
+    )
+    return AppState(
+        settings=settings,
+        engine=make_engine(settings.db_url),
+        clock=clock or Clock(),
+        keyring=Keyring(master),
+    )
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    settings = settings or Settings()
+    state = make_state(settings, clock)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.prepared:
+            await migrate.require_current(state.engine)
+        else:
+            await prepare(state)
+        deliverer = None
+        if settings.smtp_url:
+            deliverer = Deliverer(state.engine, state.clock, settings.smtp_url)
+            state.wake_deliverer.append(deliverer.wake)
+            deliverer.start()
+        try:
+            yield
+        finally:
+            if deliverer:
+                await deliverer.stop()
+            await state.engine.dispose()
+
+    app = FastAPI(
+        title="keystile",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs" if settings.dev else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.dev else None,
+    )
+    app.state.keystile = state
+
+    @app.exception_handler(errors.StytchError)
+    async def _stytch_error(request: Request, exc: errors.StytchError) -> JSON:
+        return error_response(_request_id(request), exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(request: Request, exc: RequestValidationError) -> JSON:
+        return error_response(_request_id(request), errors.BadRequest(_describe_validation(exc)))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSON:
+        if exc.status_code == 404:
+            err: errors.StytchError = errors.RouteNotFound(f"No route {request.method} {request.url.path}.")
+        elif exc.status_code == 405:
+            err = errors.MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}.")
+        else:
+            err = errors.BadRequest(str(exc.detail))
+        return error_response(_request_id(request), err)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSON:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(_request_id(request), errors.InternalServerError())
+
+    from keystile import routes
+
+    for router in routes.ROUTERS:
+        app.include_router(router)
+    if settings.inbox_enabled:
+        from keystile.dev.routes import router as inbox_router
+
+        app.include_router(inbox_router)
+
+    app.add_middleware(RequestGuard, max_body=settings.max_body_bytes)
+    return app
+
+
+async def prepare(state: AppState) -> None:
+    """Migrate (where allowed), check the schema, apply keystile.toml, seed an empty dev database."""
+    settings = state.settings
+    if settings.migrate_on_start:
+        await asyncio.to_thread(migrate.upgrade, settings.db_url)
+    await migrate.require_current(state.engine)
+    from keystile.projects import service as projects
+
+    async with state.engine.begin() as conn:
+        if settings.config_file:
+            await projects.apply_file_config(
+                conn, state.keyring, state.clock.now(), load_file_config(settings.config_file)
+            )
+        if settings.dev and await projects.is_empty(conn):
+            created = await projects.create_project(conn, state.keyring, state.clock.now(), name="Development")
+            await projects.add_redirect_url(
+                conn,
+                state.clock.now(),
+                created.project_id,
+                "http://localhost:3000/authenticate",
+                list(RedirectType),
+                default=True,
+            )
+            _announce(settings, created)
+
+
+def _announce(settings: Settings, created: Any) -> None:
+    print(
+        "\nkeystile created a test project on this empty database (dev mode; shown once):\n"
+        f"  project_id  {created.project_id}\n"
+        f"  secret      {created.secret}\n"
+        f"  public_token {created.public_token}\n"
+        f"  base URL    {settings.base_url}\n"
+        "  redirect    http://localhost:3000/authenticate (default for every type)\n",
+        flush=True,
+    )

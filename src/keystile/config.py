@@ -1,0 +1,102 @@
+"""Settings (environment, `KEYSTILE_` prefix) and the `keystile.toml` loader."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path(".keystile")
+
+
+class Settings(BaseSettings):
+    """Everything keystile reads from its environment. Passed into `create_app`."""
+
+    model_config = SettingsConfigDict(env_prefix="KEYSTILE_", extra="ignore")
+
+    env: Literal["dev", "production"] = "dev"
+    data_dir: Path = DEFAULT_DATA_DIR
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 4010
+    public_url: str | None = None
+    smtp_url: str | None = None
+    email_from: str = "keystile <login@keystile.localhost>"
+    dev_inbox: bool | None = None
+    master_key: SecretStr | None = None
+    max_body_bytes: int = 1_048_576
+    auto_migrate: bool | None = None
+    config_file: Path | None = None
+    # Set by `keystile serve` after it migrated and seeded once, before starting workers.
+    prepared: bool = False
+
+    @property
+    def dev(self) -> bool:
+        return self.env == "dev"
+
+    @property
+    def inbox_enabled(self) -> bool:
+        return self.dev if self.dev_inbox is None else self.dev_inbox
+
+    @property
+    def db_url(self) -> str:
+        """The SQLAlchemy async URL; SQLite under `data_dir` by default."""
+        url = self.database_url or f"sqlite:///{self.data_dir / 'keystile.db'}"
+        return async_url(url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.db_url.startswith("sqlite")
+
+    @property
+    def migrate_on_start(self) -> bool:
+        if self.auto_migrate is not None:
+            return self.auto_migrate
+        return self.is_sqlite and self.dev
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/") + "/"
+
+
+def async_url(url: str) -> str:
+    """Map a plain database URL onto the async driver keystile uses for it."""
+    for plain, driver in (
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain):]
+    return url
+
+
+class RedirectURLConfig(BaseModel):
+    url: str
+    types: list[str] = Field(default_factory=lambda: ["login", "signup", "invite", "discovery", "reset_password"])
+    default: bool = False
+
+
+class ProjectConfig(BaseModel):
+    project_id: str
+    secret: SecretStr
+    name: str | None = None
+    live: bool = False
+    public_token: str | None = None
+    redirect_urls: list[RedirectURLConfig] = Field(default_factory=list)
+
+
+class FileConfig(BaseModel):
+    """The shape of `keystile.toml`."""
+
+    model_config = {"extra": "forbid"}
+
+    projects: list[ProjectConfig] = Field(default_factory=list)
+
+
+def load_file_config(path: Path) -> FileConfig:
+    with path.open("rb") as f:
+        return FileConfig.model_validate(tomllib.load(f))

@@ -1,0 +1,125 @@
+"""Single-use secrets: issued once, stored hashed, redeemed by one conditional UPDATE."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Row
+
+from keystile import errors
+from keystile.core import crypto
+from keystile.models.tokens import tokens
+
+if TYPE_CHECKING:
+    from keystile.core.context import Context
+
+
+class TokenKind(StrEnum):
+    DISCOVERY_MAGIC_LINK = "discovery_magic_link"
+    B2B_MAGIC_LINK = "b2b_magic_link"  # organization login, signup and invite links
+    INTERMEDIATE_SESSION = "intermediate_session"
+    CONSUMER_MAGIC_LINK = "consumer_magic_link"  # login, signup, invite and embeddable links
+
+
+async def issue(
+    ctx: Context,
+    kind: TokenKind,
+    *,
+    minutes: int,
+    email: str | None = None,
+    organization_id: str | None = None,
+    member_id: str | None = None,
+    user_id: str | None = None,
+    email_id: str | None = None,
+    pkce_challenge: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> tuple[str, Row[Any]]:
+    """Make a token; return it (shown once) and its stored row."""
+    token = crypto.new_token()
+    now = ctx.clock.now()
+    row = (
+        await ctx.conn.execute(
+            insert(tokens)
+            .values(
+                token_id=str(uuid.uuid4()),
+                project_id=ctx.project_id,
+                kind=kind.value,
+                token_hash=crypto.hash_token(token),
+                email=email,
+                organization_id=organization_id,
+                member_id=member_id,
+                user_id=user_id,
+                email_id=email_id,
+                pkce_challenge=pkce_challenge,
+                data=data or {},
+                created_at=now,
+                expires_at=now + timedelta(minutes=minutes),
+            )
+            .returning(tokens)
+        )
+    ).one()
+    return token, row
+
+
+async def redeem(
+    ctx: Context,
+    token: str,
+    kinds: tuple[TokenKind, ...],
+    *,
+    used: type[errors.StytchError],
+    unknown: type[errors.StytchError],
+) -> Row[Any]:
+    """Consume a token exactly once. `used` is raised for a used or expired token,
+    `unknown` for one that never existed (in this project, of these kinds)."""
+    now = ctx.clock.now()
+    token_hash = crypto.hash_token(token)
+    scope = (
+        tokens.c.token_hash == token_hash,
+        tokens.c.project_id == ctx.project_id,
+        tokens.c.kind.in_([k.value for k in kinds]),
+    )
+    row = (
+        await ctx.conn.execute(
+            update(tokens)
+            .where(*scope, tokens.c.used_at.is_(None), tokens.c.expires_at > now)
+            .values(used_at=now)
+            .returning(tokens)
+        )
+    ).first()
+    if row is not None:
+        return row
+    if (await ctx.conn.execute(select(tokens.c.token_id).where(*scope))).first() is not None:
+        raise used()
+    raise unknown()
+
+
+async def peek(ctx: Context, token: str, kinds: tuple[TokenKind, ...], *, missing: type[errors.StytchError]) -> Row[Any]:
+    """Read a live token without consuming it (discovery lists organizations this way)."""
+    row = (
+        await ctx.conn.execute(
+            select(tokens).where(
+                tokens.c.token_hash == crypto.hash_token(token),
+                tokens.c.project_id == ctx.project_id,
+                tokens.c.kind.in_([k.value for k in kinds]),
+                tokens.c.used_at.is_(None),
+                tokens.c.expires_at > ctx.clock.now(),
+            )
+        )
+    ).first()
+    if row is None:
+        raise missing()
+    return row
+
+
+def check_pkce(row: Row[Any], verifier: str | None) -> None:
+    """PKCE (RFC 7636, S256) when the token was sent with a challenge."""
+    if row.pkce_challenge and not verifier:
+        raise errors.PKCEExpectedCodeVerifier()
+    if verifier and not row.pkce_challenge:
+        raise errors.PKCEDidNotExpectCodeVerifier()
+    if verifier and not crypto.matches_plain(crypto.pkce_challenge(verifier), row.pkce_challenge):
+        raise errors.PKCEMismatch()

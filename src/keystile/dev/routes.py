@@ -1,0 +1,55 @@
+"""The dev inbox: every email keystile sent, newest first, as a page and as JSON.
+
+No authentication: it is for development machines and CI, and is off in production
+unless KEYSTILE_DEV_INBOX=true.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+from sqlalchemy import select
+
+from keystile.core import emails
+from keystile.core.clock import rfc3339
+from keystile.core.responses import JSON
+from keystile.models.outbox import outbox
+
+router = APIRouter(include_in_schema=False)
+_env = Environment(loader=PackageLoader("keystile", "templates/dev"), autoescape=select_autoescape(["html"]))
+
+
+async def _messages(request: Request, to: str | None, limit: int) -> list[dict[str, Any]]:
+    state = request.app.state.keystile
+    query = select(outbox).order_by(outbox.c.created_at.desc(), outbox.c.message_id.desc()).limit(limit)
+    if to:
+        query = query.where(outbox.c.to_normalized == emails.normalize(to))
+    async with state.engine.connect() as conn:
+        rows = (await conn.execute(query)).all()
+    return [
+        {
+            "id": r.message_id,
+            "to": r.to_address,
+            "from": r.from_address,
+            "subject": r.subject,
+            "text": r.text,
+            "html": r.html,
+            "links": r.links,
+            "created_at": rfc3339(r.created_at),
+        }
+        for r in rows
+    ]
+
+
+@router.get("/dev/inbox/messages")
+async def inbox_messages(request: Request, to: str | None = None, limit: int = Query(100, ge=1, le=1000)) -> JSON:
+    return JSON({"messages": await _messages(request, to, limit)})
+
+
+@router.get("/dev/inbox")
+async def inbox_page(request: Request, to: str | None = None) -> HTMLResponse:
+    messages = await _messages(request, to, 200)
+    return HTMLResponse(_env.get_template("inbox.html").render(messages=messages, to=to))

@@ -1,0 +1,51 @@
+from sqlalchemy import Boolean, Column, ForeignKey, Index, String, Table, UniqueConstraint
+
+from keystile.models.meta import metadata
+from keystile.models.types import JSONType, UTCDateTime
+
+organizations = Table(
+    "organizations",
+    metadata,
+    Column("organization_id", String(80), primary_key=True),
+    Column("project_id", String(80), ForeignKey("projects.project_id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("slug", String(128), nullable=False),
+    Column("logo_url", String(2048), nullable=False, default=""),
+    Column("external_id", String(128), nullable=True),
+    Column("trusted_metadata", JSONType, nullable=False, default=dict),
+    # Every auth policy field of Stytch's Organization object, as one document.
+    Column("settings", JSONType, nullable=False, default=dict),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("project_id", "slug", name="uq_organizations_project_slug"),
+    UniqueConstraint("project_id", "external_id", name="uq_organizations_project_external_id"),
+)
+
+members = Table(
+    "members",
+    metadata,
+    Column("member_id", String(80), primary_key=True),
+    Column("project_id", String(80), ForeignKey("projects.project_id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "organization_id",
+        String(80),
+        ForeignKey("organizations.organization_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("email", String(320), nullable=False),
+    Column("email_normalized", String(320), nullable=False),
+    Column("email_id", String(80), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("name", String(256), nullable=False, default=""),
+    Column("external_id", String(128), nullable=True),
+    Column("email_address_verified", Boolean, nullable=False, default=False),
+    Column("is_breakglass", Boolean, nullable=False, default=False),
+    Column("roles", JSONType, nullable=False, default=list),  # directly assigned role ids
+    Column("trusted_metadata", JSONType, nullable=False, default=dict),
+    Column("untrusted_metadata", JSONType, nullable=False, default=dict),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("organization_id", "email_normalized", name="uq_members_organization_email"),
+    UniqueConstraint("organization_id", "external_id", name="uq_members_organization_external_id"),
+    Index("ix_members_project_email", "project_id", "email_normalized"),
+)

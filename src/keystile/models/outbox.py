@@ -1,0 +1,28 @@
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, Text
+
+from keystile.models.meta import metadata
+from keystile.models.types import JSONType, UTCDateTime
+
+# Every email keystile sends, written in the transaction that issues the token it carries.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("message_id", String(80), primary_key=True),
+    Column("project_id", String(80), ForeignKey("projects.project_id", ondelete="CASCADE"), nullable=False),
+    Column("to_address", String(320), nullable=False),
+    Column("to_normalized", String(320), nullable=False),
+    Column("from_address", String(320), nullable=False),
+    Column("subject", String(512), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("html", Text, nullable=False),
+    Column("links", JSONType, nullable=False, default=list),
+    # "pending" (waits for SMTP), "sent", "failed", or "inbox" (no SMTP configured)
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Index("ix_outbox_to_created", "to_normalized", "created_at"),
+    Index("ix_outbox_status_next", "status", "next_attempt_at"),
+)

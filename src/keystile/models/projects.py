@@ -1,0 +1,48 @@
+from sqlalchemy import Boolean, Column, ForeignKey, Index, String, Table, Text
+
+from keystile.models.meta import metadata
+from keystile.models.types import JSONType, UTCDateTime
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("project_id", String(80), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("live", Boolean, nullable=False),
+    Column("public_token", String(120), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+project_secrets = Table(
+    "project_secrets",
+    metadata,
+    Column("secret_id", String(80), primary_key=True),
+    Column("project_id", String(80), ForeignKey("projects.project_id", ondelete="CASCADE"), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_project_secrets_project_id", "project_id"),
+)
+
+redirect_urls = Table(
+    "redirect_urls",
+    metadata,
+    Column("project_id", String(80), ForeignKey("projects.project_id", ondelete="CASCADE"), primary_key=True),
+    Column("url", Text, primary_key=True),
+    Column("type", String(32), primary_key=True),
+    Column("is_default", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("kid", String(80), primary_key=True),
+    Column("project_id", String(80), ForeignKey("projects.project_id", ondelete="CASCADE"), nullable=False),
+    Column("private_key", Text, nullable=False),  # PEM, encrypted with the master key
+    Column("public_jwk", JSONType, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("retired_at", UTCDateTime, nullable=True),
+    Index("ix_signing_keys_project_id", "project_id"),
+)
+
+__all__ = ["projects", "project_secrets", "redirect_urls", "signing_keys"]

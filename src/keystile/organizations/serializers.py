@@ -1,0 +1,25 @@
+"""Stytch's Organization object (PY `b2b/models/organizations.py` `Organization`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from keystile.core.clock import rfc3339
+from keystile.organizations.repository import DEFAULT_SETTINGS
+
+
+def organization_json(row: Any) -> dict[str, Any]:
+    settings = {**DEFAULT_SETTINGS, **(row.settings or {})}
+    return {
+        "organization_id": row.organization_id,
+        "organization_name": row.name,
+        "organization_logo_url": row.logo_url or "",
+        "organization_slug": row.slug,
+        "organization_external_id": row.external_id,
+        "trusted_metadata": row.trusted_metadata or {},
+        "sso_active_connections": [],
+        "scim_active_connection": None,
+        **settings,
+        "created_at": rfc3339(row.created_at),
+        "updated_at": rfc3339(row.updated_at),
+    }

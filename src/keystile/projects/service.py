@@ -1,0 +1,190 @@
+"""Projects, their secrets and their redirect URLs (used by the CLI, the config file and tests)."""
+
+from __future__ import annotations
+
+import secrets as pysecrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from keystile.config import FileConfig
+from keystile.core import crypto, ids
+from keystile.core.keys import Keyring
+from keystile.core.redirect_urls import RedirectType
+from keystile.models.projects import project_secrets, projects, redirect_urls
+
+
+@dataclass(frozen=True)
+class NewProject:
+    project_id: str
+    secret: str
+    public_token: str
+    name: str
+    live: bool
+
+
+class ProjectNotFound(LookupError):
+    pass
+
+
+def new_secret(live: bool) -> str:
+    return f"secret-{'live' if live else 'test'}-{pysecrets.token_urlsafe(27)}"
+
+
+async def create_project(
+    conn: AsyncConnection,
+    keyring: Keyring,
+    now: datetime,
+    *,
+    name: str,
+    live: bool = False,
+    project_id: str | None = None,
+    secret: str | None = None,
+    public_token: str | None = None,
+) -> NewProject:
+    project_id = project_id or ids.project_id(live)
+    secret = secret or new_secret(live)
+    public_token = public_token or f"public-token-{'live' if live else 'test'}-{uuid.uuid4()}"
+    await conn.execute(
+        insert(projects).values(
+            project_id=project_id, name=name, live=live, public_token=public_token, created_at=now
+        )
+    )
+    await add_secret(conn, project_id, secret, now)
+    await keyring.create(conn, project_id, live, now)
+    return NewProject(project_id, secret, public_token, name, live)
+
+
+async def add_secret(conn: AsyncConnection, project_id: str, secret: str, now: datetime) -> None:
+    await conn.execute(
+        insert(project_secrets).values(
+            secret_id=str(uuid.uuid4()), project_id=project_id, secret_hash=crypto.hash_token(secret), created_at=now
+        )
+    )
+
+
+async def list_projects(conn: AsyncConnection) -> list[dict]:
+    rows = await conn.execute(select(projects).order_by(projects.c.created_at))
+    return [
+        {"project_id": r.project_id, "name": r.name, "live": r.live, "public_token": r.public_token}
+        for r in rows
+    ]
+
+
+async def require_project(conn: AsyncConnection, project_id: str) -> None:
+    if (await conn.execute(select(projects.c.project_id).where(projects.c.project_id == project_id))).first() is None:
+        raise ProjectNotFound(project_id)
+
+
+async def add_redirect_url(
+    conn: AsyncConnection,
+    now: datetime,
+    project_id: str,
+    url: str,
+    types: list[RedirectType],
+    *,
+    default: bool = False,
+) -> None:
+    """Allow `url` for each type (idempotent); with `default`, make it the default of each."""
+    await require_project(conn, project_id)
+    for redirect_type in types:
+        if default:
+            await conn.execute(
+                update(redirect_urls)
+                .where(redirect_urls.c.project_id == project_id, redirect_urls.c.type == redirect_type.value)
+                .values(is_default=False)
+            )
+        existing = (
+            await conn.execute(
+                select(redirect_urls.c.is_default).where(
+                    redirect_urls.c.project_id == project_id,
+                    redirect_urls.c.url == url,
+                    redirect_urls.c.type == redirect_type.value,
+                )
+            )
+        ).first()
+        if existing is None:
+            await conn.execute(
+                insert(redirect_urls).values(
+                    project_id=project_id, url=url, type=redirect_type.value, is_default=default, created_at=now
+                )
+            )
+        elif default:
+            await conn.execute(
+                update(redirect_urls)
+                .where(
+                    redirect_urls.c.project_id == project_id,
+                    redirect_urls.c.url == url,
+                    redirect_urls.c.type == redirect_type.value,
+                )
+                .values(is_default=True)
+            )
+
+
+async def remove_redirect_url(conn: AsyncConnection, project_id: str, url: str) -> int:
+    await require_project(conn, project_id)
+    result = await conn.execute(
+        delete(redirect_urls).where(redirect_urls.c.project_id == project_id, redirect_urls.c.url == url)
+    )
+    return result.rowcount
+
+
+async def list_redirect_urls(conn: AsyncConnection, project_id: str) -> list[dict]:
+    await require_project(conn, project_id)
+    rows = await conn.execute(
+        select(redirect_urls)
+        .where(redirect_urls.c.project_id == project_id)
+        .order_by(redirect_urls.c.url, redirect_urls.c.type)
+    )
+    by_url: dict[str, dict] = {}
+    for r in rows:
+        entry = by_url.setdefault(r.url, {"url": r.url, "types": [], "default_for": []})
+        entry["types"].append(r.type)
+        if r.is_default:
+            entry["default_for"].append(r.type)
+    return list(by_url.values())
+
+
+async def apply_file_config(conn: AsyncConnection, keyring: Keyring, now: datetime, config: FileConfig) -> None:
+    """Make the database hold what `keystile.toml` declares: same ids, secrets and URLs."""
+    for p in config.projects:
+        secret = p.secret.get_secret_value()
+        exists = (
+            await conn.execute(select(projects.c.project_id).where(projects.c.project_id == p.project_id))
+        ).first()
+        if exists is None:
+            await create_project(
+                conn,
+                keyring,
+                now,
+                name=p.name or p.project_id,
+                live=p.live,
+                project_id=p.project_id,
+                secret=secret,
+                public_token=p.public_token,
+            )
+        else:
+            values = {"name": p.name} if p.name else {}
+            if p.public_token:
+                values["public_token"] = p.public_token
+            if values:
+                await conn.execute(update(projects).where(projects.c.project_id == p.project_id).values(**values))
+            hashes = {
+                r.secret_hash
+                for r in await conn.execute(
+                    select(project_secrets.c.secret_hash).where(project_secrets.c.project_id == p.project_id)
+                )
+            }
+            if crypto.hash_token(secret) not in hashes:
+                await add_secret(conn, p.project_id, secret, now)
+        for r in p.redirect_urls:
+            await add_redirect_url(
+                conn, now, p.project_id, r.url, [RedirectType(t) for t in r.types], default=r.default
+            )
+
+
+async def is_empty(conn: AsyncConnection) -> bool:
+    return (await conn.execute(select(projects.c.project_id).limit(1))).first() is None

@@ -1,0 +1,143 @@
+"""Fixtures: a real keystile per database backend, a fresh project per test, SDK clients
+(sync and async) pointed at it, and the dev inbox."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import stytch
+
+from keystile.core.redirect_urls import RedirectType
+from keystile.projects import service as projects
+from tests.support import (
+    AsyncBridge,
+    Inbox,
+    LoopThread,
+    Server,
+    fresh_postgres_url,
+    postgres_reachable,
+    start_server,
+)
+
+REDIRECT_URL = "http://localhost:3000/authenticate"
+IN_CI = os.environ.get("CI") == "true"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--backend",
+        action="append",
+        choices=["sqlite", "postgres"],
+        help="Run only against these databases (default: both, PostgreSQL when reachable).",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        chosen = metafunc.config.getoption("backend") or ["sqlite", "postgres"]
+        metafunc.parametrize("backend", chosen, scope="session")
+
+
+_servers: dict[str, Server] = {}
+
+
+@pytest.fixture(scope="session")
+def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One running keystile per backend for the whole run."""
+    if backend not in _servers:
+        data_dir = tmp_path_factory.mktemp(f"keystile-{backend}")
+        if backend == "postgres":
+            if not postgres_reachable():
+                if IN_CI:
+                    pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432; CI needs it")
+                pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+            url = fresh_postgres_url(f"keystile_test_{os.getpid()}")
+        else:
+            url = f"sqlite:///{data_dir / 'keystile.db'}"
+        _servers[backend] = start_server(backend, data_dir, url)
+    yield _servers[backend]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    for running in _servers.values():
+        running.stop()
+
+
+class ProjectInfo:
+    def __init__(self, server: Server, created: Any) -> None:
+        self.server = server
+        self.project_id: str = created.project_id
+        self.secret: str = created.secret
+        self.public_token: str = created.public_token
+
+    @property
+    def auth(self) -> tuple[str, str]:
+        return (self.project_id, self.secret)
+
+
+def make_project(server: Server, *, redirect_urls: bool = True, live: bool = False) -> ProjectInfo:
+    async def create() -> Any:
+        state = server.state
+        async with state.engine.begin() as conn:
+            created = await projects.create_project(
+                conn, state.keyring, state.clock.now(), name=f"test-{uuid.uuid4().hex[:8]}", live=live
+            )
+            if redirect_urls:
+                await projects.add_redirect_url(
+                    conn, state.clock.now(), created.project_id, REDIRECT_URL, list(RedirectType), default=True
+                )
+            return created
+
+    return ProjectInfo(server, server.run(create()))
+
+
+@pytest.fixture
+def project(server: Server) -> ProjectInfo:
+    """A fresh project (its own secret, keys and default redirect URL) for each test."""
+    return make_project(server)
+
+
+@pytest.fixture
+def other_project(server: Server) -> ProjectInfo:
+    return make_project(server)
+
+
+@pytest.fixture
+def inbox(server: Server) -> Inbox:
+    return Inbox(server.base_url)
+
+
+@pytest.fixture(scope="session")
+def sdk_loop() -> Iterator[LoopThread]:
+    loop = LoopThread()
+    yield loop
+    loop.stop()
+
+
+@pytest.fixture(params=["sync", "async"])
+def b2b(request: pytest.FixtureRequest, project: ProjectInfo, sdk_loop: LoopThread) -> Any:
+    """stytch.B2BClient against keystile: plain methods, or the `_async` ones."""
+    client = stytch.B2BClient(project.project_id, project.secret, environment=project.server.base_url)
+    return client if request.param == "sync" else AsyncBridge(client, sdk_loop)
+
+
+@pytest.fixture(params=["sync", "async"])
+def consumer(request: pytest.FixtureRequest, project: ProjectInfo, sdk_loop: LoopThread) -> Any:
+    """stytch.Client against keystile: plain methods, or the `_async` ones."""
+    client = stytch.Client(project.project_id, project.secret, environment=project.server.base_url)
+    return client if request.param == "sync" else AsyncBridge(client, sdk_loop)
+
+
+@pytest.fixture
+def http(project: ProjectInfo) -> Any:
+    """A requests session with the project's Basic auth, for what the SDK hides."""
+    import requests
+
+    session = requests.Session()
+    session.auth = project.auth
+    session.base_url = project.server.base_url  # type: ignore[attr-defined]
+    return session
