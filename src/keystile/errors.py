@@ -291,26 +291,35 @@ MemberDeleted = _error(
     "MemberDeleted", 400, "member_deleted", "This member has been deleted; reactivate it first."
 )
 
-# Search
-SearchInvalidCursor = _error("SearchInvalidCursor", 400, "search_invalid_cursor", "The cursor is invalid.")
-SearchInvalidLimit = _error(
-    "SearchInvalidLimit", 400, "search_invalid_limit", "limit must be between 1 and 1000."
-)
-SearchInvalidOperator = _error(
-    "SearchInvalidOperator", 400, "search_invalid_operator", "operator must be AND or OR."
-)
-SearchFilterNameNotRecognized = _error(
-    "SearchFilterNameNotRecognized",
-    400,
-    "search_filter_name_not_recognized",
-    "The filter_name is not recognized.",
-)
-SearchInvalidFilterValue = _error(
-    "SearchInvalidFilterValue", 400, "search_invalid_filter_value", "The filter_value is invalid."
-)
-SearchFuzzyTooShort = _error(
-    "SearchFuzzyTooShort", 400, "search_fuzzy_too_short", "Fuzzy search filters need at least 3 characters."
-)
+# Search: the same failures under each search's prefix, looked up by `search_errors(prefix)`.
+_SEARCH_FAILURES = {
+    "invalid_cursor": "The cursor is invalid; pass the next_cursor of a previous response.",
+    "invalid_limit": "limit must be between 1 and 1000.",
+    "invalid_operator": "query.operator must be AND or OR.",
+    "filter_name_not_recognized": "The filter_name is not recognized.",
+    "missing_filter_name": "Every operand needs a filter_name.",
+    "missing_filter_value": "Every operand needs a filter_value.",
+    "expected_string": "This filter_value must be a string.",
+    "expected_array_of_strings": "This filter_value must be an array of strings.",
+    "expected_boolean": "This filter_value must be a boolean.",
+    "fuzzy_too_short": "Fuzzy search filters need at least 3 characters.",
+    "maximum_filter_value_count_exceeded": "A filter_value may hold at most 1000 values.",
+    "invalid_timestamp": "This filter_value must be an RFC 3339 timestamp.",
+}
+_SEARCH_ERRORS: dict[str, dict[str, type[StytchError]]] = {
+    prefix: {
+        failure: _error("SearchError", 400, f"{prefix}_{failure}", message)
+        for failure, message in _SEARCH_FAILURES.items()
+    }
+    for prefix in ("organization_search", "member_search", "user_search")
+}
+
+
+def search_errors(prefix: str) -> dict[str, type[StytchError]]:
+    """The search errors of one search endpoint, keyed by failure (`invalid_cursor`, …)."""
+    return _SEARCH_ERRORS[prefix]
+
+
 MemberSearchOrganizationIdsEmpty = _error(
     "MemberSearchOrganizationIdsEmpty",
     400,

@@ -1,0 +1,249 @@
+"""Organizations: creation and the validation of their auth policy (reference §6, §8)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Row
+
+from keystile import errors
+from keystile.core import ids
+from keystile.core.context import Context
+from keystile.models.organizations import organizations
+from keystile.organizations.repository import DEFAULT_SETTINGS
+
+SLUG = re.compile(r"^[A-Za-z0-9._~-]{2,128}$")
+
+# Policy fields and the values each accepts (PY b2b/api/organizations.py docstrings).
+ENUMS: dict[str, frozenset[str]] = {
+    "sso_jit_provisioning": frozenset({"ALL_ALLOWED", "RESTRICTED", "NOT_ALLOWED"}),
+    "email_jit_provisioning": frozenset({"RESTRICTED", "NOT_ALLOWED"}),
+    "email_invites": frozenset({"ALL_ALLOWED", "RESTRICTED", "NOT_ALLOWED"}),
+    "auth_methods": frozenset({"ALL_ALLOWED", "RESTRICTED"}),
+    "mfa_policy": frozenset({"REQUIRED_FOR_ALL", "OPTIONAL"}),
+    "mfa_methods": frozenset({"ALL_ALLOWED", "RESTRICTED"}),
+    "oauth_tenant_jit_provisioning": frozenset({"RESTRICTED", "NOT_ALLOWED"}),
+    "first_party_connected_apps_allowed_type": frozenset({"ALL_ALLOWED", "RESTRICTED", "NOT_ALLOWED"}),
+    "third_party_connected_apps_allowed_type": frozenset({"ALL_ALLOWED", "RESTRICTED", "NOT_ALLOWED"}),
+}
+AUTH_METHODS = frozenset(
+    {
+        "sso",
+        "magic_link",
+        "email_otp",
+        "password",
+        "google_oauth",
+        "microsoft_oauth",
+        "slack_oauth",
+        "github_oauth",
+        "hubspot_oauth",
+    }
+)
+MFA_METHODS = frozenset({"sms_otp", "totp"})
+# Settings whose presence in `create` makes `email_invites` default to NOT_ALLOWED.
+AUTH_SETTING_FIELDS = frozenset(
+    {
+        "sso_jit_provisioning",
+        "email_allowed_domains",
+        "email_jit_provisioning",
+        "email_invites",
+        "auth_methods",
+        "allowed_auth_methods",
+    }
+)
+LIST_FIELDS = frozenset(
+    {
+        "sso_jit_provisioning_allowed_connections",
+        "email_allowed_domains",
+        "allowed_auth_methods",
+        "rbac_email_implicit_role_assignments",
+        "allowed_mfa_methods",
+        "claimed_email_domains",
+        "allowed_first_party_connected_apps",
+        "allowed_third_party_connected_apps",
+    }
+)
+# Consumer email providers: never an organization's allowed domain (anti-phishing, reference §6).
+COMMON_EMAIL_DOMAINS = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "yahoo.co.uk",
+        "hotmail.com",
+        "outlook.com",
+        "live.com",
+        "msn.com",
+        "aol.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "proton.me",
+        "protonmail.com",
+        "gmx.com",
+        "gmx.de",
+        "mail.com",
+        "yandex.com",
+        "yandex.ru",
+        "zoho.com",
+        "qq.com",
+        "163.com",
+        "web.de",
+    }
+)
+DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,62}$")
+
+
+def validate_name(name: str | None) -> str:
+    if name is None or not name.strip():
+        raise errors.OrganizationNameMissing()
+    if len(name) > 128:
+        raise errors.InvalidOrganizationName()
+    return name
+
+
+def validate_slug(slug: str) -> str:
+    if not SLUG.match(slug) or not any(c.isalnum() for c in slug):
+        raise errors.InvalidOrganizationSlug()
+    return slug
+
+
+def slugify(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9._~-]+", "-", text.lower()).strip("-")[:120]
+    return slug if len(slug) >= 2 and any(c.isalnum() for c in slug) else f"org-{secrets.token_hex(3)}"
+
+
+def _domains(value: list[str], field: str) -> list[str]:
+    cleaned = []
+    for raw in value:
+        domain = raw.strip().lower()
+        if not DOMAIN.match(domain):
+            raise errors.OrganizationSettingsInvalidDomain(f"{raw!r} in {field} is not a valid domain.")
+        if field == "email_allowed_domains" and domain in COMMON_EMAIL_DOMAINS:
+            raise errors.OrganizationSettingsDomainTooCommon(
+                f"{domain} is a common email provider and cannot be an allowed domain."
+            )
+        cleaned.append(domain)
+    return cleaned
+
+
+def check_settings(changes: dict[str, Any]) -> dict[str, Any]:
+    """Validate the policy fields a request sets (each on its own); returns them cleaned."""
+    cleaned: dict[str, Any] = {}
+    for field, value in changes.items():
+        if value is None:
+            continue
+        if field in ENUMS:
+            if value not in ENUMS[field]:
+                raise errors.InvalidOrganizationSettings(
+                    f"{field} must be one of {', '.join(sorted(ENUMS[field]))}, not {value!r}."
+                )
+        elif field in LIST_FIELDS and not isinstance(value, list):
+            raise errors.BadRequest(f"{field} must be an array.")
+        if field in ("email_allowed_domains", "claimed_email_domains"):
+            value = _domains(value, field)
+        elif field == "allowed_auth_methods":
+            unknown = set(value) - AUTH_METHODS
+            if unknown:
+                raise errors.InvalidOrganizationSettings(
+                    f"allowed_auth_methods has unknown methods {sorted(unknown)}; "
+                    f"use {', '.join(sorted(AUTH_METHODS))}."
+                )
+        elif field == "allowed_mfa_methods":
+            unknown = set(value) - MFA_METHODS
+            if unknown:
+                raise errors.InvalidOrganizationSettings(
+                    f"allowed_mfa_methods has unknown methods {sorted(unknown)}; use sms_otp or totp."
+                )
+        elif field == "rbac_email_implicit_role_assignments":
+            value = [
+                {"domain": _domains([a["domain"]], field)[0], "role_id": a["role_id"]}
+                for a in value
+                if isinstance(a, dict) and "domain" in a and "role_id" in a
+            ]
+        cleaned[field] = value
+    return cleaned
+
+
+def check_policy(settings: dict[str, Any]) -> None:
+    """Rules across fields, on the settings as they will be stored."""
+    if not settings["email_allowed_domains"] and (
+        settings["email_jit_provisioning"] == "RESTRICTED" or settings["email_invites"] == "RESTRICTED"
+    ):
+        raise errors.InvalidRestrictedEmailSetting()
+    if settings["auth_methods"] == "RESTRICTED" and not settings["allowed_auth_methods"]:
+        raise errors.AllowedAuthMethodsRequiredForRestricted()
+
+
+async def slug_taken(ctx: Context, slug: str, *, except_id: str | None = None) -> bool:
+    query = select(organizations.c.organization_id).where(
+        organizations.c.project_id == ctx.project_id, organizations.c.slug == slug
+    )
+    if except_id:
+        query = query.where(organizations.c.organization_id != except_id)
+    return (await ctx.conn.execute(query)).first() is not None
+
+
+async def external_id_taken(ctx: Context, external_id: str, *, except_id: str | None = None) -> bool:
+    query = select(organizations.c.organization_id).where(
+        organizations.c.project_id == ctx.project_id, organizations.c.external_id == external_id
+    )
+    if except_id:
+        query = query.where(organizations.c.organization_id != except_id)
+    return (await ctx.conn.execute(query)).first() is not None
+
+
+async def create_organization(
+    ctx: Context,
+    *,
+    name: str | None,
+    slug: str | None = None,
+    logo_url: str | None = None,
+    trusted_metadata: dict[str, Any] | None = None,
+    external_id: str | None = None,
+    settings: dict[str, Any] | None = None,
+    derive_slug_from: str | None = None,
+) -> Row[Any]:
+    """Create an Organization (stytch.com/docs/b2b/api/create-organization).
+
+    Without a slug, one is derived from `derive_slug_from` (or the name) and made unique."""
+    name = validate_name(name)
+    given = {k: v for k, v in (settings or {}).items() if v is not None}
+    cleaned = check_settings(given)
+    if "email_invites" not in cleaned and AUTH_SETTING_FIELDS & cleaned.keys():
+        cleaned["email_invites"] = "NOT_ALLOWED"
+    merged = {**DEFAULT_SETTINGS, **cleaned}
+    check_policy(merged)
+    if slug is not None:
+        validate_slug(slug)
+        if await slug_taken(ctx, slug):
+            raise errors.OrganizationSlugAlreadyUsed()
+    else:
+        base = slugify(derive_slug_from or name)
+        slug = base
+        while await slug_taken(ctx, slug):
+            slug = f"{base}-{secrets.token_hex(3)}"
+    if external_id is not None and await external_id_taken(ctx, external_id):
+        raise errors.DuplicateOrganizationExternalId()
+    now = ctx.clock.now()
+    return (
+        await ctx.conn.execute(
+            insert(organizations)
+            .values(
+                organization_id=ids.organization_id(ctx.live),
+                project_id=ctx.project_id,
+                name=name,
+                slug=slug,
+                logo_url=logo_url or "",
+                external_id=external_id,
+                trusted_metadata=trusted_metadata or {},
+                settings=cleaned,
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(organizations)
+        )
+    ).one()
