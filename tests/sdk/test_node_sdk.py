@@ -1,0 +1,149 @@
+"""The official Stytch Node SDK (14.2.0) against keystile: the scripts in tests/node drive
+whole flows with `new stytch.B2BClient(...)` / `new stytch.Client(...)` pointed at the test
+server and print a JSON summary; these tests run them and read that summary."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import IN_CI, ProjectInfo, make_project
+from tests.support import Inbox, Server
+
+NODE_DIR = Path(__file__).resolve().parent.parent / "node"
+
+
+def _missing_tool(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"{reason}; CI needs it for the Node SDK tests")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def node() -> str:
+    """The `node` binary, with tests/node's dependencies (stytch) installed."""
+    node_bin = shutil.which("node")
+    if node_bin is None:
+        _missing_tool("node is not installed")
+    if not (NODE_DIR / "node_modules" / "stytch" / "package.json").exists():
+        npm = shutil.which("npm")
+        if npm is None:
+            _missing_tool("npm is not installed")
+        command = [npm, "ci" if (NODE_DIR / "package-lock.json").exists() else "install", "--no-audit", "--no-fund"]
+        done = subprocess.run(command, cwd=NODE_DIR, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, f"{' '.join(command)} failed in {NODE_DIR}:\n{done.stdout}\n{done.stderr}"
+    return node_bin  # type: ignore[return-value]
+
+
+def run_script(node: str, project: ProjectInfo, script: str) -> dict[str, Any]:
+    """Run one tests/node script against `project`'s server; its parsed JSON summary."""
+    server = project.server
+    env = {
+        **os.environ,
+        "KEYSTILE_URL": server.base_url,
+        "STYTCH_PROJECT_ID": project.project_id,
+        "STYTCH_SECRET": project.secret,
+        # The test server's clock may have been moved ahead; JWTs are checked at its "now".
+        "KEYSTILE_CLOCK_OFFSET_MS": str(int(server.clock.offset.total_seconds() * 1000)),
+    }
+    done = subprocess.run([node, script], cwd=NODE_DIR, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"node {script} exited {done.returncode}:\n{done.stderr}\n{done.stdout}"
+    lines = done.stdout.strip().splitlines()
+    assert lines, f"node {script} printed no summary; stderr:\n{done.stderr}"
+    return json.loads(lines[-1])
+
+
+@pytest.fixture(scope="class")
+def b2b_run(node: str, server: Server) -> tuple[ProjectInfo, dict[str, Any]]:
+    """b2b_discovery.mjs, run once per backend against a fresh project."""
+    project = make_project(server)
+    return project, run_script(node, project, "b2b_discovery.mjs")
+
+
+@pytest.fixture(scope="class")
+def consumer_run(node: str, server: Server) -> tuple[ProjectInfo, dict[str, Any]]:
+    """consumer_magic_link.mjs, run once per backend against a fresh project."""
+    project = make_project(server)
+    return project, run_script(node, project, "consumer_magic_link.mjs")
+
+
+class TestNodeB2BClient:
+    def test_discovery_flow_completes_every_step(self, b2b_run):
+        _, summary = b2b_run
+
+        assert summary["ok"] is True
+        assert summary["steps"] == [
+            "magicLinks.email.discovery.send",
+            "dev inbox (first link)",
+            "magicLinks.discovery.authenticate",
+            "discovery.organizations.create",
+            "sessions.authenticate (session_token)",
+            "sessions.authenticateJwtLocal",
+            "sessions.authenticateJwt",
+            "discovery.organizations.list (session_token)",
+            "magicLinks.email.discovery.send (again)",
+            "dev inbox (second link)",
+            "magicLinks.discovery.authenticate (again)",
+            "discovery.intermediateSessions.exchange",
+            "sessions.revoke (member_session_id)",
+            "sessions.authenticate (revoked)",
+            "sessions.authenticate (other session still valid)",
+        ]
+
+    def test_session_jwt_verifies_locally_against_keystile_jwks(self, b2b_run):
+        _, summary = b2b_run
+
+        assert summary["jwt_verified_locally"] is True
+
+    def test_ids_have_stytch_test_formats(self, b2b_run):
+        _, summary = b2b_run
+
+        assert summary["member_id"].startswith("member-test-")
+        assert summary["organization_id"].startswith("organization-test-")
+        assert summary["member_session_id"].startswith("member-session-test-")
+
+    def test_both_discovery_emails_are_in_the_dev_inbox(self, b2b_run):
+        project, summary = b2b_run
+
+        messages = Inbox(project.server.base_url).messages(summary["email"])
+        assert len(messages) == 2
+        assert messages[-1]["links"][0] == summary["link"]
+
+
+class TestNodeConsumerClient:
+    def test_magic_link_flow_completes_every_step(self, consumer_run):
+        _, summary = consumer_run
+
+        assert summary["ok"] is True
+        assert summary["steps"] == [
+            "magicLinks.email.loginOrCreate",
+            "dev inbox",
+            "magicLinks.authenticate",
+            "sessions.authenticateJwtLocal",
+            "sessions.authenticateJwt",
+            "sessions.authenticate (session_token)",
+        ]
+
+    def test_session_jwt_verifies_locally_against_keystile_jwks(self, consumer_run):
+        _, summary = consumer_run
+
+        assert summary["jwt_verified_locally"] is True
+
+    def test_ids_have_stytch_test_formats(self, consumer_run):
+        _, summary = consumer_run
+
+        assert summary["user_id"].startswith("user-test-")
+        assert summary["session_id"].startswith("session-test-")
+
+    def test_the_login_email_is_in_the_dev_inbox(self, consumer_run):
+        project, summary = consumer_run
+
+        messages = Inbox(project.server.base_url).messages(summary["email"])
+        assert len(messages) == 1
+        assert messages[0]["links"][0] == summary["link"]
