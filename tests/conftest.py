@@ -141,3 +141,16 @@ def http(project: ProjectInfo) -> Any:
     session.auth = project.auth
     session.base_url = project.server.base_url  # type: ignore[attr-defined]
     return session
+
+
+@pytest.fixture(autouse=True)
+def _restore_clock(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test may move the server's clock; the next test starts at real time again, so
+    JWTs it gets verify against the SDK's own (real) clock."""
+    if "server" not in request.fixturenames:
+        yield
+        return
+    running: Server = request.getfixturevalue("server")
+    offset = running.clock.offset
+    yield
+    running.clock.offset = offset

@@ -1,0 +1,205 @@
+"""B2B sessions through the official SDK: authenticate, extend, JWTs, revoke, get, exchange."""
+
+from __future__ import annotations
+
+
+import pytest
+import requests
+from stytch.core.response_base import StytchError
+
+from tests.flows import discovery_signup, unique_email
+
+
+@pytest.fixture
+def member(b2b, inbox):
+    return discovery_signup(b2b, inbox, unique_email())
+
+
+class TestAuthenticate:
+    def test_by_token_returns_member_organization_and_fresh_jwt(self, b2b, member):
+        resp = b2b.sessions.authenticate(session_token=member.session_token)
+        assert resp.member.member_id == member.member_id
+        assert resp.organization.organization_id == member.organization.organization_id
+        assert resp.member_session.member_session_id == member.member_session.member_session_id
+        assert resp.session_token == member.session_token
+        assert resp.session_jwt.count(".") == 2
+        assert "stytch_admin" in resp.member_session.roles
+
+    def test_by_jwt(self, b2b, member):
+        resp = b2b.sessions.authenticate(session_jwt=member.session_jwt)
+        assert resp.member_session.member_session_id == member.member_session.member_session_id
+
+    def test_expired_jwt_of_a_live_session_is_refreshed(self, b2b, member, server):
+        server.clock.advance(minutes=6)
+        resp = b2b.sessions.authenticate(session_jwt=member.session_jwt)
+        assert resp.session_jwt != member.session_jwt
+
+    def test_extends_with_session_duration_minutes(self, b2b, member):
+        before = member.member_session.expires_at
+        resp = b2b.sessions.authenticate(session_token=member.session_token, session_duration_minutes=600)
+        assert resp.member_session.expires_at > before
+
+    def test_without_duration_does_not_extend(self, b2b, member):
+        resp = b2b.sessions.authenticate(session_token=member.session_token)
+        assert resp.member_session.expires_at == member.member_session.expires_at
+
+    def test_custom_claims_are_set_and_deleted(self, b2b, member):
+        resp = b2b.sessions.authenticate(
+            session_token=member.session_token, session_custom_claims={"plan": "pro", "seat": 3}
+        )
+        assert resp.member_session.custom_claims == {"plan": "pro", "seat": 3}
+        local = b2b.sessions.authenticate_jwt_local(session_jwt=resp.session_jwt)
+        assert local.custom_claims == {"plan": "pro", "seat": 3}
+        resp = b2b.sessions.authenticate(session_token=member.session_token, session_custom_claims={"seat": None})
+        assert resp.member_session.custom_claims == {"plan": "pro"}
+
+    def test_reserved_custom_claims_are_ignored(self, b2b, member):
+        resp = b2b.sessions.authenticate(session_token=member.session_token, session_custom_claims={"sub": "x", "k": 1})
+        assert resp.member_session.custom_claims == {"k": 1}
+
+    def test_unknown_token_is_session_not_found(self, b2b):
+        with pytest.raises(StytchError) as exc:
+            b2b.sessions.authenticate(session_token="nope" * 11)
+        assert exc.value.details.error_type == "session_not_found"
+        assert exc.value.details.status_code == 404
+
+    def test_token_and_jwt_together_are_refused(self, b2b, member):
+        with pytest.raises(StytchError) as exc:
+            b2b.sessions.authenticate(session_token=member.session_token, session_jwt=member.session_jwt)
+        assert exc.value.details.error_type == "too_many_session_arguments"
+
+    def test_session_expires(self, b2b, member, server):
+        server.clock.advance(minutes=61)
+        with pytest.raises(StytchError) as exc:
+            b2b.sessions.authenticate(session_token=member.session_token)
+        assert exc.value.details.error_type == "session_not_found"
+
+    def test_duration_out_of_range_is_refused(self, b2b, member):
+        with pytest.raises(StytchError) as exc:
+            b2b.sessions.authenticate(session_token=member.session_token, session_duration_minutes=1)
+        assert exc.value.details.status_code == 400
+
+
+class TestJWT:
+    def test_local_verification_accepts_keystile_jwts(self, b2b, member):
+        local = b2b.sessions.authenticate_jwt_local(session_jwt=member.session_jwt)
+        assert local.member_id == member.member_id
+        assert local.organization_id == member.organization.organization_id
+        assert local.member_session_id == member.member_session.member_session_id
+
+    def test_authenticate_jwt_with_max_age_falls_back_to_the_server(self, b2b, member):
+        resp = b2b.sessions.authenticate_jwt(session_jwt=member.session_jwt, max_token_age_seconds=0)
+        assert resp.member_session.member_id == member.member_id
+
+    def test_jwt_header_and_claims(self, member, project):
+        import jwt as pyjwt
+
+        header = pyjwt.get_unverified_header(member.session_jwt)
+        assert header["alg"] == "RS256" and header["typ"] == "JWT" and header["kid"].startswith("jwk-test-")
+        claims = pyjwt.decode(member.session_jwt, options={"verify_signature": False})
+        assert claims["iss"] == f"stytch.com/{project.project_id}"
+        assert claims["aud"] == [project.project_id]
+        assert claims["exp"] - claims["iat"] == 300
+        assert claims["sub"] == member.member_id
+        assert claims["https://stytch.com/organization"]["slug"] == member.organization.organization_slug
+        factor = claims["https://stytch.com/session"]["authentication_factors"][0]
+        assert (factor["type"], factor["delivery_method"]) == ("magic_link", "email")
+
+    def test_a_fresh_jwt_is_reused_not_resigned(self, b2b, member):
+        first = b2b.sessions.authenticate(session_token=member.session_token).session_jwt
+        second = b2b.sessions.authenticate(session_token=member.session_token).session_jwt
+        assert first == second
+
+    def test_jwks_has_the_signing_key_and_cache_headers(self, b2b, member, project):
+        kid = __import__("jwt").get_unverified_header(member.session_jwt)["kid"]
+        resp = b2b.sessions.get_jwks(project_id=project.project_id)
+        assert kid in [k.kid for k in resp.keys]
+        raw = requests.get(f"{project.server.base_url}v1/b2b/sessions/jwks/{project.project_id}", timeout=10)
+        assert "max-age" in raw.headers["cache-control"]
+
+
+class TestRevoke:
+    def test_by_token_then_authenticate_fails(self, b2b, member):
+        b2b.sessions.revoke(session_token=member.session_token)
+        with pytest.raises(StytchError) as exc:
+            b2b.sessions.authenticate(session_token=member.session_token)
+        assert exc.value.details.error_type == "session_not_found"
+
+    def test_by_id(self, b2b, member):
+        b2b.sessions.revoke(member_session_id=member.member_session.member_session_id)
+        with pytest.raises(StytchError):
+            b2b.sessions.authenticate(session_jwt=member.session_jwt)
+
+    def test_by_jwt(self, b2b, member):
+        b2b.sessions.revoke(session_jwt=member.session_jwt)
+        with pytest.raises(StytchError):
+            b2b.sessions.authenticate(session_token=member.session_token)
+
+    def test_all_of_a_member(self, b2b, member):
+        b2b.sessions.revoke(member_id=member.member_id)
+        with pytest.raises(StytchError):
+            b2b.sessions.authenticate(session_token=member.session_token)
+
+    def test_twice_is_session_not_found(self, b2b, member):
+        b2b.sessions.revoke(session_token=member.session_token)
+        with pytest.raises(StytchError) as exc:
+            b2b.sessions.revoke(session_token=member.session_token)
+        assert exc.value.details.error_type == "session_not_found"
+
+    def test_without_arguments_is_a_400(self, b2b):
+        with pytest.raises(StytchError) as exc:
+            b2b.sessions.revoke()
+        assert exc.value.details.status_code == 400
+
+
+class TestGet:
+    def test_lists_live_sessions_of_a_member(self, b2b, member):
+        resp = b2b.sessions.get(organization_id=member.organization.organization_id, member_id=member.member_id)
+        assert [s.member_session_id for s in resp.member_sessions] == [member.member_session.member_session_id]
+
+    def test_revoked_sessions_are_not_listed(self, b2b, member):
+        b2b.sessions.revoke(session_token=member.session_token)
+        resp = b2b.sessions.get(organization_id=member.organization.organization_id, member_id=member.member_id)
+        assert resp.member_sessions == []
+
+
+class TestExchange:
+    def test_switches_to_another_organization_of_the_same_person(self, b2b, inbox):
+        email = unique_email()
+        first = discovery_signup(b2b, inbox, email, "First")
+        second = discovery_signup(b2b, inbox, email, "Second")
+        resp = b2b.sessions.exchange(
+            organization_id=first.organization.organization_id, session_token=second.session_token
+        )
+        assert resp.member_authenticated is True
+        assert resp.organization.organization_id == first.organization.organization_id
+        assert resp.member_session.organization_id == first.organization.organization_id
+        again = b2b.sessions.authenticate(session_token=resp.session_token)
+        assert again.member.member_id == first.member_id
+
+    def test_by_slug(self, b2b, inbox):
+        email = unique_email()
+        first = discovery_signup(b2b, inbox, email, "First")
+        second = discovery_signup(b2b, inbox, email, "Second")
+        resp = b2b.sessions.exchange(
+            organization_id=first.organization.organization_slug, session_jwt=second.session_jwt
+        )
+        assert resp.member_id == first.member_id
+
+    def test_refused_without_membership(self, b2b, inbox):
+        mine = discovery_signup(b2b, inbox, unique_email())
+        theirs = discovery_signup(b2b, inbox, unique_email(domain="other.test"))
+        with pytest.raises(StytchError) as exc:
+            b2b.sessions.exchange(organization_id=theirs.organization.organization_id, session_token=mine.session_token)
+        assert exc.value.details.status_code == 403
+
+
+def test_jwt_signed_by_another_project_is_refused(b2b, member, other_project):
+    import stytch
+
+    other = stytch.B2BClient(other_project.project_id, other_project.secret, environment=other_project.server.base_url)
+    with pytest.raises(StytchError) as exc:
+        other.sessions.authenticate(session_jwt=member.session_jwt)
+    assert exc.value.details.status_code in (401, 404)
+    with pytest.raises(StytchError):
+        other.sessions.authenticate(session_token=member.session_token)
