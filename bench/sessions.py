@@ -1,0 +1,329 @@
+"""How fast keystile authenticates sessions, next to a no-op endpoint on the same server.
+
+Starts `keystile serve` as a subprocess on a free loopback port with a temporary data
+directory (SQLite by default, or the PostgreSQL database given with --database-url),
+creates a project with `keystile projects create --json`, signs in once through the
+official SDK (a B2B member through the discovery magic-link flow, and a consumer user
+through login_or_create + authenticate when those endpoints exist), then drives each
+endpoint for a fixed number of seconds over N concurrent keep-alive connections and
+prints requests/s, p50 and p99 latency, and each row's throughput relative to
+`GET /healthz` (the framework ceiling). Everything stays on 127.0.0.1 and stops by itself.
+
+    .venv/bin/python bench/sessions.py --seconds 5 --connections 16
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import datetime
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import aiohttp
+import requests
+import stytch
+from rich.console import Console
+from rich.table import Table
+from stytch.core.response_base import StytchError
+
+REDIRECT_URL = "http://localhost:3000/authenticate"
+console = Console(stderr=True)
+
+
+@dataclass
+class Target:
+    """One row of the table: a request to repeat, or the reason it cannot be measured."""
+
+    name: str
+    by: str
+    method: str
+    path: str
+    body: dict[str, Any] | None = None
+    auth: bool = True
+    skipped: str | None = None
+
+
+@dataclass
+class Result:
+    target: Target
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    elapsed: float = 0.0
+    first_error: str | None = None
+
+    @property
+    def rps(self) -> float:
+        return len(self.latencies) / self.elapsed if self.elapsed else 0.0
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        if not ordered:
+            return float("nan")
+        return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+# ----------------------------------------------------------------------------- server
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def keystile_cli(env: dict[str, str], *args: str) -> str:
+    """Run one `keystile …` command against the bench's database; return its stdout."""
+    done = subprocess.run(
+        [sys.executable, "-m", "keystile", *args], env=env, capture_output=True, text=True, timeout=120
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"keystile {' '.join(args)} failed:\n{done.stderr}")
+    return done.stdout
+
+
+@contextlib.contextmanager
+def running_keystile(database_url: str | None, workers: int) -> Iterator[tuple[str, dict[str, str]]]:
+    """A `keystile serve` subprocess with its own data directory; yields (base URL, project)."""
+    with tempfile.TemporaryDirectory(prefix="keystile-bench-") as data_dir:
+        port = free_port()
+        env = dict(os.environ)
+        env.update(KEYSTILE_ENV="dev", KEYSTILE_DATA_DIR=data_dir, KEYSTILE_PORT=str(port), KEYSTILE_HOST="127.0.0.1")
+        env.pop("KEYSTILE_CONFIG_FILE", None)
+        if database_url:
+            env["KEYSTILE_DATABASE_URL"] = database_url
+            keystile_cli(env, "migrate")
+        else:
+            env.pop("KEYSTILE_DATABASE_URL", None)
+        project = json.loads(keystile_cli(env, "projects", "create", "--name", "bench", "--json"))
+        keystile_cli(env, "redirect-urls", "add", REDIRECT_URL, "--project", project["project_id"], "--default")
+        log = open(Path(data_dir) / "serve.log", "w")  # noqa: SIM115 - closed below
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "keystile", "serve", "--workers", str(workers)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        base_url = f"http://127.0.0.1:{port}/"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                if proc.poll() is not None:
+                    log.flush()
+                    raise SystemExit("keystile serve exited:\n" + (Path(data_dir) / "serve.log").read_text())
+                with contextlib.suppress(requests.RequestException):
+                    if requests.get(base_url + "healthz", timeout=1).status_code == 200:
+                        break
+                if time.monotonic() > deadline:
+                    raise SystemExit("keystile serve did not answer /healthz within 60 s")
+                time.sleep(0.1)
+            yield base_url, project
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            log.close()
+
+
+# ----------------------------------------------------------------------------- sessions
+
+
+def inbox_token(base_url: str, email: str) -> str:
+    messages = requests.get(f"{base_url}dev/inbox/messages", params={"to": email}, timeout=10).json()["messages"]
+    link = messages[0]["links"][0]
+    return parse_qs(urlsplit(link).query)["token"][0]
+
+
+def why(exc: StytchError) -> str:
+    return f"{exc.details.error_type} ({exc.details.status_code})"
+
+
+def b2b_session(base_url: str, project: dict[str, str]) -> tuple[str, str] | str:
+    """A member session through the discovery flow; (token, jwt), or why it failed."""
+    client = stytch.B2BClient(project["project_id"], project["secret"], environment=base_url)
+    email = "bench@acme.test"
+    try:
+        client.magic_links.email.discovery.send(email_address=email)
+        ist = client.magic_links.discovery.authenticate(
+            discovery_magic_links_token=inbox_token(base_url, email)
+        ).intermediate_session_token
+        created = client.discovery.organizations.create(
+            intermediate_session_token=ist,
+            organization_name="Bench",
+            organization_slug="bench",
+            session_duration_minutes=60,
+        )
+    except StytchError as exc:
+        return why(exc)
+    return created.session_token, created.session_jwt
+
+
+def consumer_session(base_url: str, project: dict[str, str]) -> tuple[str, str] | str:
+    """A user session through login_or_create + authenticate; (token, jwt), or why it failed."""
+    client = stytch.Client(project["project_id"], project["secret"], environment=base_url)
+    email = "bench@example.test"
+    try:
+        client.magic_links.email.login_or_create(email=email)
+        resp = client.magic_links.authenticate(token=inbox_token(base_url, email), session_duration_minutes=60)
+    except StytchError as exc:
+        return why(exc)
+    return resp.session_token, resp.session_jwt
+
+
+def targets(base_url: str, project: dict[str, str]) -> list[Target]:
+    rows = [Target("GET /healthz", "no-op", "GET", "healthz", auth=False)]
+    b2b = b2b_session(base_url, project)
+    consumer = consumer_session(base_url, project)
+    for label, path, session in (
+        ("B2B", "v1/b2b/sessions/authenticate", b2b),
+        ("consumer", "v1/sessions/authenticate", consumer),
+    ):
+        for kind, index in (("session_token", 0), ("session_jwt", 1)):
+            name = f"{label} POST /{path}"
+            if isinstance(session, str):
+                rows.append(Target(name, kind, "POST", path, skipped=f"no {label} session: {session}"))
+            else:
+                rows.append(Target(name, kind, "POST", path, body={kind: session[index]}))
+    return rows
+
+
+# ----------------------------------------------------------------------------- load
+
+
+async def drive(
+    http: aiohttp.ClientSession, base_url: str, target: Target, headers: dict[str, str], seconds: float, connections: int
+) -> Result:
+    """Repeat the target's request from `connections` workers until `seconds` have passed."""
+    result = Result(target)
+    url = base_url + target.path
+    data = json.dumps(target.body).encode() if target.body is not None else None
+    deadline = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        clock = time.perf_counter
+        while clock() < deadline:
+            started = clock()
+            try:
+                async with http.request(target.method, url, data=data, headers=headers) as resp:
+                    body = await resp.read()
+                    ok = resp.status == 200
+            except aiohttp.ClientError as exc:
+                ok, body = False, repr(exc).encode()
+            if ok:
+                result.latencies.append(clock() - started)
+            else:
+                result.errors += 1
+                result.first_error = result.first_error or body[:300].decode(errors="replace")
+
+    began = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    result.elapsed = time.perf_counter() - began
+    return result
+
+
+async def measure(
+    base_url: str, project: dict[str, str], rows: list[Target], seconds: float, warmup: float, connections: int
+) -> list[Result]:
+    token = base64.b64encode(f"{project['project_id']}:{project['secret']}".encode()).decode()
+    results = []
+    connector = aiohttp.TCPConnector(limit=connections, force_close=False)
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
+        for target in rows:
+            if target.skipped:
+                results.append(Result(target))
+                continue
+            headers = {"Content-Type": "application/json"}
+            if target.auth:
+                headers["Authorization"] = f"Basic {token}"
+            console.print(f"[dim]{target.name} by {target.by}: warm-up {warmup:g} s, then {seconds:g} s[/dim]")
+            await drive(http, base_url, target, headers, warmup, connections)
+            results.append(await drive(http, base_url, target, headers, seconds, connections))
+    return results
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, {platform.system()} {platform.release()}"
+
+
+def report(results: list[Result], args: argparse.Namespace, database: str) -> Table:
+    ceiling = results[0].rps if results and results[0].latencies else 0.0
+    table = Table(
+        title=f"keystile session authentication — {database}, {args.connections} connections, {args.seconds:g} s per row",
+        caption=f"{machine()}; {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC",
+    )
+    for column in ("endpoint", "by", "requests", "errors", "req/s", "p50 ms", "p99 ms", "vs no-op"):
+        table.add_column(column, justify="left" if column in ("endpoint", "by") else "right")
+    for r in results:
+        if r.target.skipped:
+            table.add_row(r.target.name, r.target.by, "—", "—", "—", "—", "—", "skipped")
+            continue
+        ratio = f"{r.rps / ceiling:.2f}×" if ceiling else "—"
+        table.add_row(
+            r.target.name,
+            r.target.by,
+            f"{len(r.latencies)}",
+            f"{r.errors}",
+            f"{r.rps:,.0f}",
+            f"{r.percentile(50) * 1000:.2f}",
+            f"{r.percentile(99) * 1000:.2f}",
+            ratio,
+        )
+    return table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per row (default 5)")
+    parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each row (default 1)")
+    parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default 16)")
+    parser.add_argument(
+        "--database-url",
+        help="PostgreSQL URL of an empty scratch database (default: SQLite in a temporary directory)",
+    )
+    parser.add_argument("--workers", type=int, default=1, help="`keystile serve --workers` (default 1)")
+    args = parser.parse_args()
+    if args.seconds <= 0 or args.connections < 1 or args.warmup < 0:
+        parser.error("--seconds must be > 0, --warmup >= 0 and --connections >= 1")
+    database = "PostgreSQL" if args.database_url else "SQLite"
+
+    with running_keystile(args.database_url, args.workers) as (base_url, project):
+        console.print(f"keystile at {base_url} ({database}, {args.workers} worker(s)), project {project['project_id']}")
+        rows = targets(base_url, project)
+        results = asyncio.run(measure(base_url, project, rows, args.seconds, args.warmup, args.connections))
+
+    Console(width=160).print(report(results, args, database))
+    for r in results:
+        if r.target.skipped:
+            console.print(f"[yellow]{r.target.name} by {r.target.by}: skipped, {r.target.skipped}[/yellow]")
+        if r.errors:
+            console.print(f"[yellow]{r.target.name}: {r.errors} failed requests, first: {r.first_error}[/yellow]")
+
+
+if __name__ == "__main__":
+    main()
