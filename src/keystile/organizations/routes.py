@@ -1,3 +1,73 @@
+"""B2B Organizations: create, get, update, delete, search (stytch.com/docs/b2b/api/organization-object).
+
+Wherever the path names an organization, its id, slug or external id is accepted.
+"""
+
+from __future__ import annotations
+
 from fastapi import APIRouter
 
+from keystile.core.context import Ctx
+from keystile.core.responses import JSON, ok
+from keystile.organizations import repository, service
+from keystile.organizations.schemas import CreateRequest, SearchRequest, UpdateRequest
+from keystile.organizations.serializers import organization_json
+
 router = APIRouter()
+
+
+@router.post("/v1/b2b/organizations")
+async def create_organization(body: CreateRequest, ctx: Ctx) -> JSON:
+    if body.organization_external_id is not None:
+        service.validate_external_id(body.organization_external_id)
+    row = await service.create_organization(
+        ctx,
+        name=body.organization_name,
+        slug=body.organization_slug,
+        logo_url=body.organization_logo_url,
+        trusted_metadata=body.trusted_metadata,
+        external_id=body.organization_external_id,
+        settings=body.settings(),
+    )
+    return ok(ctx.request_id, organization=organization_json(row))
+
+
+@router.post("/v1/b2b/organizations/search")
+async def search_organizations(body: SearchRequest, ctx: Ctx) -> JSON:
+    rows, total, next_cursor = await service.search_organizations(
+        ctx, cursor=body.cursor, limit=body.limit, query=body.query
+    )
+    return ok(
+        ctx.request_id,
+        organizations=[organization_json(row) for row in rows],
+        results_metadata={"total": total, "next_cursor": next_cursor},
+    )
+
+
+@router.get("/v1/b2b/organizations/{organization_id}")
+async def get_organization(organization_id: str, ctx: Ctx) -> JSON:
+    row = await repository.get(ctx.conn, ctx.project_id, organization_id)
+    return ok(ctx.request_id, organization=organization_json(row))
+
+
+@router.put("/v1/b2b/organizations/{organization_id}")
+async def update_organization(organization_id: str, body: UpdateRequest, ctx: Ctx) -> JSON:
+    current = await repository.get(ctx.conn, ctx.project_id, organization_id)
+    row = await service.update_organization(
+        ctx,
+        current,
+        name=body.organization_name,
+        slug=body.organization_slug,
+        logo_url=body.organization_logo_url,
+        trusted_metadata=body.trusted_metadata,
+        external_id=body.organization_external_id,
+        settings=body.settings(),
+    )
+    return ok(ctx.request_id, organization=organization_json(row))
+
+
+@router.delete("/v1/b2b/organizations/{organization_id}")
+async def delete_organization(organization_id: str, ctx: Ctx) -> JSON:
+    row = await repository.get(ctx.conn, ctx.project_id, organization_id)
+    await service.delete_organization(ctx, row)
+    return ok(ctx.request_id, organization_id=row.organization_id)

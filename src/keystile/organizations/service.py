@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import ColumnElement, delete, exists, false, func, insert, literal, select, true, update
 from sqlalchemy.engine import Row
 
 from keystile import errors
-from keystile.core import ids
+from keystile.core import emails, ids, search
 from keystile.core.context import Context
-from keystile.models.organizations import organizations
+from keystile.core.search import FilterKind, Operand
+from keystile.models.organizations import members, organizations
+from keystile.models.sessions import sessions
+from keystile.models.tokens import tokens
 from keystile.organizations.repository import DEFAULT_SETTINGS
 
 SLUG = re.compile(r"^[A-Za-z0-9._~-]{2,128}$")
@@ -247,3 +251,204 @@ async def create_organization(
             .returning(organizations)
         )
     ).one()
+
+
+EXTERNAL_ID = re.compile(r"^[A-Za-z0-9._|-]{1,128}$")
+
+
+def validate_external_id(external_id: str, field: str = "organization_external_id") -> str:
+    """Alphanumerics, `.`, `_`, `-` and `|`, at most 128 characters (PY `create` docstring)."""
+    if not EXTERNAL_ID.match(external_id):
+        raise errors.InvalidArgument(
+            f"{field} must be 1 to 128 characters of letters, digits, '.', '_', '-' or '|'."
+        )
+    return external_id
+
+
+def merge_metadata(existing: dict[str, Any] | None, changes: dict[str, Any] | None) -> dict[str, Any]:
+    """Stytch's metadata update: merged at the top level only, a null value deletes its key
+    (stytch.com/docs/b2b/api/metadata)."""
+    merged = dict(existing or {})
+    for key, value in (changes or {}).items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
+async def update_organization(
+    ctx: Context,
+    organization: Row[Any],
+    *,
+    name: str | None = None,
+    slug: str | None = None,
+    logo_url: str | None = None,
+    trusted_metadata: dict[str, Any] | None = None,
+    external_id: str | None = None,
+    settings: dict[str, Any] | None = None,
+) -> Row[Any]:
+    """Update an Organization (stytch.com/docs/b2b/api/update-organization): absent fields stay
+    unchanged; the policy is checked on the settings as they will be stored."""
+    values: dict[str, Any] = {}
+    if name is not None:
+        values["name"] = validate_name(name)
+    if slug is not None and slug != organization.slug:
+        validate_slug(slug)
+        if await slug_taken(ctx, slug, except_id=organization.organization_id):
+            raise errors.OrganizationSlugAlreadyUsed()
+        values["slug"] = slug
+    if logo_url is not None:
+        values["logo_url"] = logo_url
+    if trusted_metadata is not None:
+        values["trusted_metadata"] = merge_metadata(organization.trusted_metadata, trusted_metadata)
+    if external_id is not None and external_id != organization.external_id:
+        validate_external_id(external_id)
+        if await external_id_taken(ctx, external_id, except_id=organization.organization_id):
+            raise errors.DuplicateOrganizationExternalId()
+        values["external_id"] = external_id
+    if settings:
+        cleaned = check_settings(settings)
+        stored = {**(organization.settings or {}), **cleaned}
+        check_policy({**DEFAULT_SETTINGS, **stored})
+        values["settings"] = stored
+    values["updated_at"] = ctx.clock.now()
+    return (
+        await ctx.conn.execute(
+            update(organizations)
+            .where(
+                organizations.c.organization_id == organization.organization_id,
+                organizations.c.project_id == ctx.project_id,
+            )
+            .values(**values)
+            .returning(organizations)
+        )
+    ).one()
+
+
+async def delete_organization(ctx: Context, organization: Row[Any]) -> None:
+    """Delete an Organization with all its Members, their sessions and its pending tokens
+    (stytch.com/docs/b2b/api/delete-organization)."""
+    org_id = organization.organization_id
+    member_ids = select(members.c.member_id).where(
+        members.c.project_id == ctx.project_id, members.c.organization_id == org_id
+    )
+    ended = await ctx.conn.execute(
+        delete(sessions)
+        .where(sessions.c.project_id == ctx.project_id, sessions.c.member_id.in_(member_ids))
+        .returning(sessions.c.session_id)
+    )
+    for row in ended:
+        ctx.state.jwt_cache.drop(row.session_id)
+    await ctx.conn.execute(
+        delete(tokens).where(tokens.c.project_id == ctx.project_id, tokens.c.organization_id == org_id)
+    )
+    await ctx.conn.execute(
+        delete(members).where(members.c.project_id == ctx.project_id, members.c.organization_id == org_id)
+    )
+    await ctx.conn.execute(
+        delete(organizations).where(
+            organizations.c.project_id == ctx.project_id, organizations.c.organization_id == org_id
+        )
+    )
+
+
+# --- Search (stytch.com/docs/b2b/api/search-organizations; reference §7) ---
+
+ORGANIZATION_FILTERS: dict[str, FilterKind] = {
+    "organization_ids": FilterKind.STRINGS,
+    "organization_slugs": FilterKind.STRINGS,
+    "organization_name_fuzzy": FilterKind.FUZZY,
+    "organization_slug_fuzzy": FilterKind.FUZZY,
+    "member_emails": FilterKind.STRINGS,
+    "member_email_fuzzy": FilterKind.FUZZY,
+    "allowed_domains": FilterKind.STRINGS,
+    "allowed_domain_fuzzy": FilterKind.FUZZY,
+    "claimed_email_domains": FilterKind.STRINGS,
+    "has_active_sso_connection": FilterKind.BOOLEAN,
+    "sso_connection_id": FilterKind.STRING,
+}
+SEARCH_PREFIX = "organization_search"
+
+
+def contains_ci(column: Any, text: str) -> ColumnElement[bool]:
+    """Case-insensitive substring match; `%` and `_` in the text match themselves."""
+    return func.lower(column).contains(text.lower(), autoescape=True)
+
+
+def json_array_has(
+    dialect: str, document: Any, key: str | None, match: Callable[[Any], ColumnElement[bool]]
+) -> ColumnElement[bool]:
+    """EXISTS an element of the JSON string array `document[key]` (or `document`) satisfying
+    `match`. SQLite unnests with json_each, PostgreSQL (JSONB) with jsonb_array_elements_text."""
+    if dialect == "postgresql":
+        array = document[key] if key else document
+        elements = func.jsonb_array_elements_text(array).table_valued("value")
+    else:
+        elements = func.json_each(document, f"$.{key}" if key else "$").table_valued("value")
+    return exists(select(literal(1)).select_from(elements).where(match(elements.c.value)))
+
+
+def _member_exists(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    return exists(
+        select(literal(1)).where(
+            members.c.organization_id == organizations.c.organization_id,
+            members.c.status != "deleted",
+            condition,
+        )
+    )
+
+
+def _organization_condition(dialect: str, operand: Operand) -> ColumnElement[bool]:
+    name, value = operand.name, operand.value
+    if name == "organization_ids":
+        return organizations.c.organization_id.in_(value)
+    if name == "organization_slugs":
+        return organizations.c.slug.in_(value)
+    if name == "organization_name_fuzzy":
+        return contains_ci(organizations.c.name, value)
+    if name == "organization_slug_fuzzy":
+        return contains_ci(organizations.c.slug, value)
+    if name == "member_emails":
+        return _member_exists(members.c.email_normalized.in_([emails.normalize(v) for v in value]))
+    if name == "member_email_fuzzy":
+        return _member_exists(contains_ci(members.c.email_normalized, value))
+    if name == "allowed_domains":
+        wanted = [v.strip().lower() for v in value]
+        return json_array_has(dialect, organizations.c.settings, "email_allowed_domains", lambda e: e.in_(wanted))
+    if name == "allowed_domain_fuzzy":
+        return json_array_has(
+            dialect, organizations.c.settings, "email_allowed_domains", lambda e: contains_ci(e, value)
+        )
+    if name == "claimed_email_domains":
+        wanted = [v.strip().lower() for v in value]
+        return json_array_has(dialect, organizations.c.settings, "claimed_email_domains", lambda e: e.in_(wanted))
+    # keystile has no SSO connections yet: no Organization has an active one.
+    if name == "has_active_sso_connection":
+        return false() if value else true()
+    return false()  # sso_connection_id
+
+
+async def search_organizations(
+    ctx: Context, *, cursor: str | None, limit: int | None, query: Any
+) -> tuple[list[Row[Any]], int, str | None]:
+    """One page of the project's Organizations matching `query`, the total count, the next cursor."""
+    parsed = search.parse_query(query, ORGANIZATION_FILTERS, SEARCH_PREFIX)
+    page_size = search.check_limit(limit, SEARCH_PREFIX)
+    dialect = ctx.conn.dialect.name
+    where = [organizations.c.project_id == ctx.project_id]
+    combined = parsed.combine([_organization_condition(dialect, op) for op in parsed.operands])
+    if combined is not None:
+        where.append(combined)
+    total = (await ctx.conn.execute(select(func.count()).select_from(organizations).where(*where))).scalar_one()
+    page_query = search.paginate(
+        select(organizations).where(*where),
+        organizations.c.created_at,
+        organizations.c.organization_id,
+        limit=page_size,
+        cursor=cursor,
+        prefix=SEARCH_PREFIX,
+    )
+    rows = list(await ctx.conn.execute(page_query))
+    page, next_cursor = search.page_results(rows, page_size, "created_at", "organization_id")
+    return page, total, next_cursor
