@@ -1,3 +1,113 @@
+"""B2B Members: create, get, update, delete, search (stytch.com/docs/b2b/api/member-object).
+
+The organization in the path may be its id, slug or external id; a member may be named by
+its external id. Deleted Members are not found here (only search with `statuses` shows them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
 from fastapi import APIRouter
 
+from keystile import errors
+from keystile.core.context import Context, Ctx
+from keystile.core.responses import JSON, ok
+from keystile.members import service
+from keystile.members.schemas import CreateRequest, SearchRequest, UpdateRequest
+from keystile.members.serializers import member_json
+from keystile.organizations import repository as orgs_repo
+from keystile.organizations.serializers import organization_json
+from keystile.organizations.service import validate_external_id
+
 router = APIRouter()
+
+
+def _member_response(ctx: Context, member: Any, organization: Any) -> JSON:
+    return ok(
+        ctx.request_id,
+        member_id=member.member_id,
+        member=member_json(member),
+        organization=organization_json(organization),
+    )
+
+
+@router.post("/v1/b2b/organizations/members/search")
+async def search_members(body: SearchRequest, ctx: Ctx) -> JSON:
+    rows, total, next_cursor, orgs = await service.search_members(
+        ctx, organization_ids=body.organization_ids, cursor=body.cursor, limit=body.limit, query=body.query
+    )
+    return ok(
+        ctx.request_id,
+        members=[member_json(row) for row in rows],
+        results_metadata={"total": total, "next_cursor": next_cursor},
+        organizations={org_id: organization_json(org) for org_id, org in orgs.items()},
+    )
+
+
+@router.post("/v1/b2b/organizations/{organization_id}/members")
+async def create_member(organization_id: str, body: CreateRequest, ctx: Ctx) -> JSON:
+    organization = await orgs_repo.get(ctx.conn, ctx.project_id, organization_id)
+    service.reject_unsupported_mfa(mfa_phone_number=body.mfa_phone_number, mfa_enrolled=body.mfa_enrolled)
+    if body.external_id is not None:
+        validate_external_id(body.external_id, "external_id")
+    member = await service.create_member(
+        ctx,
+        organization,
+        email=body.email_address,
+        status="pending" if body.create_member_as_pending else "active",
+        name=body.name,
+        roles=service.direct_roles(body.roles or []),
+        external_id=body.external_id,
+        trusted_metadata=body.trusted_metadata,
+        untrusted_metadata=body.untrusted_metadata,
+        is_breakglass=bool(body.is_breakglass),
+    )
+    return _member_response(ctx, member, organization)
+
+
+@router.get("/v1/b2b/organizations/{organization_id}/member")
+async def get_member(
+    organization_id: str, ctx: Ctx, member_id: str | None = None, email_address: str | None = None
+) -> JSON:
+    organization = await orgs_repo.get(ctx.conn, ctx.project_id, organization_id)
+    if member_id and email_address:
+        raise errors.BadRequest("Pass either member_id or email_address, not both.")
+    if member_id:
+        member = await service.get_existing(ctx, organization.organization_id, member_id)
+    elif email_address:
+        member = await service.get_existing_by_email(ctx, organization.organization_id, email_address)
+    else:
+        raise errors.BadRequest("Either member_id or email_address is required.")
+    return _member_response(ctx, member, organization)
+
+
+@router.put("/v1/b2b/organizations/{organization_id}/members/{member_id}")
+async def update_member(organization_id: str, member_id: str, body: UpdateRequest, ctx: Ctx) -> JSON:
+    organization = await orgs_repo.get(ctx.conn, ctx.project_id, organization_id)
+    member = await service.get_existing(ctx, organization.organization_id, member_id)
+    service.reject_unsupported_mfa(
+        mfa_phone_number=body.mfa_phone_number,
+        mfa_enrolled=body.mfa_enrolled,
+        default_mfa_method=body.default_mfa_method,
+    )
+    member = await service.update_member(
+        ctx,
+        member,
+        name=body.name,
+        trusted_metadata=body.trusted_metadata,
+        untrusted_metadata=body.untrusted_metadata,
+        is_breakglass=body.is_breakglass,
+        roles=body.roles,
+        external_id=body.external_id,
+        email_address=body.email_address,
+    )
+    return _member_response(ctx, member, organization)
+
+
+@router.delete("/v1/b2b/organizations/{organization_id}/members/{member_id}")
+async def delete_member(organization_id: str, member_id: str, ctx: Ctx) -> JSON:
+    organization = await orgs_repo.get(ctx.conn, ctx.project_id, organization_id)
+    member = await service.get_existing(ctx, organization.organization_id, member_id)
+    await service.delete_member(ctx, member)
+    return ok(ctx.request_id, member_id=member.member_id)
