@@ -1,3 +1,76 @@
+"""Consumer sessions: /v1/sessions… (PY `consumer/api/sessions.py`). The JWKS route lives
+in routes_jwks.py. Only sessions of kind "consumer" are seen here."""
+
+from __future__ import annotations
+
+from typing import Any
+
 from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict
+
+from keystile import errors
+from keystile.core.context import Ctx
+from keystile.core.responses import JSON, ok
+from keystile.sessions import service
+from keystile.users import repository as users_repo
+from keystile.users import service as users
 
 router = APIRouter()
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class AuthenticateRequest(Body):
+    session_token: str | None = None
+    session_duration_minutes: int | None = None
+    session_jwt: str | None = None
+    session_custom_claims: dict[str, Any] | None = None
+    authorization_check: dict[str, Any] | None = None
+
+
+class RevokeRequest(Body):
+    session_id: str | None = None
+    session_token: str | None = None
+    session_jwt: str | None = None
+
+
+@router.post("/v1/sessions/authenticate")
+async def authenticate(body: AuthenticateRequest, ctx: Ctx) -> JSON:
+    if body.authorization_check is not None:
+        # Refusing beats silently authorizing: keystile has no consumer RBAC policy yet.
+        raise errors.BadRequest("authorization_check is not supported yet: keystile has no consumer RBAC policy.")
+    row, token = await service.authenticate(
+        ctx,
+        "consumer",
+        token=body.session_token,
+        session_jwt=body.session_jwt,
+        minutes=body.session_duration_minutes,
+        custom_claims=body.session_custom_claims,
+    )
+    user = await users_repo.find_user(ctx.conn, ctx.project_id, row.user_id or "")
+    if user is None:
+        raise errors.SessionNotFound()
+    return ok(
+        ctx.request_id,
+        session=service.user_session_json(row, []),
+        session_token=token,
+        session_jwt=await service.user_jwt(ctx, row, []),
+        user=await users.user_body(ctx, user),
+    )
+
+
+@router.get("/v1/sessions")
+async def get_sessions(user_id: str, ctx: Ctx) -> JSON:
+    user = await users.load(ctx, user_id)
+    rows = await service.list_live(ctx, "consumer", user_id=user.user_id)
+    return ok(ctx.request_id, sessions=[service.user_session_json(r, []) for r in rows])
+
+
+@router.post("/v1/sessions/revoke")
+async def revoke(body: RevokeRequest, ctx: Ctx) -> JSON:
+    await service.revoke(
+        ctx, "consumer", session_id=body.session_id, token=body.session_token, session_jwt=body.session_jwt
+    )
+    return ok(ctx.request_id)

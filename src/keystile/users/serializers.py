@@ -1,0 +1,44 @@
+"""Stytch's consumer User object (PY `consumer/models/users.py` `User`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from keystile.core.clock import rfc3339
+
+NAME_FIELDS = ("first_name", "middle_name", "last_name")
+
+
+def name_json(name: dict[str, Any] | None) -> dict[str, str]:
+    name = name or {}
+    return {field: name.get(field) or "" for field in NAME_FIELDS}
+
+
+def email_json(row: Any) -> dict[str, Any]:
+    return {"email_id": row.email_id, "email": row.email, "verified": row.verified}
+
+
+def user_json(row: Any, emails: list[Any]) -> dict[str, Any]:
+    """Every required field of `User`; keystile has no phones, WebAuthn, OAuth, TOTP,
+    wallets, biometrics or passwords for consumers yet, so those are empty."""
+    return {
+        "user_id": row.user_id,
+        "emails": [email_json(e) for e in emails],
+        "status": row.status,
+        "phone_numbers": [],
+        "webauthn_registrations": [],
+        "providers": [],
+        "totps": [],
+        "crypto_wallets": [],
+        "biometric_registrations": [],
+        "is_locked": False,
+        "roles": [],
+        "name": name_json(row.name),
+        "created_at": rfc3339(row.created_at),
+        "password": None,
+        "trusted_metadata": row.trusted_metadata or {},
+        "untrusted_metadata": row.untrusted_metadata or {},
+        "external_id": row.external_id,
+        "lock_created_at": None,
+        "lock_expires_at": None,
+    }
