@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, exists, false, func, select, true
+from sqlalchemy import ColumnElement, case, exists, false, func, select, true
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
@@ -313,8 +313,10 @@ def _has_email(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
 
 
 def _full_name() -> ColumnElement[str]:
-    parts = [func.coalesce(users.c.name[field].as_string(), "") for field in NAME_FIELDS]
-    return func.lower(parts[0] + " " + parts[1] + " " + parts[2])
+    """"first middle last" (no double space without a middle name), lower-cased."""
+    first, middle, last = (func.coalesce(users.c.name[field].as_string(), "") for field in NAME_FIELDS)
+    middle_part = case((middle != "", middle + " "), else_="")
+    return func.lower(first + " " + middle_part + last)
 
 
 def _condition(operand: Operand) -> ColumnElement[bool]:
