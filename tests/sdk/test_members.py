@@ -294,7 +294,9 @@ class TestSearch:
         assert [m.member_id for m in resp.members] == [five[0].member_id]
 
     def test_by_statuses(self, b2b, org, five):
-        resp = b2b.organizations.members.search(organization_ids=[org.organization_id], query=op("statuses", ["pending"]))
+        resp = b2b.organizations.members.search(
+            organization_ids=[org.organization_id], query=op("statuses", ["pending"])
+        )
         assert [m.member_id for m in resp.members] == [five[2].member_id]
 
     def test_by_roles(self, b2b, org, five):

@@ -261,7 +261,8 @@ class TestSearch:
         assert totals == [5, 5, 5]
 
     def test_by_ids(self, b2b, five):
-        resp = b2b.organizations.search(query=op("organization_ids", [five[1].organization_id, five[3].organization_id]))
+        wanted = [five[1].organization_id, five[3].organization_id]
+        resp = b2b.organizations.search(query=op("organization_ids", wanted))
         assert [o.organization_id for o in resp.organizations] == [five[1].organization_id, five[3].organization_id]
         assert resp.results_metadata.total == 2
         assert resp.results_metadata.next_cursor is None
