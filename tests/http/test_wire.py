@@ -6,6 +6,8 @@ import base64
 
 import requests
 
+from tests.flows import unique_email
+
 ENVELOPE = {"status_code", "request_id", "error_type", "error_message", "error_url"}
 
 
@@ -107,18 +109,20 @@ class TestJWKS:
 
 class TestInbox:
     def test_page_lists_messages_with_clickable_links(self, b2b, inbox, project):
-        b2b.magic_links.email.discovery.send(email_address="page-reader@acme.test")
-        link = inbox.latest_link("page-reader@acme.test")
-        page = requests.get(f"{project.server.base_url}dev/inbox", params={"to": "page-reader@acme.test"}, timeout=10)
+        email = unique_email(name="page-reader")
+        b2b.magic_links.email.discovery.send(email_address=email)
+        link = inbox.latest_link(email)
+        page = requests.get(f"{project.server.base_url}dev/inbox", params={"to": email}, timeout=10)
         assert page.status_code == 200 and "text/html" in page.headers["content-type"]
         assert f'href="{link.replace("&", "&amp;")}"' in page.text
 
     def test_json_shape_newest_first_and_bare_to(self, b2b, inbox):
-        b2b.magic_links.email.discovery.send(email_address="Shape@Acme.test")
-        b2b.magic_links.email.discovery.send(email_address="shape@acme.test")
-        messages = inbox.messages("shape@acme.test")
+        email = unique_email(name="shape")
+        b2b.magic_links.email.discovery.send(email_address=email.upper())
+        b2b.magic_links.email.discovery.send(email_address=email)
+        messages = inbox.messages(email)
         assert len(messages) == 2
         assert set(messages[0]) == {"id", "to", "from", "subject", "text", "html", "links", "created_at"}
-        assert messages[0]["to"] == "shape@acme.test" and messages[1]["to"] == "Shape@Acme.test"
+        assert messages[0]["to"] == email and messages[1]["to"] == email.upper()
         assert messages[0]["created_at"] >= messages[1]["created_at"]
         assert all(isinstance(link, str) for link in messages[0]["links"])

@@ -36,12 +36,14 @@ async def get(conn: AsyncConnection, project_id: str, organization_id: str, ref:
 async def find_by_email(
     conn: AsyncConnection, project_id: str, organization_id: str, email: str
 ) -> Row[Any] | None:
+    """The live (not deleted) membership of an email address in one organization."""
     return (
         await conn.execute(
             select(members).where(
                 members.c.project_id == project_id,
                 members.c.organization_id == organization_id,
                 members.c.email_normalized == emails.normalize(email),
+                members.c.status != "deleted",
             )
         )
     ).first()

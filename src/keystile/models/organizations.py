@@ -1,4 +1,4 @@
-from sqlalchemy import Boolean, Column, ForeignKey, Index, String, Table, UniqueConstraint
+from sqlalchemy import Boolean, Column, ForeignKey, Index, String, Table, UniqueConstraint, text
 
 from keystile.models.meta import metadata
 from keystile.models.types import JSONType, UTCDateTime
@@ -45,7 +45,15 @@ members = Table(
     Column("untrusted_metadata", JSONType, nullable=False, default=dict),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
-    UniqueConstraint("organization_id", "email_normalized", name="uq_members_organization_email"),
+    # One live membership per email per organization; a deleted member's address is free again.
+    Index(
+        "uq_members_organization_email_live",
+        "organization_id",
+        "email_normalized",
+        unique=True,
+        postgresql_where=text("status <> 'deleted'"),
+        sqlite_where=text("status <> 'deleted'"),
+    ),
     UniqueConstraint("organization_id", "external_id", name="uq_members_organization_external_id"),
     Index("ix_members_project_email", "project_id", "email_normalized"),
 )

@@ -158,8 +158,15 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['organization_id'], ['organizations.organization_id'], name=op.f('fk_members_organization_id_organizations'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['project_id'], ['projects.project_id'], name=op.f('fk_members_project_id_projects'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('member_id', name=op.f('pk_members')),
-    sa.UniqueConstraint('organization_id', 'email_normalized', name='uq_members_organization_email'),
     sa.UniqueConstraint('organization_id', 'external_id', name='uq_members_organization_external_id')
+    )
+    op.create_index(
+        "uq_members_organization_email_live",
+        "members",
+        ["organization_id", "email_normalized"],
+        unique=True,
+        postgresql_where=sa.text("status <> 'deleted'"),
+        sqlite_where=sa.text("status <> 'deleted'"),
     )
     with op.batch_alter_table('members', schema=None) as batch_op:
         batch_op.create_index('ix_members_project_email', ['project_id', 'email_normalized'], unique=False)
