@@ -8,7 +8,6 @@ import base64
 import hashlib
 import secrets
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -192,6 +191,26 @@ class TestSend:
         emails = {e.email: e for e in consumer.users.get(user_id=owner.user_id).emails}
         assert emails[extra].verified is True
         assert emails[extra].email_id == sent.email_id
+
+    def test_naming_a_session_attaches_the_new_email_to_its_user(self, consumer, inbox):
+        email = new_email()
+        consumer.magic_links.email.login_or_create(email=email)
+        login = consumer.magic_links.authenticate(token=inbox.latest_token(email), session_duration_minutes=60)
+        extra = new_email("extra")
+        sent = consumer.magic_links.email.send(email=extra, session_token=login.session_token)
+        assert sent.user_id == login.user_id
+        consumer.magic_links.authenticate(token=inbox.latest_token(extra))
+        assert extra in [e.email for e in consumer.users.get(user_id=login.user_id).emails]
+
+    def test_an_unproven_new_email_is_not_kept_after_five_minutes(self, consumer, inbox, server):
+        owner = consumer.users.create(email=new_email())
+        extra = new_email("extra")
+        consumer.magic_links.email.send(email=extra, user_id=owner.user_id)
+        server.clock.advance(minutes=6)
+        details = error_of(lambda: consumer.magic_links.authenticate(token=inbox.latest_token(extra)))
+        assert details.error_type == "unable_to_auth_magic_link"
+        assert [e.email for e in consumer.users.get(user_id=owner.user_id).emails] != [extra]
+        assert len(consumer.users.get(user_id=owner.user_id).emails) == 1
 
     def test_attaching_another_users_email_is_duplicate_email(self, consumer):
         taken = new_email()
@@ -432,7 +451,7 @@ class TestAuthenticate:
 
 
 class TestIsolation:
-    def test_another_projects_secret_cannot_redeem_the_link(self, consumer, inbox, other_project, sdk_loop):
+    def test_another_projects_secret_cannot_redeem_the_link(self, consumer, inbox, other_project):
         import stytch
 
         email = new_email()
