@@ -112,3 +112,25 @@ def test_intermediate_session_used_concurrently_to_create_organizations_creates_
     )
     assert results[(200, "ok")] == 1
     assert set(results) <= {(200, "ok"), (404, "intermediate_session_not_found")}
+
+
+def test_concurrent_signups_of_one_new_email_create_one_member(project, http, inbox):
+    org = post(
+        http,
+        "/v1/b2b/discovery/organizations/create",
+        {
+            "intermediate_session_token": intermediate_session(http, inbox, new_email()),
+            "organization_name": "Acme",
+            "email_allowed_domains": ["acme.test"],
+            "email_jit_provisioning": "RESTRICTED",
+        },
+    )["organization"]
+    responses = race(
+        project,
+        "/v1/b2b/magic_links/email/login_or_signup",
+        {"organization_id": org["organization_id"], "email_address": new_email()},
+    )
+    assert [r.status_code for r in responses] == [200] * N, [r.text for r in responses if r.status_code != 200]
+    bodies = [r.json() for r in responses]
+    assert sum(b["member_created"] for b in bodies) == 1
+    assert len({b["member_id"] for b in bodies}) == 1

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
 
 from keystile import errors
 from keystile.core import emails, outbox, redirect_urls, tokens
@@ -124,9 +125,14 @@ async def login_or_signup(
     signup_url = (
         await _redirect(ctx, signup_redirect_url, RedirectType.SIGNUP) if not login or signup_redirect_url else ""
     )
-    created = member is None
+    created = False
     if member is None:
-        member = await members_service.create_member(ctx, org, email=email, status="pending")
+        member = await _create_member(ctx, org, email, status="pending")
+        created = member is not None
+        if member is None:
+            member = await members_repo.find_by_email(ctx.conn, ctx.project_id, org.organization_id, email)
+            if member is None:  # created and deleted again in between; the caller may retry
+                raise errors.MemberNotFound()
     minutes = login_minutes if login else signup_minutes
     token, _ = await tokens.issue(
         ctx,
@@ -153,6 +159,18 @@ async def login_or_signup(
         "member": member_json(member),
         "organization": organization_json(org),
     }
+
+
+async def _create_member(ctx: Context, org: Row[Any], email: str, **fields: Any) -> Row[Any] | None:
+    """Create a member, or None when a concurrent request created the same one first.
+
+    The savepoint keeps the request's transaction usable after the unique-constraint error
+    PostgreSQL raises for the loser of such a race."""
+    try:
+        async with ctx.conn.begin_nested():
+            return await members_service.create_member(ctx, org, email=email, **fields)
+    except (IntegrityError, errors.DuplicateMemberEmail):
+        return None
 
 
 def _invites_allowed(org: Row[Any], email: str) -> None:
@@ -187,23 +205,30 @@ async def invite(
     _invites_allowed(org, email)
     inviter = None
     if invited_by_member_id:
-        inviter = await members_repo.get(ctx.conn, ctx.project_id, org.organization_id, invited_by_member_id)
+        inviter = await members_service.get_existing(ctx, org.organization_id, invited_by_member_id)
     url = await _redirect(ctx, redirect_url, RedirectType.INVITE)
+    fresh = False
     member = await members_repo.find_by_email(ctx.conn, ctx.project_id, org.organization_id, email)
     if member is None:
-        member = await members_service.create_member(
+        member = await _create_member(
             ctx,
             org,
-            email=email,
+            email,
             status="invited",
             name=name,
             roles=roles,
             trusted_metadata=trusted_metadata,
             untrusted_metadata=untrusted_metadata,
         )
-    elif member.status == "active":
+        if member is None:  # a concurrent request created it: update that one below
+            member = await members_repo.find_by_email(ctx.conn, ctx.project_id, org.organization_id, email)
+            if member is None:
+                raise errors.MemberNotFound()
+        else:
+            fresh = True
+    if member.status == "active":
         raise errors.MemberAlreadyActive()
-    else:
+    if not fresh:
         # pending, invited (a fresh invite) or deleted (invited back).
         changes: dict[str, Any] = {"status": "invited", "updated_at": ctx.clock.now()}
         if name is not None:
