@@ -179,13 +179,13 @@ NoSessionRevokeArguments = _error(
     "NoSessionRevokeArguments",
     400,
     "no_session_revoke_arguments",
-    "One of member_session_id, session_token or session_jwt is required.",
+    "One of the session id, session_token or session_jwt is required.",
 )
 TooManySessionRevokeArguments = _error(
     "TooManySessionRevokeArguments",
     400,
     "too_many_session_revoke_arguments",
-    "Pass only one of member_session_id, session_token or session_jwt.",
+    "Pass only one of the session id, session_token or session_jwt.",
 )
 UnableToParseSessionJWT = _error(
     "UnableToParseSessionJWT", 401, "unable_to_parse_session_jwt", "The session JWT could not be parsed."

@@ -359,5 +359,6 @@ async def authenticate(
         custom_claims=custom_claims,
         existing_token=session_token,
         existing_jwt=session_jwt,
+        attributes=_attributes(attributes),
     )
     return Authenticated(user, method_id, session, issued_token, await sessions.user_jwt(ctx, session, []))

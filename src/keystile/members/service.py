@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, false, func, insert, or_, select, true, update
 from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
 
 from keystile import errors
 from keystile.core import emails, ids, search
@@ -41,30 +42,36 @@ async def create_member(
     ):
         raise errors.DuplicateMemberExternalId()
     now = ctx.clock.now()
-    return (
-        await ctx.conn.execute(
-            insert(members)
-            .values(
-                member_id=ids.member_id(ctx.live),
-                project_id=ctx.project_id,
-                organization_id=organization.organization_id,
-                email=email,
-                email_normalized=emails.normalize(email),
-                email_id=ids.email_id(ctx.live),
-                status=status,
-                name=name or "",
-                external_id=external_id,
-                email_address_verified=email_verified,
-                is_breakglass=is_breakglass,
-                roles=list(dict.fromkeys(roles or [])),
-                trusted_metadata=trusted_metadata or {},
-                untrusted_metadata=untrusted_metadata or {},
-                created_at=now,
-                updated_at=now,
-            )
-            .returning(members)
-        )
-    ).one()
+    # A savepoint: the loser of two concurrent creates gets a clean 400, and the
+    # request's transaction stays usable (PostgreSQL aborts it on a constraint error).
+    try:
+        async with ctx.conn.begin_nested():
+            return (
+                await ctx.conn.execute(
+                    insert(members)
+                    .values(
+                        member_id=ids.member_id(ctx.live),
+                        project_id=ctx.project_id,
+                        organization_id=organization.organization_id,
+                        email=email,
+                        email_normalized=emails.normalize(email),
+                        email_id=ids.email_id(ctx.live),
+                        status=status,
+                        name=name or "",
+                        external_id=external_id,
+                        email_address_verified=email_verified,
+                        is_breakglass=is_breakglass,
+                        roles=list(dict.fromkeys(roles or [])),
+                        trusted_metadata=trusted_metadata or {},
+                        untrusted_metadata=untrusted_metadata or {},
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    .returning(members)
+                )
+            ).one()
+    except IntegrityError:
+        raise errors.DuplicateMemberEmail() from None
 
 
 async def activate(ctx: Context, member: Row[Any]) -> Row[Any]:

@@ -100,8 +100,12 @@ async def start(
     custom_claims: dict[str, Any] | None = None,
     existing_token: str | None = None,
     existing_jwt: str | None = None,
+    attributes: dict[str, str] | None = None,
 ) -> tuple[Row[Any], str]:
     """Start a session, or extend the caller's existing one for the same subject.
+
+    `attributes` ({ip_address, user_agent}) describe the end user as the app reports them;
+    the request's own headers describe the app's backend, so they are not used.
 
     Returns the row and the session token ("" if an existing session was named by JWT)."""
     check_duration(minutes)
@@ -143,8 +147,8 @@ async def start(
                 authentication_factors=[factor],
                 custom_claims=merge_custom_claims({}, custom_claims),
                 attributes={
-                    "ip_address": ctx.headers.get("x-forwarded-for", "").split(",")[0].strip(),
-                    "user_agent": ctx.headers.get("user-agent", ""),
+                    "ip_address": (attributes or {}).get("ip_address") or "",
+                    "user_agent": (attributes or {}).get("user_agent") or "",
                 },
                 started_at=now,
                 last_accessed_at=now,
