@@ -73,7 +73,7 @@ class Result:
         ordered = sorted(self.latencies)
         if not ordered:
             return float("nan")
-        return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+        return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 # ----------------------------------------------------------------------------- server
@@ -88,7 +88,7 @@ def free_port() -> int:
 def keystile_cli(env: dict[str, str], *args: str) -> str:
     """Run one `keystile …` command against the bench's database; return its stdout."""
     done = subprocess.run(
-        [sys.executable, "-m", "keystile", *args], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "keystile", *args], check=False, env=env, capture_output=True, text=True, timeout=120
     )
     if done.returncode != 0:
         raise SystemExit(f"keystile {' '.join(args)} failed:\n{done.stderr}")
@@ -207,7 +207,12 @@ def targets(base_url: str, project: dict[str, str]) -> list[Target]:
 
 
 async def drive(
-    http: aiohttp.ClientSession, base_url: str, target: Target, headers: dict[str, str], seconds: float, connections: int
+    http: aiohttp.ClientSession,
+    base_url: str,
+    target: Target,
+    headers: dict[str, str],
+    seconds: float,
+    connections: int,
 ) -> Result:
     """Repeat the target's request from `connections` workers until `seconds` have passed."""
     result = Result(target)
@@ -268,7 +273,9 @@ def machine() -> str:
             if line.startswith("model name"):
                 model = line.split(":", 1)[1].strip()
                 break
-    return f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    return (
+        f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    )
 
 
 def report(results: list[Result], args: argparse.Namespace, database: str) -> Table:

@@ -95,9 +95,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         if not email:
             return render_template("login.html", error="Enter your email address."), 400
         try:
-            client.magic_links.email.discovery.send(
-                email_address=email, discovery_redirect_url=discovery_redirect_url
-            )
+            client.magic_links.email.discovery.send(email_address=email, discovery_redirect_url=discovery_redirect_url)
         except StytchError as exc:
             return render_template("login.html", error=exc.details.error_message), exc.details.status_code
         return render_template("check_email.html", email=email)

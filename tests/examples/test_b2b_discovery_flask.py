@@ -123,9 +123,12 @@ class TestOrganizations:
         client.get("/logout")
         discover(client, inbox, email)
         ist = stored(client, "intermediate_session_token")
-        org_id = app.extensions["stytch"].discovery.organizations.list(
-            intermediate_session_token=ist
-        ).discovered_organizations[0].organization.organization_id
+        org_id = (
+            app.extensions["stytch"]
+            .discovery.organizations.list(intermediate_session_token=ist)
+            .discovered_organizations[0]
+            .organization.organization_id
+        )
         resp = client.post("/organizations/select", data={"organization_id": org_id})
         assert resp.status_code == 302 and resp.location.endswith("/dashboard")
         dashboard = client.get("/dashboard")

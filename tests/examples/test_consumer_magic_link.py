@@ -117,9 +117,7 @@ class TestDashboard:
         assert f"Welcome, {email}" in resp.text
         assert stored(client, "session_jwt")
 
-    def test_dashboard_accepts_a_jwt_past_its_five_minutes_while_the_session_lives(
-        self, project, client, inbox, email
-    ):
+    def test_dashboard_accepts_a_jwt_past_its_five_minutes_while_the_session_lives(self, project, client, inbox, email):
         log_in(client, inbox, email)
         old_jwt = stored(client, "session_jwt")
         project.server.clock.advance(minutes=30)
