@@ -82,7 +82,7 @@ class ProjectInfo:
 def make_project(server: Server, *, redirect_urls: bool = True, live: bool = False) -> ProjectInfo:
     async def create() -> Any:
         state = server.state
-        async with state.engine.begin() as conn:
+        async with state.transaction() as conn:
             created = await projects.create_project(
                 conn, state.keyring, state.clock.now(), name=f"test-{uuid.uuid4().hex[:8]}", live=live
             )

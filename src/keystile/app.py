@@ -17,7 +17,7 @@ from keystile import errors
 from keystile.config import Settings, load_file_config
 from keystile.core import ids, migrate
 from keystile.core.clock import Clock
-from keystile.core.db import make_engine
+from keystile.core.db import Database
 from keystile.core.keys import Keyring, MasterKey
 from keystile.core.outbox import Deliverer
 from keystile.core.redirect_urls import RedirectType
@@ -96,7 +96,7 @@ def make_state(settings: Settings, clock: Clock | None = None) -> AppState:
     )
     return AppState(
         settings=settings,
-        engine=make_engine(settings.db_url),
+        db=Database(settings.db_url),
         clock=clock or Clock(),
         keyring=Keyring(master),
     )
@@ -114,7 +114,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             await prepare(state)
         deliverer = None
         if settings.smtp_url:
-            deliverer = Deliverer(state.engine, state.clock, settings.smtp_url)
+            deliverer = Deliverer(state.db, state.clock, settings.smtp_url)
             state.wake_deliverer.append(deliverer.wake)
             deliverer.start()
         try:
@@ -183,7 +183,7 @@ async def prepare(state: AppState) -> None:
     await migrate.require_current(state.engine)
     from keystile.projects import service as projects
 
-    async with state.engine.begin() as conn:
+    async with state.transaction() as conn:
         if settings.config_file:
             await projects.apply_file_config(
                 conn, state.keyring, state.clock.now(), load_file_config(settings.config_file)

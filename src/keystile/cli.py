@@ -55,7 +55,7 @@ def _run(work: Callable[[Any], Awaitable[T]]) -> T:
             except migrations.SchemaBehind as exc:
                 err.print(f"[red]{exc}[/red]")
                 raise typer.Exit(2) from None
-            async with state.engine.begin() as conn:
+            async with state.transaction() as conn:
                 state.conn = conn
                 return await work(state)
         finally:

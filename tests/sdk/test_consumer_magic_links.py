@@ -32,7 +32,7 @@ def allow_redirect(project: Any, url: str, types: list[RedirectType], *, default
     server = project.server
 
     async def add() -> None:
-        async with server.state.engine.begin() as conn:
+        async with server.state.transaction() as conn:
             await projects.add_redirect_url(
                 conn, server.state.clock.now(), project.project_id, url, types, default=default
             )

@@ -50,7 +50,7 @@ def add_redirect_url(project, url: str, *types: RedirectType) -> None:
     server = project.server
 
     async def add() -> None:
-        async with server.state.engine.begin() as conn:
+        async with server.state.transaction() as conn:
             await projects.add_redirect_url(conn, server.state.clock.now(), project.project_id, url, list(types))
 
     server.run(add())

@@ -87,7 +87,7 @@ async def authenticate_project(conn: AsyncConnection, project_id: str, secret: s
 async def get_context(request: Request) -> AsyncIterator[Context]:
     state: AppState = request.app.state.keystile
     project_id, secret = _basic_credentials(request)
-    async with state.engine.begin() as conn:
+    async with state.transaction() as conn:
         project = await authenticate_project(conn, project_id, secret)
         ctx = Context(
             state=state,

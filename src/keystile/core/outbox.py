@@ -17,10 +17,10 @@ from urllib.parse import unquote, urlparse
 import aiosmtplib
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from keystile.core import emails
 from keystile.core.clock import Clock
+from keystile.core.db import Database
 from keystile.models.outbox import outbox
 
 if TYPE_CHECKING:
@@ -112,8 +112,8 @@ class Deliverer:
     send the same message twice; on SQLite the write lock serializes claims.
     """
 
-    def __init__(self, engine: AsyncEngine, clock: Clock, smtp_url: str, poll_seconds: float = 1.0) -> None:
-        self.engine = engine
+    def __init__(self, db: Database, clock: Clock, smtp_url: str, poll_seconds: float = 1.0) -> None:
+        self.db = db
         self.clock = clock
         self.target = SMTPTarget.parse(smtp_url)
         self.poll_seconds = poll_seconds
@@ -150,7 +150,7 @@ class Deliverer:
 
     async def deliver_batch(self, size: int = 20) -> bool:
         now = self.clock.now()
-        async with self.engine.begin() as conn:
+        async with self.db.transaction() as conn:
             query = (
                 select(outbox)
                 .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= now)

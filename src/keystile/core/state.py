@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from keystile.core.db import Database
+
 from keystile.config import Settings
 from keystile.core.clock import Clock
 from keystile.core.keys import Keyring
@@ -15,12 +17,15 @@ from keystile.sessions.jwts import JWTCache
 @dataclass
 class AppState:
     settings: Settings
-    engine: AsyncEngine
+    db: Database
     clock: Clock
     keyring: Keyring
     jwt_cache: JWTCache = field(default_factory=JWTCache)
     wake_deliverer: list = field(default_factory=list)
 
     @property
-    def dialect(self) -> str:
-        return self.engine.dialect.name
+    def engine(self) -> AsyncEngine:
+        return self.db.engine
+
+    def transaction(self):  # noqa: ANN201 - an async context manager yielding the connection
+        return self.db.transaction()

@@ -27,7 +27,7 @@ async def _messages(request: Request, to: str | None, limit: int) -> list[dict[s
     query = select(outbox).order_by(outbox.c.created_at.desc(), outbox.c.message_id.desc()).limit(limit)
     if to:
         query = query.where(outbox.c.to_normalized == emails.normalize(to))
-    async with state.engine.connect() as conn:
+    async with state.transaction() as conn:
         rows = (await conn.execute(query)).all()
     return [
         {

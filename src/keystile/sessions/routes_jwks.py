@@ -16,7 +16,7 @@ CACHE_CONTROL = "public, max-age=300, stale-while-revalidate=60"
 
 async def _jwks(request: Request, project_id: str) -> JSON:
     state = request.app.state.keystile
-    async with state.engine.connect() as conn:
+    async with state.transaction() as conn:
         keys = await state.keyring.jwks(conn, project_id)
     if not keys:
         raise errors.ProjectNotFound(f"No project {project_id!r}: the JWKS path ends with your project_id.")
