@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from keystile import errors
 from keystile.config import Settings, load_file_config
-from keystile.core import ids, migrate
+from keystile.core import ids, migrate, observability, ratelimit
 from keystile.core.clock import Clock
 from keystile.core.db import Database
 from keystile.core.keys import Keyring, MasterKey
@@ -171,6 +171,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
         app.include_router(inbox_router)
 
+    observability.install(app, state)
+    ratelimit.install(app, state)
     app.add_middleware(RequestGuard, max_body=settings.max_body_bytes)
     return app
 

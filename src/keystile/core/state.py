@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -22,6 +23,9 @@ class AppState:
     keyring: Keyring
     jwt_cache: JWTCache = field(default_factory=JWTCache)
     wake_deliverer: list = field(default_factory=list)
+    # Set by core.ratelimit.install and core.observability.install.
+    limiter: Any = None
+    metrics: Any = None
 
     @property
     def engine(self) -> AsyncEngine:

@@ -57,3 +57,18 @@ members = Table(
     UniqueConstraint("organization_id", "external_id", name="uq_members_organization_external_id"),
     Index("ix_members_project_email", "project_id", "email_normalized"),
 )
+
+# Addresses a member used before an email change (Member.retired_email_addresses).
+member_retired_emails = Table(
+    "member_retired_emails",
+    metadata,
+    Column("email_id", String(80), primary_key=True),
+    Column("project_id", String(80), ForeignKey("projects.project_id", ondelete="CASCADE"), nullable=False),
+    Column("member_id", String(80), ForeignKey("members.member_id", ondelete="CASCADE"), nullable=False),
+    Column("organization_id", String(80), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("email_normalized", String(320), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_member_retired_emails_member", "member_id"),
+    Index("ix_member_retired_emails_org_email", "organization_id", "email_normalized"),
+)

@@ -23,6 +23,9 @@ outbox = Table(
     Column("last_error", Text, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("sent_at", UTCDateTime, nullable=True),
+    # Claimed by a deliverer: other processes leave it alone until the claim is stale.
+    Column("claimed_at", UTCDateTime, nullable=True),
+    Column("claimed_by", String(80), nullable=True),
     Index("ix_outbox_to_created", "to_normalized", "created_at"),
     Index("ix_outbox_status_next", "status", "next_attempt_at"),
 )

@@ -45,4 +45,13 @@ signing_keys = Table(
     Index("ix_signing_keys_project_id", "project_id"),
 )
 
-__all__ = ["projects", "project_secrets", "redirect_urls", "signing_keys"]
+__all__ = ["projects", "project_secrets", "redirect_urls", "signing_keys", "rbac_policies"]
+
+# The project's RBAC policy (resources, roles, scopes) as Stytch's rbac.policy returns it.
+rbac_policies = Table(
+    "rbac_policies",
+    metadata,
+    Column("project_id", String(80), ForeignKey("projects.project_id", ondelete="CASCADE"), primary_key=True),
+    Column("policy", JSONType, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)

@@ -16,9 +16,13 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from keystile.cli import keys as keys_cli
+from keystile.cli import outbox as outbox_cli
+from keystile.cli import rbac as rbac_cli
+from keystile.cli.common import err, out
+from keystile.cli.common import run as _run
 from keystile.config import Settings
 from keystile.core import migrate as migrations
 from keystile.core.redirect_urls import RedirectType
@@ -35,33 +39,9 @@ redirects_app = typer.Typer(help="Manage the redirect URL allowlist of a project
 app.add_typer(projects_app, name="projects")
 app.add_typer(redirects_app, name="redirect-urls")
 
-err = Console(stderr=True)
-out = Console()
-
-
-def _run(work: Callable[[Any], Awaitable[T]]) -> T:
-    """Run `work(state)` in one transaction against the configured database."""
-    from keystile.app import make_state
-
-    settings = Settings()
-
-    async def main() -> T:
-        state = make_state(settings)
-        try:
-            if settings.migrate_on_start:
-                await asyncio.to_thread(migrations.upgrade, settings.db_url)
-            try:
-                await migrations.require_current(state.engine)
-            except migrations.SchemaBehind as exc:
-                err.print(f"[red]{exc}[/red]")
-                raise typer.Exit(2) from None
-            async with state.transaction() as conn:
-                state.conn = conn
-                return await work(state)
-        finally:
-            await state.engine.dispose()
-
-    return asyncio.run(main())
+app.add_typer(keys_cli.app, name="keys")
+app.add_typer(outbox_cli.app, name="outbox")
+app.add_typer(rbac_cli.app, name="rbac")
 
 
 @app.command()

@@ -1,0 +1,43 @@
+"""What every CLI command shares: the consoles and `run`, one transaction on the configured database."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from keystile.config import Settings
+from keystile.core import migrate as migrations
+
+T = TypeVar("T")
+
+err = Console(stderr=True)
+out = Console()
+
+
+def run(work: Callable[[Any], Awaitable[T]]) -> T:
+    """Run `work(state)` in one transaction against the configured database (`state.conn`)."""
+    from keystile.app import make_state
+
+    settings = Settings()
+
+    async def main() -> T:
+        state = make_state(settings)
+        try:
+            if settings.migrate_on_start:
+                await asyncio.to_thread(migrations.upgrade, settings.db_url)
+            try:
+                await migrations.require_current(state.engine)
+            except migrations.SchemaBehind as exc:
+                err.print(f"[red]{exc}[/red]")
+                raise typer.Exit(2) from None
+            async with state.transaction() as conn:
+                state.conn = conn
+                return await work(state)
+        finally:
+            await state.engine.dispose()
+
+    return asyncio.run(main())
