@@ -114,8 +114,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             await prepare(state)
         deliverer = None
         if settings.smtp_url:
-            deliverer = Deliverer(state.db, state.clock, settings.smtp_url)
+            deliverer = Deliverer(
+                state.db,
+                state.clock,
+                settings.smtp_url,
+                claim_timeout=settings.outbox_claim_timeout_seconds,
+                max_attempts=settings.outbox_max_attempts,
+                metrics=state.metrics,
+            )
             state.wake_deliverer.append(deliverer.wake)
+            app.state.deliverer = deliverer
             deliverer.start()
         try:
             yield

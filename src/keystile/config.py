@@ -24,6 +24,15 @@ class Settings(BaseSettings):
     port: int = 4010
     public_url: str | None = None
     smtp_url: str | None = None
+    redis_url: str | None = None
+    # Rate limits (`limits` notation, `;` between windows; empty disables one). README, "Rate limits".
+    rate_limit_project: str = "1000/second"
+    rate_limit_email: str = "20/hour;50/day"
+    rate_limit_unknown_token_ip: str = "100/minute;1000/hour"
+    rate_limit_token_failures: str = "10/hour"
+    # Outbox delivery: a claim older than this is a dead worker's and may be taken over.
+    outbox_claim_timeout_seconds: float = 60.0
+    outbox_max_attempts: int = 8
     email_from: str = "keystile <login@keystile.localhost>"
     dev_inbox: bool | None = None
     master_key: SecretStr | None = None

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystile import errors
-from keystile.core import crypto
+from keystile.core import crypto, ratelimit
 from keystile.core.clock import Clock
 from keystile.models.projects import project_secrets, projects
 
@@ -96,6 +96,7 @@ async def get_context(request: Request) -> AsyncIterator[Context]:
             request_id=request.state.request_id,
             headers={k.lower(): v for k, v in request.headers.items()},
         )
+        await ratelimit.hit_project(ctx)
         yield ctx
     for callback in ctx.after_commit:
         callback()

@@ -5,20 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
+import socket
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import parseaddr
+from email.utils import format_datetime, parseaddr
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 import aiosmtplib
 from jinja2 import Environment, PackageLoader, select_autoescape
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.engine import Row
 
-from keystile.core import emails
+from keystile.core import emails, ratelimit
 from keystile.core.clock import Clock
 from keystile.core.db import Database
 from keystile.models.outbox import outbox
@@ -51,6 +54,8 @@ _LINK = re.compile(r"https?://[^\s<>\"']+")
 async def enqueue(ctx: Context, template: str, *, to: str, **values: Any) -> str:
     """Render one email and write it to the outbox in the request's transaction."""
     settings = ctx.state.settings
+    # Every email passes here, so no flow can be used to flood one address.
+    await ratelimit.hit_email(ctx, to)
     values.setdefault("project_name", ctx.project.name)
     subject = SUBJECTS[template].format(**values)
     text = _env.get_template(f"{template}.txt").render(subject=subject, **values)
@@ -74,6 +79,7 @@ async def enqueue(ctx: Context, template: str, *, to: str, **values: Any) -> str
         )
     )
     ctx.after_commit.extend(ctx.state.wake_deliverer)
+    _inc(ctx.state.metrics, "emails_queued_total")
     return message_id
 
 
@@ -102,21 +108,70 @@ class SMTPTarget:
         )
 
 
-MAX_ATTEMPTS = 8
+def _inc(metrics: Any, name: str, **labels: str) -> None:
+    """Count on the metrics registry when observability installed one."""
+    inc = getattr(metrics, "inc", None)
+    if callable(inc):
+        inc(name, **labels)
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before attempt `attempts + 1`: 10 s, 20 s, 40 s … capped at 10 minutes."""
+    return timedelta(seconds=min(10 * 2 ** (attempts - 1), 600))
+
+
+def build_message(row: Any) -> EmailMessage:
+    """The MIME message for one outbox row. Its Message-ID is the row's, so a message sent
+    twice (see docs/decisions/0006) is recognisably the same message."""
+    message = EmailMessage()
+    message["From"] = row.from_address
+    message["To"] = row.to_address
+    message["Subject"] = row.subject
+    message["Date"] = format_datetime(row.created_at)
+    message["Message-ID"] = f"<{row.message_id}@keystile>"
+    message.set_content(row.text)
+    message.add_alternative(row.html, subtype="html")
+    return message
+
+
+def worker_name() -> str:
+    """Who holds a claim: host, process id and a random part (process ids get reused)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 class Deliverer:
-    """Sends pending outbox messages by SMTP, retrying with backoff; runs in every process.
+    """Sends pending outbox messages by SMTP; runs in every process (docs/decisions/0006).
 
-    On PostgreSQL a message is claimed with FOR UPDATE SKIP LOCKED, so processes never
-    send the same message twice; on SQLite the write lock serializes claims.
+    One message at a time goes through three steps, none holding a lock during network I/O:
+    claim it (a short transaction: `FOR UPDATE SKIP LOCKED` on PostgreSQL, the write lock on
+    SQLite; status `sending`, `claimed_by` this process), send it by SMTP, then mark it
+    `sent` (another short transaction, only while the claim is still ours). A claim older
+    than `claim_timeout` belongs to a process that died and is taken over. An SMTP failure
+    puts the message back with a backoff, or marks it `failed` after `max_attempts`.
     """
 
-    def __init__(self, db: Database, clock: Clock, smtp_url: str, poll_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        smtp_url: str,
+        *,
+        claim_timeout: float = 60.0,
+        max_attempts: int = 8,
+        metrics: Any = None,
+        poll_seconds: float = 1.0,
+        smtp_timeout: float = 10.0,
+    ) -> None:
         self.db = db
         self.clock = clock
         self.target = SMTPTarget.parse(smtp_url)
+        self.claim_timeout = timedelta(seconds=claim_timeout)
+        self.max_attempts = max_attempts
+        self.metrics = metrics
         self.poll_seconds = poll_seconds
+        # A claim must outlive one SMTP exchange, or a slow send could be taken over.
+        self.smtp_timeout = min(smtp_timeout, max(claim_timeout / 2, 0.5))
+        self.worker = worker_name()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -148,61 +203,127 @@ class Deliverer:
                 pass
             self._wake.clear()
 
-    async def deliver_batch(self, size: int = 20) -> bool:
+    async def deliver_batch(self, size: int = 50) -> bool:
+        """Deliver up to `size` due messages over one SMTP connection; True if any was due."""
+        smtp: aiosmtplib.SMTP | None = None
+        handled = 0
+        try:
+            while handled < size and not self._stopping:
+                row = await self.claim()
+                if row is None:
+                    break
+                handled += 1
+                try:
+                    if smtp is None or not smtp.is_connected:
+                        smtp = self._client()
+                        await smtp.connect()
+                    await smtp.send_message(
+                        build_message(row), sender=parseaddr(row.from_address)[1], recipients=[row.to_address]
+                    )
+                except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+                    await self._failed(row, exc)
+                    smtp = await _close(smtp)
+                    continue
+                # The SMTP server has the message: record that at once (the ADR's window).
+                await self._sent(row)
+        finally:
+            await _close(smtp)
+        return handled > 0
+
+    def _client(self) -> aiosmtplib.SMTP:
+        return aiosmtplib.SMTP(
+            hostname=self.target.hostname,
+            port=self.target.port,
+            username=self.target.username,
+            password=self.target.password,
+            use_tls=self.target.use_tls,
+            start_tls=self.target.start_tls,
+            timeout=self.smtp_timeout,
+        )
+
+    async def claim(self) -> Row[Any] | None:
+        """Take the next due message for this process, or None; commits before returning."""
         now = self.clock.now()
+        due = or_(
+            and_(outbox.c.status == "pending", outbox.c.next_attempt_at <= now),
+            and_(outbox.c.status == "sending", outbox.c.claimed_at < now - self.claim_timeout),
+        )
         async with self.db.transaction() as conn:
-            query = (
-                select(outbox)
-                .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= now)
-                .order_by(outbox.c.created_at)
-                .limit(size)
-            )
+            query = select(outbox.c.message_id, outbox.c.status).where(due).order_by(outbox.c.next_attempt_at).limit(1)
             if conn.dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
-            rows = (await conn.execute(query)).all()
-            for row in rows:
-                await self._deliver(conn, row)
-        return bool(rows)
+            picked = (await conn.execute(query)).first()
+            if picked is None:
+                return None
+            row = (
+                await conn.execute(
+                    update(outbox)
+                    .where(outbox.c.message_id == picked.message_id, due)
+                    .values(status="sending", claimed_at=now, claimed_by=self.worker, attempts=outbox.c.attempts + 1)
+                    .returning(outbox)
+                )
+            ).first()
+        if row is not None and picked.status == "sending":
+            log.warning("email %s: took over the stale claim of a stopped process", row.message_id)
+        return row
 
-    async def _deliver(self, conn: Any, row: Any) -> None:
-        message = EmailMessage()
-        message["From"] = row.from_address
-        message["To"] = row.to_address
-        message["Subject"] = row.subject
-        message["Message-ID"] = f"<{row.message_id}@keystile>"
-        message.set_content(row.text)
-        message.add_alternative(row.html, subtype="html")
-        now = self.clock.now()
-        try:
-            await aiosmtplib.send(
-                message,
-                sender=parseaddr(row.from_address)[1],
-                recipients=[row.to_address],
-                hostname=self.target.hostname,
-                port=self.target.port,
-                username=self.target.username,
-                password=self.target.password,
-                use_tls=self.target.use_tls,
-                start_tls=self.target.start_tls,
-                timeout=10,
+    def _ours(self, row: Row[Any]) -> Any:
+        return and_(
+            outbox.c.message_id == row.message_id,
+            outbox.c.status == "sending",
+            outbox.c.claimed_by == self.worker,
+        )
+
+    async def _sent(self, row: Row[Any]) -> None:
+        async with self.db.transaction() as conn:
+            result = await conn.execute(
+                update(outbox).where(self._ours(row)).values(status="sent", sent_at=self.clock.now(), last_error=None)
             )
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            attempts = row.attempts + 1
-            failed = attempts >= MAX_ATTEMPTS
+        if result.rowcount == 0:
+            log.warning("email %s was sent after its claim went stale; it may arrive twice", row.message_id)
+        _inc(self.metrics, "emails_sent_total")
+
+    async def _failed(self, row: Row[Any], exc: BaseException) -> None:
+        failed = row.attempts >= self.max_attempts
+        now = self.clock.now()
+        async with self.db.transaction() as conn:
             await conn.execute(
                 update(outbox)
-                .where(outbox.c.message_id == row.message_id)
+                .where(self._ours(row))
                 .values(
-                    attempts=attempts,
                     status="failed" if failed else "pending",
-                    next_attempt_at=None if failed else now + timedelta(seconds=min(2**attempts, 300)),
+                    next_attempt_at=None if failed else now + backoff(row.attempts),
+                    claimed_at=None,
+                    claimed_by=None,
                     last_error=f"{type(exc).__name__}: {exc}"[:1000],
                 )
             )
-            log.warning("email %s to SMTP failed (attempt %d): %s", row.message_id, attempts, exc)
-            return
-        await conn.execute(
-            update(outbox)
-            .where(outbox.c.message_id == row.message_id)
-            .values(status="sent", sent_at=now, attempts=row.attempts + 1, last_error=None)
-        )
+        log.warning("email %s: SMTP attempt %d failed: %s", row.message_id, row.attempts, exc)
+        if failed:
+            _inc(self.metrics, "emails_failed_total")
+
+
+async def _close(smtp: aiosmtplib.SMTP | None) -> None:
+    if smtp is not None and smtp.is_connected:
+        try:
+            await smtp.quit()
+        except (aiosmtplib.SMTPException, OSError, TimeoutError):
+            smtp.close()
+    return None
+
+
+async def list_messages(conn: Any, *, status: str | None = None, limit: int = 50) -> list[Row[Any]]:
+    """The newest outbox messages, optionally of one status (the CLI's `outbox list`)."""
+    query = select(outbox).order_by(outbox.c.created_at.desc()).limit(limit)
+    if status:
+        query = query.where(outbox.c.status == status)
+    return list((await conn.execute(query)).all())
+
+
+async def retry(conn: Any, now: datetime, message_ids: list[str] | None) -> int:
+    """Queue failed messages again (all of them when `message_ids` is None)."""
+    query = update(outbox).where(outbox.c.status == "failed")
+    if message_ids is not None:
+        query = query.where(outbox.c.message_id.in_(message_ids))
+    result = await conn.execute(query.values(status="pending", attempts=0, next_attempt_at=now))
+    return result.rowcount

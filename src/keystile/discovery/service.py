@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Row
 
 from keystile import errors
-from keystile.core import emails, tokens
+from keystile.core import emails, ratelimit, tokens
 from keystile.core.clock import rfc3339
 from keystile.core.context import Context
 from keystile.core.tokens import TokenKind
@@ -192,19 +192,21 @@ async def member_session_fields(
 
 
 async def _redeem_ist(ctx: Context, token: str) -> Row[Any]:
-    return await tokens.redeem(
-        ctx,
-        token,
-        (TokenKind.INTERMEDIATE_SESSION,),
-        used=errors.IntermediateSessionNotFound,
-        unknown=errors.IntermediateSessionNotFound,
-    )
+    async with ratelimit.attempts(ctx, token):
+        return await tokens.redeem(
+            ctx,
+            token,
+            (TokenKind.INTERMEDIATE_SESSION,),
+            used=errors.IntermediateSessionNotFound,
+            unknown=errors.IntermediateSessionNotFound,
+        )
 
 
 async def _peek_ist(ctx: Context, token: str) -> Row[Any]:
-    return await tokens.peek(
-        ctx, token, (TokenKind.INTERMEDIATE_SESSION,), missing=errors.IntermediateSessionNotFound
-    )
+    async with ratelimit.attempts(ctx, token):
+        return await tokens.peek(
+            ctx, token, (TokenKind.INTERMEDIATE_SESSION,), missing=errors.IntermediateSessionNotFound
+        )
 
 
 async def list_organizations(

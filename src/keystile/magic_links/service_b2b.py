@@ -12,7 +12,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
 from keystile import errors
-from keystile.core import emails, outbox, redirect_urls, tokens
+from keystile.core import emails, outbox, ratelimit, redirect_urls, tokens
 from keystile.core.clock import rfc3339
 from keystile.core.context import Context
 from keystile.core.redirect_urls import RedirectType
@@ -74,15 +74,16 @@ async def send_discovery_email(
 async def authenticate_discovery(ctx: Context, token: str, *, pkce_code_verifier: str | None) -> dict[str, Any]:
     """Trade a discovery magic link for an intermediate session and the organizations its
     email may enter (stytch.com/docs/b2b/api/authenticate-discovery-magic-link)."""
-    row = await tokens.redeem(
-        ctx,
-        token,
-        (TokenKind.DISCOVERY_MAGIC_LINK,),
-        used=errors.UnableToAuthMagicLink,
-        unknown=errors.MagicLinkNotFound,
-    )
-    # A failed check raises, which rolls the redemption back: the link stays usable.
-    tokens.check_pkce(row, pkce_code_verifier)
+    async with ratelimit.attempts(ctx, token):
+        row = await tokens.redeem(
+            ctx,
+            token,
+            (TokenKind.DISCOVERY_MAGIC_LINK,),
+            used=errors.UnableToAuthMagicLink,
+            unknown=errors.MagicLinkNotFound,
+        )
+        # A failed check raises, which rolls the redemption back: the link stays usable.
+        tokens.check_pkce(row, pkce_code_verifier)
     ist, ist_row = await discovery.issue_intermediate_session(ctx, row.email)
     return {
         "intermediate_session_token": ist,
@@ -285,10 +286,11 @@ async def authenticate(
     sessions.check_duration(session_duration_minutes)
     if session_token and session_jwt:
         raise errors.TooManySessionArguments()
-    row = await tokens.redeem(
-        ctx, token, (TokenKind.B2B_MAGIC_LINK,), used=errors.UnableToAuthMagicLink, unknown=errors.MagicLinkNotFound
-    )
-    tokens.check_pkce(row, pkce_code_verifier)
+    async with ratelimit.attempts(ctx, token):
+        row = await tokens.redeem(
+            ctx, token, (TokenKind.B2B_MAGIC_LINK,), used=errors.UnableToAuthMagicLink, unknown=errors.MagicLinkNotFound
+        )
+        tokens.check_pkce(row, pkce_code_verifier)
     org = await orgs_repo.get(ctx.conn, ctx.project_id, row.organization_id)
     member = await members_repo.find(ctx.conn, ctx.project_id, org.organization_id, row.member_id)
     # Deleting a member revokes its invites and links; so does changing its email.

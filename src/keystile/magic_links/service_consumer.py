@@ -16,7 +16,7 @@ from sqlalchemy.engine import Row
 
 from keystile import errors
 from keystile.core import emails as email_rules
-from keystile.core import ids, outbox, redirect_urls, tokens
+from keystile.core import ids, outbox, ratelimit, redirect_urls, tokens
 from keystile.core.clock import rfc3339
 from keystile.core.context import Context
 from keystile.core.redirect_urls import RedirectType
@@ -325,8 +325,9 @@ async def authenticate(
     sessions.check_duration(session_minutes)
     if session_token and session_jwt:
         raise errors.TooManySessionArguments()
-    row = await tokens.redeem(ctx, token, KINDS, used=errors.UnableToAuthMagicLink, unknown=errors.MagicLinkNotFound)
-    tokens.check_pkce(row, code_verifier)
+    async with ratelimit.attempts(ctx, token):
+        row = await tokens.redeem(ctx, token, KINDS, used=errors.UnableToAuthMagicLink, unknown=errors.MagicLinkNotFound)
+        tokens.check_pkce(row, code_verifier)
     _check_options(row, options, attributes)
     user = await users_repo.find_user(ctx.conn, ctx.project_id, row.user_id or "")
     if user is None or user.user_id != row.user_id:
