@@ -344,3 +344,78 @@ UserAlreadyActive = _error(
 )
 InviteNotFound = _error("InviteNotFound", 404, "invite_not_found", "No pending invite exists for this email.")
 ProjectNotFound = _error("ProjectNotFound", 404, "project_not_found", "Project could not be found.")
+
+# RBAC: authorization checks and policy validation
+SessionAuthorizationError = _error(
+    "SessionAuthorizationError",
+    403,
+    "session_authorization_error",
+    "The Member is not authorized to perform the requested action on that resource.",
+)
+UnauthorizedAction = _error(
+    "UnauthorizedAction",
+    403,
+    "unauthorized_action",
+    "The Member Session passed in the request headers does not have permission to perform this action.",
+)
+CannotUpdateTrustedMetadata = _error(
+    "CannotUpdateTrustedMetadata",
+    400,
+    "cannot_update_trusted_metadata",
+    "trusted_metadata cannot be updated when the request acts as a Member (a session header was passed).",
+)
+InvalidRBACRoleID = _error(
+    "InvalidRBACRoleID",
+    400,
+    "invalid_rbac_role_id",
+    "The role_id is not a role of the project's RBAC policy or of the organization's custom roles.",
+)
+InvalidRBACRoleAssignment = _error(
+    "InvalidRBACRoleAssignment",
+    400,
+    "invalid_rbac_role_assignment",
+    "The role assignment provided is not properly formatted. Make sure both a domain and role_id are included.",
+)
+InvalidRBACCustomRole = _error(
+    "InvalidRBACCustomRole", 400, "invalid_rbac_custom_role", "The organization's custom role is invalid."
+)
+InvalidRBACStytchRoleEdit = _error(
+    "InvalidRBACStytchRoleEdit",
+    400,
+    "invalid_rbac_stytch_role_edit",
+    "Roles whose role_id starts with stytch_ are Stytch's default roles and cannot be defined here.",
+)
+InvalidStytchPrefixedResource = _error(
+    "InvalidStytchPrefixedResource",
+    400,
+    "invalid_stytch_prefixed_resource",
+    "A custom resource_id may not start with stytch; that prefix is reserved for Stytch's default resources.",
+)
+InvalidPermissionResource = _error(
+    "InvalidPermissionResource",
+    400,
+    "invalid_permission_resource",
+    "A permission names a resource_id the policy does not declare.",
+)
+InvalidPermissionAction = _error(
+    "InvalidPermissionAction",
+    400,
+    "invalid_permission_action",
+    "A permission names an action its resource does not declare.",
+)
+RBACRoleDuplicate = _error("RBACRoleDuplicate", 400, "rbac_role_duplicate", "A role_id is declared twice.")
+RBACResourceDuplicate = _error(
+    "RBACResourceDuplicate", 400, "rbac_resource_duplicate", "A resource_id is declared twice."
+)
+RBACScopeDuplicate = _error("RBACScopeDuplicate", 400, "rbac_scope_duplicate", "A scope is declared twice.")
+RBACActionDuplicate = _error(
+    "RBACActionDuplicate", 400, "rbac_action_duplicate", "A resource declares the same action twice."
+)
+RBACResourceMissingActions = _error(
+    "RBACResourceMissingActions", 400, "rbac_resource_missing_actions", "A resource must declare at least one action."
+)
+EmptyRBACRoleID = _error("EmptyRBACRoleID", 400, "empty_rbac_role_id", "A role_id may not be empty.")
+EmptyRBACResourceID = _error(
+    "EmptyRBACResourceID", 400, "empty_rbac_resource_id", "A resource_id may not be empty."
+)
+EmptyRBACScope = _error("EmptyRBACScope", 400, "empty_rbac_scope", "A scope may not be empty.")

@@ -5,6 +5,7 @@ from keystile.magic_links.routes_b2b import router as magic_links_b2b
 from keystile.magic_links.routes_consumer import router as magic_links_consumer
 from keystile.members.routes import router as members
 from keystile.organizations.routes import router as organizations
+from keystile.rbac.routes import router as rbac
 from keystile.sessions.routes_b2b import router as sessions_b2b
 from keystile.sessions.routes_consumer import router as sessions_consumer
 from keystile.sessions.routes_jwks import router as jwks
@@ -19,5 +20,6 @@ ROUTERS = [
     discovery,
     organizations,
     members,
+    rbac,
     users,
 ]

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from keystile.core.context import Ctx
 from keystile.core.responses import JSON, ok
 from keystile.magic_links import service_b2b as service
+from keystile.rbac import guards as rbac_guards
 from keystile.magic_links.schemas_b2b import (
     AuthenticateRequest,
     DiscoveryAuthenticateRequest,
@@ -55,6 +56,7 @@ async def login_or_signup(body: LoginOrSignupRequest, ctx: Ctx) -> JSON:
 
 @router.post("/v1/b2b/magic_links/email/invite")
 async def invite(body: InviteRequest, ctx: Ctx) -> JSON:
+    await rbac_guards.invite(ctx, body.organization_id, body)
     result = await service.invite(
         ctx,
         body.organization_id,

@@ -18,6 +18,8 @@ from keystile.members.schemas import CreateRequest, SearchRequest, UpdateRequest
 from keystile.members.serializers import member_json
 from keystile.organizations import repository as orgs_repo
 from keystile.organizations.serializers import organization_json
+from keystile.rbac import guards as rbac_guards
+from keystile.rbac.service import check_role_ids
 from keystile.organizations.service import validate_external_id
 
 router = APIRouter()
@@ -27,19 +29,20 @@ def _member_response(ctx: Context, member: Any, organization: Any) -> JSON:
     return ok(
         ctx.request_id,
         member_id=member.member_id,
-        member=member_json(member),
+        member=member_json(member, organization),
         organization=organization_json(organization),
     )
 
 
 @router.post("/v1/b2b/organizations/members/search")
 async def search_members(body: SearchRequest, ctx: Ctx) -> JSON:
+    await rbac_guards.member_search(ctx, body.organization_ids)
     rows, total, next_cursor, orgs = await service.search_members(
         ctx, organization_ids=body.organization_ids, cursor=body.cursor, limit=body.limit, query=body.query
     )
     return ok(
         ctx.request_id,
-        members=[member_json(row) for row in rows],
+        members=[member_json(row, orgs.get(row.organization_id)) for row in rows],
         results_metadata={"total": total, "next_cursor": next_cursor},
         organizations={org_id: organization_json(org) for org_id, org in orgs.items()},
     )
@@ -48,6 +51,8 @@ async def search_members(body: SearchRequest, ctx: Ctx) -> JSON:
 @router.post("/v1/b2b/organizations/{organization_id}/members")
 async def create_member(organization_id: str, body: CreateRequest, ctx: Ctx) -> JSON:
     organization = await orgs_repo.get(ctx.conn, ctx.project_id, organization_id)
+    await rbac_guards.member_create(ctx, organization, body)
+    await check_role_ids(ctx, organization, body.roles)
     service.reject_unsupported_mfa(mfa_phone_number=body.mfa_phone_number, mfa_enrolled=body.mfa_enrolled)
     if body.external_id is not None:
         validate_external_id(body.external_id, "external_id")
@@ -86,6 +91,8 @@ async def get_member(
 async def update_member(organization_id: str, member_id: str, body: UpdateRequest, ctx: Ctx) -> JSON:
     organization = await orgs_repo.get(ctx.conn, ctx.project_id, organization_id)
     member = await service.get_existing(ctx, organization.organization_id, member_id)
+    await rbac_guards.member_update(ctx, organization, member, body)
+    await check_role_ids(ctx, organization, body.roles)
     service.reject_unsupported_mfa(
         mfa_phone_number=body.mfa_phone_number,
         mfa_enrolled=body.mfa_enrolled,
@@ -109,5 +116,6 @@ async def update_member(organization_id: str, member_id: str, body: UpdateReques
 async def delete_member(organization_id: str, member_id: str, ctx: Ctx) -> JSON:
     organization = await orgs_repo.get(ctx.conn, ctx.project_id, organization_id)
     member = await service.get_existing(ctx, organization.organization_id, member_id)
+    await rbac_guards.member_delete(ctx, organization, member)
     await service.delete_member(ctx, member)
     return ok(ctx.request_id, member_id=member.member_id)

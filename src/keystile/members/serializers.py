@@ -4,20 +4,33 @@ from __future__ import annotations
 
 from typing import Any
 
+from keystile.core import emails
 from keystile.core.clock import rfc3339
 
 
-def member_roles(row: Any) -> list[dict[str, Any]]:
-    """`stytch_member` for everyone, then the directly assigned roles."""
-    role_ids = ["stytch_member", *[r for r in (row.roles or []) if r != "stytch_member"]]
-    return [{"role_id": r, "sources": [{"type": "direct_assignment", "details": {}}]} for r in role_ids]
+def member_roles(row: Any, organization: Any = None) -> list[dict[str, Any]]:
+    """`stytch_member` for everyone, the directly assigned roles, then the roles the
+    organization grants by email domain (`rbac_email_implicit_role_assignments`); a role
+    held both ways lists both sources (PY `MemberRole.sources`). Without the organization
+    row, email-granted roles cannot be known and are left out."""
+    direct = {"type": "direct_assignment", "details": {}}
+    sources: dict[str, list[dict[str, Any]]] = {"stytch_member": [direct]}
+    for role in row.roles or []:
+        sources.setdefault(role, [direct])
+    settings = (getattr(organization, "settings", None) or {}) if organization is not None else {}
+    domain = emails.domain(row.email) if row.email else ""
+    for assignment in settings.get("rbac_email_implicit_role_assignments") or []:
+        if isinstance(assignment, dict) and str(assignment.get("domain", "")).lower() == domain:
+            granted = {"type": "email_assignment", "details": {"email_domain": domain}}
+            sources.setdefault(assignment.get("role_id", ""), []).append(granted)
+    return [{"role_id": r, "sources": s} for r, s in sources.items() if r]
 
 
-def role_ids(row: Any) -> list[str]:
-    return [r["role_id"] for r in member_roles(row)]
+def role_ids(row: Any, organization: Any = None) -> list[str]:
+    return [r["role_id"] for r in member_roles(row, organization)]
 
 
-def member_json(row: Any) -> dict[str, Any]:
+def member_json(row: Any, organization: Any = None) -> dict[str, Any]:
     return {
         "organization_id": row.organization_id,
         "member_id": row.member_id,
@@ -37,7 +50,7 @@ def member_json(row: Any) -> dict[str, Any]:
         "mfa_enrolled": False,
         "mfa_phone_number": "",
         "default_mfa_method": "",
-        "roles": member_roles(row),
+        "roles": member_roles(row, organization),
         "trusted_metadata": row.trusted_metadata or {},
         "untrusted_metadata": row.untrusted_metadata or {},
         "created_at": rfc3339(row.created_at),

@@ -12,6 +12,7 @@ from keystile.core.responses import JSON, ok
 from keystile.organizations import repository, service
 from keystile.organizations.schemas import CreateRequest, SearchRequest, UpdateRequest
 from keystile.organizations.serializers import organization_json
+from keystile.rbac import guards as rbac_guards
 
 router = APIRouter()
 
@@ -53,6 +54,7 @@ async def get_organization(organization_id: str, ctx: Ctx) -> JSON:
 @router.put("/v1/b2b/organizations/{organization_id}")
 async def update_organization(organization_id: str, body: UpdateRequest, ctx: Ctx) -> JSON:
     current = await repository.get(ctx.conn, ctx.project_id, organization_id)
+    await rbac_guards.organization_update(ctx, current, body)
     row = await service.update_organization(
         ctx,
         current,
@@ -69,5 +71,6 @@ async def update_organization(organization_id: str, body: UpdateRequest, ctx: Ct
 @router.delete("/v1/b2b/organizations/{organization_id}")
 async def delete_organization(organization_id: str, ctx: Ctx) -> JSON:
     row = await repository.get(ctx.conn, ctx.project_id, organization_id)
+    await rbac_guards.organization_delete(ctx, row)
     await service.delete_organization(ctx, row)
     return ok(ctx.request_id, organization_id=row.organization_id)

@@ -18,6 +18,7 @@ from keystile.models.organizations import members, organizations
 from keystile.models.sessions import sessions
 from keystile.models.tokens import tokens
 from keystile.organizations.repository import DEFAULT_SETTINGS
+from keystile.rbac.service import check_implicit_assignments
 
 SLUG = re.compile(r"^[A-Za-z0-9._~-]{2,128}$")
 
@@ -217,6 +218,7 @@ async def create_organization(
     name = validate_name(name)
     given = {k: v for k, v in (settings or {}).items() if v is not None}
     cleaned = check_settings(given)
+    await check_implicit_assignments(ctx, cleaned.get("rbac_email_implicit_role_assignments"))
     if "email_invites" not in cleaned and AUTH_SETTING_FIELDS & cleaned.keys():
         cleaned["email_invites"] = "NOT_ALLOWED"
     merged = {**DEFAULT_SETTINGS, **cleaned}
@@ -310,6 +312,10 @@ async def update_organization(
     if settings:
         cleaned = check_settings(settings)
         stored = {**(organization.settings or {}), **cleaned}
+        # Roles granted by email domain must exist: in the project's policy or as custom roles.
+        await check_implicit_assignments(
+            ctx, cleaned.get("rbac_email_implicit_role_assignments"), stored.get("custom_roles")
+        )
         check_policy({**DEFAULT_SETTINGS, **stored})
         values["settings"] = stored
     values["updated_at"] = ctx.clock.now()

@@ -19,6 +19,9 @@ from keystile.models.organizations import members, organizations
 from keystile.organizations import repository as orgs_repo
 from keystile.organizations.repository import DEFAULT_SETTINGS
 from keystile.organizations.serializers import organization_json
+from keystile.rbac import guards as rbac_guards
+from keystile.rbac.policy import granting_roles
+from keystile.rbac.service import organization_policy
 from keystile.sessions import service
 
 router = APIRouter()
@@ -73,28 +76,38 @@ async def _member_and_org(ctx: Context, session_row: Any) -> tuple[Any, Any]:
 
 @router.post("/v1/b2b/sessions/authenticate")
 async def authenticate(body: AuthenticateRequest, ctx: Ctx) -> JSON:
-    row, token = await service.authenticate(
+    found = await service.authenticate_member(
         ctx,
-        "b2b",
         token=body.session_token,
         session_jwt=body.session_jwt,
         minutes=body.session_duration_minutes,
         custom_claims=body.session_custom_claims,
     )
-    member, organization = await _member_and_org(ctx, row)
+    row, token, member, organization = found.row, found.token, found.member, found.organization
+    roles = role_ids(member, organization)
+    verdict = None
     check = body.authorization_check
     if check is not None:
+        # The same rule as the SDKs' local check (PY `shared/rbac_local.py`), on the same policy.
         target = await orgs_repo.find(ctx.conn, ctx.project_id, check.organization_id)
         if target is None or target.organization_id != organization.organization_id:
             raise errors.SessionAuthorizationTenancyError()
-    roles = role_ids(member)
+        policy = await organization_policy(ctx, organization)
+        granting = granting_roles(policy, roles, check.resource_id, check.action)
+        if not granting:
+            raise errors.SessionAuthorizationError(
+                f"The Member is not authorized to perform the {check.action} action on the "
+                f"{check.resource_id} Resource."
+            )
+        verdict = {"authorized": True, "granting_roles": granting}
     return ok(
         ctx.request_id,
         member_session=service.member_session_json(row, roles, organization.slug),
         session_token=token,
         session_jwt=await service.member_jwt(ctx, row, roles, organization.slug),
-        member=member_json(member),
+        member=member_json(member, organization),
         organization=organization_json(organization),
+        verdict=verdict,
     )
 
 
@@ -105,12 +118,13 @@ async def get_sessions(ctx: Ctx, organization_id: str, member_id: str) -> JSON:
     rows = await service.list_live(
         ctx, "b2b", member_id=member.member_id, organization_id=organization.organization_id
     )
-    roles = role_ids(member)
+    roles = role_ids(member, organization)
     return ok(ctx.request_id, member_sessions=[service.member_session_json(r, roles, organization.slug) for r in rows])
 
 
 @router.post("/v1/b2b/sessions/revoke")
 async def revoke(body: RevokeRequest, ctx: Ctx) -> JSON:
+    await rbac_guards.session_revoke(ctx, body)
     if body.member_id and not any((body.member_session_id, body.session_token, body.session_jwt)):
         exists = (
             await ctx.conn.execute(
@@ -176,7 +190,7 @@ async def exchange(body: ExchangeRequest, ctx: Ctx) -> JSON:
             session_token="",
             session_jwt="",
             member_session=None,
-            member=member_json(member),
+            member=member_json(member, organization),
             organization=organization_json(organization),
             member_authenticated=False,
             intermediate_session_token=ist,
@@ -195,14 +209,14 @@ async def exchange(body: ExchangeRequest, ctx: Ctx) -> JSON:
         organization_id=organization.organization_id,
         custom_claims=body.session_custom_claims,
     )
-    roles = role_ids(member)
+    roles = role_ids(member, organization)
     return ok(
         ctx.request_id,
         member_id=member.member_id,
         session_token=token,
         session_jwt=await service.member_jwt(ctx, row, roles, organization.slug),
         member_session=service.member_session_json(row, roles, organization.slug),
-        member=member_json(member),
+        member=member_json(member, organization),
         organization=organization_json(organization),
         member_authenticated=True,
         intermediate_session_token="",
