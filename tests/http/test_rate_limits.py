@@ -1,0 +1,344 @@
+"""Rate limits: 429 `too_many_requests` in Stytch's envelope, nothing written, for a
+project that sends too much, an address emailed too often, a client guessing tokens and a
+token whose PKCE verifier is being guessed. Counters in process and in Redis; with Redis,
+every worker shares them.
+
+Each test runs against a keystile started with tightened limits (both databases, both
+storages) and uses a fresh project, so the counters of one test never reach another.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+import stytch
+from stytch.core.response_base import StytchError
+
+from tests.conftest import IN_CI, make_project
+from tests.support import Inbox, Server, fresh_postgres_url, postgres_reachable, start_server
+
+REDIS_URL = os.environ.get("KEYSTILE_TEST_REDIS", "redis://127.0.0.1:6379/0")
+
+PROJECT_LIMIT = 12
+LIMITS = {
+    "rate_limit_project": f"{PROJECT_LIMIT}/minute",
+    "rate_limit_email": "2/minute",
+    "rate_limit_unknown_token_ip": "3/minute",
+    "rate_limit_token_failures": "2/minute",
+}
+
+# A PKCE verifier and its S256 challenge (RFC 7636 §4.2).
+VERIFIER = "limits-verifier-" + "v" * 40
+CHALLENGE = base64.urlsafe_b64encode(hashlib.sha256(VERIFIER.encode()).digest()).rstrip(b"=").decode()
+
+
+def redis_reachable() -> bool:
+    parts = urlsplit(REDIS_URL)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def require_redis() -> str:
+    """The Redis URL; a skip with the reason locally, a failure in CI, when it is down."""
+    if not redis_reachable():
+        if IN_CI:
+            pytest.fail(f"Redis is not reachable at {REDIS_URL}; CI needs it")
+        pytest.skip(f"Redis is not reachable at {REDIS_URL}")
+    return REDIS_URL
+
+
+def database_url(backend: str, data_dir: Path, name: str) -> str:
+    if backend == "postgres":
+        if not postgres_reachable():
+            if IN_CI:
+                pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432; CI needs it")
+            pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+        return fresh_postgres_url(f"keystile_rl_{os.getpid()}_{name}")
+    return f"sqlite:///{data_dir / 'keystile.db'}"
+
+
+_servers: dict[str, Server] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_servers() -> Iterator[None]:
+    yield
+    for running in _servers.values():
+        running.stop()
+    _servers.clear()
+
+
+def limited_server(backend: str, storage: str, tmp_path_factory: pytest.TempPathFactory) -> Server:
+    key = f"{backend}-{storage}"
+    if key not in _servers:
+        redis_url = require_redis() if storage == "redis" else None
+        data_dir = tmp_path_factory.mktemp(f"keystile-rl-{key}")
+        url = database_url(backend, data_dir, storage)
+        _servers[key] = start_server(backend, data_dir, url, redis_url=redis_url, **LIMITS)
+    return _servers[key]
+
+
+@pytest.fixture(params=["memory", "redis"])
+def limited(request: pytest.FixtureRequest, backend: str, tmp_path_factory: pytest.TempPathFactory) -> Server:
+    """A keystile with tight limits, counting in process or in Redis."""
+    return limited_server(backend, request.param, tmp_path_factory)
+
+
+class Client:
+    """A fresh project on `server`, spoken to over plain HTTP."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.project = make_project(server)
+        self.session = requests.Session()
+        self.session.auth = self.project.auth
+        self.inbox = Inbox(server.base_url)
+
+    def post(self, path: str, body: dict[str, Any]) -> requests.Response:
+        return self.session.post(f"{self.server.base_url}{path}", json=body, timeout=30)
+
+    def get(self, path: str) -> requests.Response:
+        return self.session.get(f"{self.server.base_url}{path}", timeout=30)
+
+    def discovery_send(self, email: str, **extra: Any) -> requests.Response:
+        return self.post("v1/b2b/magic_links/email/discovery/send", {"email_address": email, **extra})
+
+    def discovery_authenticate(self, token: str, **extra: Any) -> requests.Response:
+        return self.post(
+            "v1/b2b/magic_links/discovery/authenticate", {"discovery_magic_links_token": token, **extra}
+        )
+
+
+def new_email() -> str:
+    return f"limit-{uuid.uuid4().hex[:12]}@example.com"
+
+
+def assert_too_many(resp: requests.Response) -> None:
+    assert resp.status_code == 429, resp.text
+    body = resp.json()
+    assert body["status_code"] == 429
+    assert body["error_type"] == "too_many_requests"
+    assert body["error_message"] == "Too many requests have been made."
+    assert body["request_id"]
+    assert body["error_url"].endswith("#too_many_requests")
+
+
+class TestProjectLimit:
+    def test_requests_past_the_project_limit_get_too_many_requests(self, limited):
+        client = Client(limited)
+        for _ in range(PROJECT_LIMIT):
+            assert client.get("v1/b2b/organizations/organization-test-nope").status_code == 404
+
+        assert_too_many(client.get("v1/b2b/organizations/organization-test-nope"))
+
+    def test_each_project_has_its_own_budget(self, limited):
+        busy, quiet = Client(limited), Client(limited)
+        for _ in range(PROJECT_LIMIT + 1):
+            busy.get("v1/b2b/organizations/organization-test-nope")
+
+        assert quiet.get("v1/b2b/organizations/organization-test-nope").status_code == 404
+
+    def test_bad_credentials_do_not_spend_the_projects_budget(self, limited):
+        client = Client(limited)
+        wrong = requests.Session()
+        wrong.auth = (client.project.project_id, "secret-test-wrong")
+        for _ in range(PROJECT_LIMIT + 1):
+            assert wrong.get(f"{limited.base_url}v1/b2b/organizations/x", timeout=30).status_code == 401
+
+        assert client.get("v1/b2b/organizations/organization-test-nope").status_code == 404
+
+
+class TestEmailLimit:
+    def test_third_email_to_one_address_within_a_minute_is_refused(self, limited):
+        client, email = Client(limited), new_email()
+        assert client.discovery_send(email).status_code == 200
+        assert client.discovery_send(email).status_code == 200
+
+        assert_too_many(client.discovery_send(email))
+
+    def test_a_refused_send_writes_no_email(self, limited):
+        client, email = Client(limited), new_email()
+        for _ in range(3):
+            client.discovery_send(email)
+
+        assert len(client.inbox.messages(email)) == 2
+
+    def test_spellings_of_one_address_share_its_limit(self, limited):
+        client, email = Client(limited), new_email()
+        client.discovery_send(email)
+        client.discovery_send(email.upper())
+
+        assert_too_many(client.discovery_send(email))
+
+    def test_other_addresses_are_not_limited(self, limited):
+        client, email = Client(limited), new_email()
+        client.discovery_send(email)
+        client.discovery_send(email)
+
+        assert client.discovery_send(new_email()).status_code == 200
+
+    def test_consumer_emails_count_too(self, limited):
+        client, email = Client(limited), new_email()
+        client.post("v1/magic_links/email/login_or_create", {"email": email})
+        client.post("v1/magic_links/email/login_or_create", {"email": email})
+
+        assert_too_many(client.post("v1/magic_links/email/login_or_create", {"email": email}))
+
+    def test_a_refused_consumer_send_creates_no_user(self, limited):
+        client, email = Client(limited), new_email()
+        client.discovery_send(email)
+        client.discovery_send(email)
+
+        assert_too_many(client.post("v1/magic_links/email/login_or_create", {"email": email}))
+        search = client.post(
+            "v1/users/search",
+            {"query": {"operator": "AND", "operands": [{"filter_name": "email_address", "filter_value": [email]}]}},
+        )
+        assert search.json()["results"] == []
+
+    def test_the_sdk_raises_too_many_requests(self, limited):
+        project = make_project(limited)
+        client = stytch.B2BClient(project.project_id, project.secret, environment=limited.base_url)
+        email = new_email()
+        client.magic_links.email.discovery.send(email_address=email)
+        client.magic_links.email.discovery.send(email_address=email)
+
+        with pytest.raises(StytchError) as raised:
+            client.magic_links.email.discovery.send(email_address=email)
+        assert raised.value.details.error_type == "too_many_requests"
+        assert raised.value.details.status_code == 429
+
+
+class TestUnknownTokens:
+    def test_a_client_guessing_tokens_is_refused_after_three_unknown_ones(self, limited):
+        client = Client(limited)
+        for _ in range(3):
+            assert client.discovery_authenticate(f"guess-{uuid.uuid4().hex}").status_code == 404
+
+        assert_too_many(client.discovery_authenticate(f"guess-{uuid.uuid4().hex}"))
+
+    def test_a_blocked_client_is_refused_even_a_real_token(self, limited):
+        client, email = Client(limited), new_email()
+        client.discovery_send(email)
+        token = client.inbox.latest_token(email)
+        for _ in range(3):
+            client.discovery_authenticate(f"guess-{uuid.uuid4().hex}")
+
+        assert_too_many(client.discovery_authenticate(token))
+
+    def test_used_tokens_are_not_guesses(self, limited):
+        client, email = Client(limited), new_email()
+        client.discovery_send(email)
+        token = client.inbox.latest_token(email)
+        assert client.discovery_authenticate(token).status_code == 200
+
+        statuses = [client.discovery_authenticate(token).status_code for _ in range(4)]
+
+        assert statuses == [401] * 4
+
+    def test_unknown_intermediate_sessions_count_as_guesses(self, limited):
+        client = Client(limited)
+        for _ in range(3):
+            resp = client.post(
+                "v1/b2b/discovery/organizations",
+                {"intermediate_session_token": f"guess-{uuid.uuid4().hex}"},
+            )
+            assert resp.status_code == 404
+
+        assert_too_many(
+            client.post("v1/b2b/discovery/organizations", {"intermediate_session_token": f"guess-{uuid.uuid4().hex}"})
+        )
+
+    def test_consumer_unknown_tokens_count_as_guesses(self, limited):
+        client = Client(limited)
+        for _ in range(3):
+            assert client.post("v1/magic_links/authenticate", {"token": f"guess-{uuid.uuid4().hex}"}).status_code == 404
+
+        assert_too_many(client.post("v1/magic_links/authenticate", {"token": f"guess-{uuid.uuid4().hex}"}))
+
+
+class TestTokenFailures:
+    def test_a_token_whose_verifier_is_guessed_is_locked(self, limited):
+        client, email = Client(limited), new_email()
+        client.discovery_send(email, pkce_code_challenge=CHALLENGE)
+        token = client.inbox.latest_token(email)
+        for _ in range(2):
+            wrong = client.discovery_authenticate(token, pkce_code_verifier=f"wrong-{uuid.uuid4().hex}{'x' * 20}")
+            assert wrong.json()["error_type"] == "pkce_mismatch"
+
+        assert_too_many(client.discovery_authenticate(token, pkce_code_verifier=VERIFIER))
+
+    def test_another_token_of_the_same_client_still_works(self, limited):
+        client, first, second = Client(limited), new_email(), new_email()
+        client.discovery_send(first, pkce_code_challenge=CHALLENGE)
+        locked = client.inbox.latest_token(first)
+        client.discovery_send(second, pkce_code_challenge=CHALLENGE)
+        fine = client.inbox.latest_token(second)
+        for _ in range(2):
+            client.discovery_authenticate(locked, pkce_code_verifier=f"wrong-{uuid.uuid4().hex}{'x' * 20}")
+
+        assert client.discovery_authenticate(fine, pkce_code_verifier=VERIFIER).status_code == 200
+
+
+@pytest.fixture(scope="module")
+def shared_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("keystile-rl-workers")
+
+
+def two_workers(data_dir: Path, storage: str) -> tuple[Server, Server]:
+    """Two keystile processes' worth of app (each its own limiter) on one SQLite database."""
+    key = f"workers-{storage}"
+    if key not in _servers:
+        redis_url = require_redis() if storage == "redis" else None
+        url = f"sqlite:///{data_dir / 'keystile.db'}"
+        _servers[key] = start_server("sqlite", data_dir, url, redis_url=redis_url, **LIMITS)
+        _servers[f"{key}-2"] = start_server("sqlite", data_dir, url, redis_url=redis_url, **LIMITS)
+    return _servers[key], _servers[f"{key}-2"]
+
+
+class TestAcrossWorkers:
+    def test_workers_share_the_redis_counter(self, shared_database):
+        first, second = two_workers(shared_database / "redis", "redis")
+        project = make_project(first)
+        email = new_email()
+
+        def send(server: Server) -> requests.Response:
+            return requests.post(
+                f"{server.base_url}v1/b2b/magic_links/email/discovery/send",
+                json={"email_address": email},
+                auth=project.auth,
+                timeout=30,
+            )
+
+        assert send(first).status_code == 200
+        assert send(second).status_code == 200
+        assert_too_many(send(first))
+
+    def test_without_redis_each_worker_counts_alone(self, shared_database):
+        first, second = two_workers(shared_database / "memory", "memory")
+        project = make_project(first)
+        email = new_email()
+
+        def send(server: Server) -> requests.Response:
+            return requests.post(
+                f"{server.base_url}v1/b2b/magic_links/email/discovery/send",
+                json={"email_address": email},
+                auth=project.auth,
+                timeout=30,
+            )
+
+        assert [send(first).status_code, send(first).status_code] == [200, 200]
+        assert send(second).status_code == 200
