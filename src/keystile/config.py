@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from keystile.rbac.policy import Policy as RBACPolicy
+
 DEFAULT_DATA_DIR = Path(".keystile")
 
 
@@ -96,6 +98,9 @@ class ProjectConfig(BaseModel):
     live: bool = False
     public_token: str | None = None
     redirect_urls: list[RedirectURLConfig] = Field(default_factory=list)
+    # `[projects.rbac]`: resources, roles and scopes (docs/authorization.md); absent leaves the
+    # stored policy as it is.
+    rbac: RBACPolicy | None = None
 
 
 class FileConfig(BaseModel):

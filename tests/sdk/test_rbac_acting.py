@@ -7,7 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from stytch.b2b.models import magic_links_email, organizations, organizations_members, sessions
+from stytch.b2b.models import (
+    magic_links_email,
+    organizations,
+    organizations_members,
+    sessions,
+)
 from stytch.core.response_base import StytchError
 from stytch.shared.method_options import Authorization
 
@@ -22,8 +27,13 @@ def acting(options: type, member: Any, *, jwt: bool = False) -> Any:
     return options(authorization=Authorization(session_token=member.session_token))
 
 
-def refused(err: pytest.ExceptionInfo[StytchError], error_type: str = "unauthorized_action") -> bool:
-    return err.value.details.status_code in (400, 403) and err.value.details.error_type == error_type
+def refused(
+    err: pytest.ExceptionInfo[StytchError], error_type: str = "unauthorized_action"
+) -> bool:
+    return (
+        err.value.details.status_code in (400, 403)
+        and err.value.details.error_type == error_type
+    )
 
 
 @pytest.fixture
@@ -53,7 +63,9 @@ class TestOrganizationUpdate:
         assert resp.organization.organization_name == "Renamed"
 
     def test_plain_member_may_not_rename_and_nothing_changes(self, b2b, bob, org_id):
-        before = b2b.organizations.get(organization_id=org_id).organization.organization_name
+        before = b2b.organizations.get(
+            organization_id=org_id
+        ).organization.organization_name
         with pytest.raises(StytchError) as err:
             b2b.organizations.update(
                 organization_id=org_id,
@@ -62,7 +74,10 @@ class TestOrganizationUpdate:
             )
         assert refused(err)
         assert err.value.details.status_code == 403
-        assert b2b.organizations.get(organization_id=org_id).organization.organization_name == before
+        assert (
+            b2b.organizations.get(organization_id=org_id).organization.organization_name
+            == before
+        )
 
     def test_admin_header_by_jwt_works_too(self, b2b, admin, org_id):
         resp = b2b.organizations.update(
@@ -80,9 +95,14 @@ class TestOrganizationUpdate:
                 method_options=acting(organizations.UpdateRequestOptions, admin),
             )
         assert refused(err, "cannot_update_trusted_metadata")
-        assert b2b.organizations.get(organization_id=org_id).organization.trusted_metadata == {}
+        assert (
+            b2b.organizations.get(organization_id=org_id).organization.trusted_metadata
+            == {}
+        )
 
-    def test_member_of_another_organization_is_a_tenancy_error(self, b2b, inbox, org_id):
+    def test_member_of_another_organization_is_a_tenancy_error(
+        self, b2b, inbox, org_id
+    ):
         stranger = discovery_signup(b2b, inbox, unique_email())
         with pytest.raises(StytchError) as err:
             b2b.organizations.update(
@@ -93,19 +113,26 @@ class TestOrganizationUpdate:
         assert refused(err, "session_authorization_tenancy_error")
 
     def test_unknown_session_header_is_session_not_found(self, b2b, org_id):
-        options = organizations.UpdateRequestOptions(authorization=Authorization(session_token="nope"))
+        options = organizations.UpdateRequestOptions(
+            authorization=Authorization(session_token="nope")
+        )
         with pytest.raises(StytchError) as err:
-            b2b.organizations.update(organization_id=org_id, organization_name="X", method_options=options)
+            b2b.organizations.update(
+                organization_id=org_id, organization_name="X", method_options=options
+            )
         assert err.value.details.error_type == "session_not_found"
 
     def test_without_a_header_the_secret_alone_suffices(self, b2b, org_id):
-        assert b2b.organizations.update(organization_id=org_id, organization_name="Plain").organization
+        assert b2b.organizations.update(
+            organization_id=org_id, organization_name="Plain"
+        ).organization
 
 
 class TestOrganizationDelete:
     def test_admin_may_delete(self, b2b, admin, org_id):
         b2b.organizations.delete(
-            organization_id=org_id, method_options=acting(organizations.DeleteRequestOptions, admin)
+            organization_id=org_id,
+            method_options=acting(organizations.DeleteRequestOptions, admin),
         )
         with pytest.raises(StytchError):
             b2b.organizations.get(organization_id=org_id)
@@ -113,10 +140,14 @@ class TestOrganizationDelete:
     def test_plain_member_may_not_delete(self, b2b, bob, org_id):
         with pytest.raises(StytchError) as err:
             b2b.organizations.delete(
-                organization_id=org_id, method_options=acting(organizations.DeleteRequestOptions, bob)
+                organization_id=org_id,
+                method_options=acting(organizations.DeleteRequestOptions, bob),
             )
         assert refused(err)
-        assert b2b.organizations.get(organization_id=org_id).organization.organization_id == org_id
+        assert (
+            b2b.organizations.get(organization_id=org_id).organization.organization_id
+            == org_id
+        )
 
 
 class TestMemberCreate:
@@ -128,7 +159,9 @@ class TestMemberCreate:
         )
         assert resp.member.status == "active"
 
-    def test_plain_member_may_not_create_and_no_member_is_written(self, b2b, bob, org_id):
+    def test_plain_member_may_not_create_and_no_member_is_written(
+        self, b2b, bob, org_id
+    ):
         email = unique_email()
         with pytest.raises(StytchError) as err:
             b2b.organizations.members.create(
@@ -147,7 +180,9 @@ class TestMemberCreate:
                 organization_id=org_id,
                 email_address=unique_email(),
                 roles=["stytch_admin"],
-                method_options=acting(organizations_members.CreateRequestOptions, inviter),
+                method_options=acting(
+                    organizations_members.CreateRequestOptions, inviter
+                ),
             )
         assert refused(err)
 
@@ -180,9 +215,9 @@ class TestMemberUpdate:
                 method_options=acting(organizations_members.UpdateRequestOptions, bob),
             )
         assert refused(err)
-        assert b2b.organizations.members.get(organization_id=org_id, member_id=admin.member_id).member.name != (
-            "Renamed by Bob"
-        )
+        assert b2b.organizations.members.get(
+            organization_id=org_id, member_id=admin.member_id
+        ).member.name != ("Renamed by Bob")
 
     def test_member_may_not_grant_itself_roles(self, b2b, bob, org_id):
         with pytest.raises(StytchError) as err:
@@ -193,7 +228,9 @@ class TestMemberUpdate:
                 method_options=acting(organizations_members.UpdateRequestOptions, bob),
             )
         assert refused(err)
-        member = b2b.organizations.members.get(organization_id=org_id, member_id=bob.member_id).member
+        member = b2b.organizations.members.get(
+            organization_id=org_id, member_id=bob.member_id
+        ).member
         assert [r.role_id for r in member.roles] == ["stytch_member"]
 
     def test_admin_may_assign_roles(self, b2b, admin, bob, org_id):
@@ -214,7 +251,9 @@ class TestMemberDelete:
             method_options=acting(organizations_members.DeleteRequestOptions, admin),
         )
         with pytest.raises(StytchError):
-            b2b.organizations.members.get(organization_id=org_id, member_id=bob.member_id)
+            b2b.organizations.members.get(
+                organization_id=org_id, member_id=bob.member_id
+            )
 
     def test_member_may_not_delete_another(self, b2b, admin, bob, org_id):
         with pytest.raises(StytchError) as err:
@@ -224,7 +263,9 @@ class TestMemberDelete:
                 method_options=acting(organizations_members.DeleteRequestOptions, bob),
             )
         assert refused(err)
-        assert b2b.organizations.members.get(organization_id=org_id, member_id=admin.member_id).member
+        assert b2b.organizations.members.get(
+            organization_id=org_id, member_id=admin.member_id
+        ).member
 
     def test_member_may_delete_itself(self, b2b, bob, org_id):
         b2b.organizations.members.delete(
@@ -233,20 +274,24 @@ class TestMemberDelete:
             method_options=acting(organizations_members.DeleteRequestOptions, bob),
         )
         with pytest.raises(StytchError):
-            b2b.organizations.members.get(organization_id=org_id, member_id=bob.member_id)
+            b2b.organizations.members.get(
+                organization_id=org_id, member_id=bob.member_id
+            )
 
 
 class TestMemberSearch:
     def test_admin_may_search_its_organization(self, b2b, admin, org_id):
         resp = b2b.organizations.members.search(
-            organization_ids=[org_id], method_options=acting(organizations_members.SearchRequestOptions, admin)
+            organization_ids=[org_id],
+            method_options=acting(organizations_members.SearchRequestOptions, admin),
         )
         assert admin.member_id in [m.member_id for m in resp.members]
 
     def test_plain_member_may_not_search(self, b2b, bob, org_id):
         with pytest.raises(StytchError) as err:
             b2b.organizations.members.search(
-                organization_ids=[org_id], method_options=acting(organizations_members.SearchRequestOptions, bob)
+                organization_ids=[org_id],
+                method_options=acting(organizations_members.SearchRequestOptions, bob),
             )
         assert refused(err)
 
@@ -255,7 +300,9 @@ class TestMemberSearch:
         with pytest.raises(StytchError) as err:
             b2b.organizations.members.search(
                 organization_ids=[other.organization.organization_id],
-                method_options=acting(organizations_members.SearchRequestOptions, admin),
+                method_options=acting(
+                    organizations_members.SearchRequestOptions, admin
+                ),
             )
         assert refused(err, "session_authorization_tenancy_error")
 
@@ -271,7 +318,9 @@ class TestInvite:
         assert resp.member.status == "invited"
         assert inbox.latest_token(email)
 
-    def test_plain_member_may_not_invite_and_no_member_is_written(self, b2b, bob, org_id):
+    def test_plain_member_may_not_invite_and_no_member_is_written(
+        self, b2b, bob, org_id
+    ):
         email = unique_email()
         with pytest.raises(StytchError) as err:
             b2b.magic_links.email.invite(
@@ -285,30 +334,43 @@ class TestInvite:
 
     def test_invite_with_an_unknown_role_is_refused(self, b2b, org_id):
         with pytest.raises(StytchError) as err:
-            b2b.magic_links.email.invite(organization_id=org_id, email_address=unique_email(), roles=["wizard"])
+            b2b.magic_links.email.invite(
+                organization_id=org_id, email_address=unique_email(), roles=["wizard"]
+            )
         assert refused(err, "invalid_rbac_role_id")
 
 
 class TestSessionRevoke:
     def test_member_may_revoke_its_own_session(self, b2b, bob):
         b2b.sessions.revoke(
-            session_token=bob.session_token, method_options=acting(sessions.RevokeRequestOptions, bob)
+            session_token=bob.session_token,
+            method_options=acting(sessions.RevokeRequestOptions, bob),
         )
         with pytest.raises(StytchError):
             b2b.sessions.authenticate(session_token=bob.session_token)
 
     def test_member_may_not_revoke_anothers_sessions(self, b2b, bob, admin):
         with pytest.raises(StytchError) as err:
-            b2b.sessions.revoke(member_id=admin.member_id, method_options=acting(sessions.RevokeRequestOptions, bob))
+            b2b.sessions.revoke(
+                member_id=admin.member_id,
+                method_options=acting(sessions.RevokeRequestOptions, bob),
+            )
         assert refused(err)
-        assert b2b.sessions.authenticate(session_token=admin.session_token).member_session
+        assert b2b.sessions.authenticate(
+            session_token=admin.session_token
+        ).member_session
 
     def test_admin_may_revoke_a_members_sessions(self, b2b, bob, admin):
-        b2b.sessions.revoke(member_id=bob.member_id, method_options=acting(sessions.RevokeRequestOptions, admin))
+        b2b.sessions.revoke(
+            member_id=bob.member_id,
+            method_options=acting(sessions.RevokeRequestOptions, admin),
+        )
         with pytest.raises(StytchError):
             b2b.sessions.authenticate(session_token=bob.session_token)
 
-    def test_admin_may_not_revoke_sessions_in_another_organization(self, b2b, inbox, admin):
+    def test_admin_may_not_revoke_sessions_in_another_organization(
+        self, b2b, inbox, admin
+    ):
         other = discovery_signup(b2b, inbox, unique_email())
         with pytest.raises(StytchError) as err:
             b2b.sessions.revoke(
@@ -316,4 +378,6 @@ class TestSessionRevoke:
                 method_options=acting(sessions.RevokeRequestOptions, admin),
             )
         assert refused(err, "session_authorization_tenancy_error")
-        assert b2b.sessions.authenticate(session_token=other.session_token).member_session
+        assert b2b.sessions.authenticate(
+            session_token=other.session_token
+        ).member_session

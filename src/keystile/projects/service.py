@@ -15,6 +15,7 @@ from keystile.core import crypto, ids
 from keystile.core.keys import Keyring
 from keystile.core.redirect_urls import RedirectType
 from keystile.models.projects import project_secrets, projects, redirect_urls
+from keystile.rbac import repository as rbac_repository
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,8 @@ async def apply_file_config(conn: AsyncConnection, keyring: Keyring, now: dateti
             await add_redirect_url(
                 conn, now, p.project_id, r.url, [RedirectType(t) for t in r.types], default=r.default
             )
+        if p.rbac is not None:
+            await rbac_repository.save(conn, p.project_id, p.rbac, now)
 
 
 async def is_empty(conn: AsyncConnection) -> bool:

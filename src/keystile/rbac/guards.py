@@ -55,22 +55,32 @@ ORGANIZATION_FIELD_ACTIONS: dict[str, str] = {
 # Member fields: (action on stytch.member, action on stytch.self when the Member updates itself).
 MEMBER_FIELD_ACTIONS: dict[str, tuple[str, str | None]] = {
     "name": ("update.info.name", "update.info.name"),
-    "untrusted_metadata": ("update.info.untrusted-metadata", "update.info.untrusted-metadata"),
+    "untrusted_metadata": (
+        "update.info.untrusted-metadata",
+        "update.info.untrusted-metadata",
+    ),
     "mfa_phone_number": ("update.info.mfa-phone", "update.info.mfa-phone"),
     "mfa_enrolled": ("update.settings.mfa-enrolled", "update.settings.mfa-enrolled"),
-    "default_mfa_method": ("update.settings.default-mfa-method", "update.settings.default-mfa-method"),
+    "default_mfa_method": (
+        "update.settings.default-mfa-method",
+        "update.settings.default-mfa-method",
+    ),
     "is_breakglass": ("update.settings.is-breakglass", None),
     "roles": ("update.settings.roles", None),
     "email_address": ("update.info.email", None),
     "external_id": (WILDCARD, None),
 }
 # Fields that only steer the request, never a permission.
-IGNORED_FIELDS = frozenset({"organization_id", "member_id", "preserve_existing_sessions", "unlink_email"})
+IGNORED_FIELDS = frozenset(
+    {"organization_id", "member_id", "preserve_existing_sessions", "unlink_email"}
+)
 
 
 def given(body: BaseModel) -> set[str]:
     """The fields a request sets to a value."""
-    return {name for name in body.model_fields_set if getattr(body, name) is not None} - IGNORED_FIELDS
+    return {
+        name for name in body.model_fields_set if getattr(body, name) is not None
+    } - IGNORED_FIELDS
 
 
 def _no_trusted_metadata(fields: set[str]) -> None:
@@ -78,13 +88,17 @@ def _no_trusted_metadata(fields: set[str]) -> None:
         raise errors.CannotUpdateTrustedMetadata()
 
 
-async def organization_update(ctx: Context, organization: Row[Any], body: BaseModel) -> None:
+async def organization_update(
+    ctx: Context, organization: Row[Any], body: BaseModel
+) -> None:
     actor = await acting_member(ctx)
     if actor is None:
         return
     fields = given(body)
     _no_trusted_metadata(fields)
-    needs = sorted({(ORGANIZATION, ORGANIZATION_FIELD_ACTIONS.get(f, WILDCARD)) for f in fields})
+    needs = sorted(
+        {(ORGANIZATION, ORGANIZATION_FIELD_ACTIONS.get(f, WILDCARD)) for f in fields}
+    )
     require(actor, organization.organization_id, needs)
 
 
@@ -126,14 +140,22 @@ async def invite(ctx: Context, organization_ref: str, body: BaseModel) -> None:
     await check_role_ids(ctx, organization, roles)
 
 
-def _self_or_member(actor: Actor, member_id: str, member_action: str, self_action: str | None) -> list[tuple[str, str]]:
+def _self_or_member(
+    actor: Actor, member_id: str, member_action: str, self_action: str | None
+) -> list[tuple[str, str]]:
     """Acting on oneself, the stytch.self action suffices where Stytch allows it."""
-    if self_action is not None and actor.member_id == member_id and actor.may(SELF, self_action):
+    if (
+        self_action is not None
+        and actor.member_id == member_id
+        and actor.may(SELF, self_action)
+    ):
         return []
     return [(MEMBER, member_action)]
 
 
-async def member_update(ctx: Context, organization: Row[Any], member: Row[Any], body: BaseModel) -> None:
+async def member_update(
+    ctx: Context, organization: Row[Any], member: Row[Any], body: BaseModel
+) -> None:
     actor = await acting_member(ctx)
     if actor is None:
         return
@@ -149,7 +171,11 @@ async def member_update(ctx: Context, organization: Row[Any], member: Row[Any], 
 async def member_delete(ctx: Context, organization: Row[Any], member: Row[Any]) -> None:
     actor = await acting_member(ctx)
     if actor is not None:
-        require(actor, organization.organization_id, _self_or_member(actor, member.member_id, "delete", "delete"))
+        require(
+            actor,
+            organization.organization_id,
+            _self_or_member(actor, member.member_id, "delete", "delete"),
+        )
 
 
 async def member_search(ctx: Context, organization_ids: list[str] | None) -> None:
@@ -169,7 +195,8 @@ async def _session_owner(ctx: Context, body: Any) -> tuple[str, str] | None:
         row = (
             await ctx.conn.execute(
                 select(members.c.member_id, members.c.organization_id).where(
-                    members.c.project_id == ctx.project_id, members.c.member_id == body.member_id
+                    members.c.project_id == ctx.project_id,
+                    members.c.member_id == body.member_id,
                 )
             )
         ).first()
@@ -186,7 +213,9 @@ async def _session_owner(ctx: Context, body: Any) -> tuple[str, str] | None:
         row = (
             await ctx.conn.execute(
                 select(sessions.c.member_id, sessions.c.organization_id).where(
-                    condition, sessions.c.project_id == ctx.project_id, sessions.c.kind == "b2b"
+                    condition,
+                    sessions.c.project_id == ctx.project_id,
+                    sessions.c.kind == "b2b",
                 )
             )
         ).first()
@@ -202,4 +231,8 @@ async def session_revoke(ctx: Context, body: Any) -> None:
     if owner is None:
         return  # the revoke itself reports the unknown session or member
     member_id, organization_id = owner
-    require(actor, organization_id, _self_or_member(actor, member_id, "revoke-sessions", "revoke-sessions"))
+    require(
+        actor,
+        organization_id,
+        _self_or_member(actor, member_id, "revoke-sessions", "revoke-sessions"),
+    )

@@ -46,7 +46,9 @@ async def get_org_policy(organization_id: str, ctx: Ctx) -> JSON:
 
 
 @router.put("/v1/b2b/rbac/organizations/{organization_id}")
-async def set_org_policy(organization_id: str, body: SetOrgPolicyRequest, ctx: Ctx) -> JSON:
+async def set_org_policy(
+    organization_id: str, body: SetOrgPolicyRequest, ctx: Ctx
+) -> JSON:
     """Replace the organization's custom roles; they show as the Organization's `custom_roles`."""
     organization = await orgs_repo.get(ctx.conn, ctx.project_id, organization_id)
     roles: list[Role] = []
@@ -61,6 +63,8 @@ async def set_org_policy(organization_id: str, body: SetOrgPolicyRequest, ctx: C
     project = await repository.project_policy(ctx.conn, ctx.project_id)
     validate_org_roles(project, roles)
     updated = await orgs_service.update_organization(
-        ctx, organization, settings={"custom_roles": [role.model_dump() for role in roles]}
+        ctx,
+        organization,
+        settings={"custom_roles": [role.model_dump() for role in roles]},
     )
     return ok(ctx.request_id, org_policy=_org_policy(updated))
