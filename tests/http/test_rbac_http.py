@@ -265,7 +265,12 @@ def cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEYSTILE_")}
     env["KEYSTILE_DATA_DIR"] = str(data_dir)
     return subprocess.run(
-        [*KEYSTILE, *args], env=env, capture_output=True, text=True, timeout=60
+        [*KEYSTILE, *args],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
