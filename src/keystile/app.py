@@ -89,16 +89,13 @@ class RequestGuard:
 
 
 def make_state(settings: Settings, clock: Clock | None = None) -> AppState:
-    master = (
-        MasterKey(settings.master_key.get_secret_value())
-        if settings.master_key
-        else MasterKey.from_file(settings.data_dir / "master.key")
-    )
+    master = MasterKey.from_settings(settings)
+    clock = clock or Clock()
     return AppState(
         settings=settings,
         db=Database(settings.db_url),
-        clock=clock or Clock(),
-        keyring=Keyring(master),
+        clock=clock,
+        keyring=Keyring(master, clock),
     )
 
 
@@ -179,8 +176,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
         app.include_router(inbox_router)
 
-    observability.install(app, state)
+    # Last added runs first: request id, then logs and metrics, then rate limits.
     ratelimit.install(app, state)
+    observability.install(app, state)
     app.add_middleware(RequestGuard, max_body=settings.max_body_bytes)
     return app
 
@@ -194,6 +192,7 @@ async def prepare(state: AppState) -> None:
     from keystile.projects import service as projects
 
     async with state.transaction() as conn:
+        await state.keyring.check_master_key(conn)
         if settings.config_file:
             await projects.apply_file_config(
                 conn, state.keyring, state.clock.now(), load_file_config(settings.config_file)

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_048_576
     auto_migrate: bool | None = None
     config_file: Path | None = None
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Seconds `keystile serve` lets in-flight requests finish after SIGTERM before cancelling them.
+    shutdown_timeout: float = 30.0
     # Set by `keystile serve` after it migrated and seeded once, before starting workers.
     prepared: bool = False
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
+import signal
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -25,6 +28,8 @@ from keystile.cli.common import err, out
 from keystile.cli.common import run as _run
 from keystile.config import Settings
 from keystile.core import migrate as migrations
+from keystile.core import observability
+from keystile.core.keys import MasterKeyMismatch, MasterKeyMissing
 from keystile.core.redirect_urls import RedirectType
 
 T = TypeVar("T")
@@ -76,22 +81,52 @@ def serve(
 
     try:
         asyncio.run(prepare_once())
-    except migrations.SchemaBehind as exc:
+    except (migrations.SchemaBehind, MasterKeyMissing, MasterKeyMismatch) as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
+    except OSError as exc:
+        err.print(f"[red]Cannot reach the database ({type(exc).__name__}: {exc}).[/red]")
+        raise typer.Exit(2) from None
     os.environ["KEYSTILE_PREPARED"] = "true"
+    metrics_dir = _metrics_dir(workers)
     err.print(f"keystile listening on {settings.base_url} ({'SQLite' if settings.is_sqlite else 'PostgreSQL'})")
     if settings.inbox_enabled:
         err.print(f"dev inbox: {settings.base_url}dev/inbox")
-    uvicorn.run(
-        "keystile.app:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=workers,
-        log_level="info",
-        access_log=False,
-    )
+    # uvicorn finishes in-flight requests on SIGTERM, then re-raises the signal; this
+    # handler turns that into a clean exit (status 0) instead of death by signal.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        uvicorn.run(
+            "keystile.app:create_app",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=workers,
+            log_level=settings.log_level,
+            log_config=observability.logging_config(settings.log_level),
+            access_log=False,
+            timeout_graceful_shutdown=settings.shutdown_timeout,
+        )
+    finally:
+        if metrics_dir:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _metrics_dir(workers: int) -> str | None:
+    """Several workers share their metrics through prometheus_client's multiprocess files.
+    A directory given in PROMETHEUS_MULTIPROC_DIR is emptied (its files are per run);
+    without one, a temporary one is made and removed at exit."""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        Path(given).mkdir(parents=True, exist_ok=True)
+        for stale in Path(given).glob("*.db"):
+            stale.unlink(missing_ok=True)
+        return None
+    if workers == 1:
+        return None
+    made = tempfile.mkdtemp(prefix="keystile-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
+    return made
 
 
 @app.command()

@@ -3,6 +3,17 @@
 Parsing a PEM costs tens of milliseconds and signing a fraction of one, so the keyring
 keeps parsed keys in memory; the JWKS and the current key are read from the database so
 that a key made by another process (the CLI, another worker) is seen at once.
+
+Rotation (`keystile keys rotate`) is scheduled so that apps verifying JWTs locally never
+see a failure:
+1. the new key is published (JWKS) at once, but signs only from `created_at`, which the
+   rotation sets `ACTIVATION_DELAY` ahead — long enough for every JWKS cache (our
+   Cache-Control, PyJWT's and jose's 30-second refetch cooldown) to have picked it up;
+2. at that moment the old key gets its `retired_at` and stops signing, in every process
+   at once (the signing key is read from the database on every mint);
+3. it stays published and trusted for `RETIRED_KEY_WINDOW` — the lifetime of the last
+   JWT it signed plus a margin for skewed clocks and slow requests — and then leaves.
+A key's `created_at` is therefore "signs from", `retired_at` "signs until".
 """
 
 from __future__ import annotations
@@ -11,21 +22,37 @@ import base64
 import hashlib
 import os
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.x509 import CertificateBuilder, Name, NameAttribute, random_serial_number
+from cryptography.x509 import (
+    CertificateBuilder,
+    Name,
+    NameAttribute,
+    random_serial_number,
+)
 from cryptography.x509.oid import NameOID
 from jwt.algorithms import RSAAlgorithm
-from sqlalchemy import insert, select
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystile.core import ids
+from keystile.core.clock import Clock, as_utc
 from keystile.models.projects import signing_keys
+
+# Session JWTs live five minutes (sessions/jwts.py); a retired key stays trusted that long
+# after it stopped signing, plus a margin for skewed clocks and slow requests.
+JWT_LIFETIME = timedelta(minutes=5)
+RETIREMENT_MARGIN = timedelta(minutes=5)
+RETIRED_KEY_WINDOW = JWT_LIFETIME + RETIREMENT_MARGIN
+# The JWKS is served with max-age=300 and stale-while-revalidate=60 (routes_jwks.py).
+ACTIVATION_DELAY = timedelta(minutes=6)
+MIN_PRODUCTION_MASTER_KEY = 32
 
 
 def _b64url(data: bytes) -> str:
@@ -50,14 +77,63 @@ class MasterKey:
         return self._aead.decrypt(raw[:12], raw[12:], None)
 
     @classmethod
+    def from_settings(cls, settings: Any) -> MasterKey:
+        """KEYSTILE_MASTER_KEY; in dev mode without one, a key file beside the database.
+
+        In production keystile never makes a key up: a generated file would differ
+        between machines and vanish with a container, leaving signing keys unreadable.
+        """
+        if settings.master_key is not None:
+            secret = settings.master_key.get_secret_value()
+            if not settings.dev and len(secret) < MIN_PRODUCTION_MASTER_KEY:
+                raise MasterKeyMissing(
+                    f"KEYSTILE_MASTER_KEY is shorter than {MIN_PRODUCTION_MASTER_KEY} characters. "
+                    "Generate one with `keystile keys generate-master-key`."
+                )
+            return cls(secret)
+        if not settings.dev:
+            raise MasterKeyMissing(
+                "KEYSTILE_MASTER_KEY is not set. In production (KEYSTILE_ENV=production) keystile "
+                "encrypts signing keys with it and will not generate one: create it once with "
+                "`keystile keys generate-master-key`, keep it in your secret store, and give every "
+                "keystile process the same value."
+            )
+        return cls.from_file(settings.data_dir / "master.key")
+
+    @classmethod
     def from_file(cls, path: Path) -> MasterKey:
         """The dev-mode master key: made on first start, kept beside the database."""
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as f:
-                f.write(_b64url(os.urandom(32)))
+                f.write(new_master_key())
         return cls(path.read_text().strip())
+
+
+def signs_at(now: datetime) -> Any:
+    """The SQL condition "this key signs at `now`": started, and not yet retired."""
+    return and_(
+        signing_keys.c.created_at <= now,
+        or_(signing_keys.c.retired_at.is_(None), signing_keys.c.retired_at > now),
+    )
+
+
+def published_at(now: datetime) -> Any:
+    """The SQL condition "this key is in the JWKS and trusted at `now`"."""
+    return or_(signing_keys.c.retired_at.is_(None), signing_keys.c.retired_at > now - RETIRED_KEY_WINDOW)
+
+
+class MasterKeyMissing(RuntimeError):
+    """Production mode without a usable KEYSTILE_MASTER_KEY; the message says what to do."""
+
+
+class MasterKeyMismatch(RuntimeError):
+    """The master key does not decrypt the signing keys stored in the database."""
+
+
+def new_master_key() -> str:
+    return _b64url(os.urandom(32))
 
 
 def _public_jwk(kid: str, key: rsa.RSAPrivateKey, now: datetime) -> dict[str, Any]:
@@ -95,13 +171,14 @@ class SigningKey:
 
 
 class Keyring:
-    def __init__(self, master: MasterKey) -> None:
+    def __init__(self, master: MasterKey, clock: Clock | None = None) -> None:
         self.master = master
+        self.clock = clock or Clock()
         self._parsed: dict[str, SigningKey] = {}
         self._public: dict[str, Any] = {}
 
     async def create(self, conn: AsyncConnection, project_id: str, live: bool, now: datetime) -> str:
-        """Make a new signing key for a project; it becomes the one that signs."""
+        """Make a new key for a project; it signs from `now` (a rotation passes a later time)."""
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         kid = ids.jwk_id(live)
         pem = key.private_bytes(
@@ -119,12 +196,12 @@ class Keyring:
         self._parsed[kid] = SigningKey(kid, key)
         return kid
 
-    async def current(self, conn: AsyncConnection, project_id: str) -> SigningKey:
-        """The newest unretired key of the project."""
+    async def current(self, conn: AsyncConnection, project_id: str, now: datetime | None = None) -> SigningKey:
+        """The key that signs at `now` (default: the keyring's clock)."""
         row = (
             await conn.execute(
                 select(signing_keys.c.kid, signing_keys.c.private_key)
-                .where(signing_keys.c.project_id == project_id, signing_keys.c.retired_at.is_(None))
+                .where(signing_keys.c.project_id == project_id, signs_at(now or self.clock.now()))
                 .order_by(signing_keys.c.created_at.desc())
                 .limit(1)
             )
@@ -138,28 +215,119 @@ class Keyring:
             cached = self._parsed[row.kid] = SigningKey(row.kid, key)
         return cached
 
-    async def jwks(self, conn: AsyncConnection, project_id: str) -> list[dict[str, Any]]:
+    async def jwks(self, conn: AsyncConnection, project_id: str, now: datetime) -> list[dict[str, Any]]:
+        """The published keys: the signing one and those retired less than the window ago."""
         rows = await conn.execute(
             select(signing_keys.c.public_jwk)
-            .where(signing_keys.c.project_id == project_id)
+            .where(
+                signing_keys.c.project_id == project_id,
+                published_at(now),
+            )
             .order_by(signing_keys.c.created_at.desc())
         )
         return [row.public_jwk for row in rows]
 
-    async def public_key(self, conn: AsyncConnection, project_id: str, kid: str) -> Any | None:
-        """The verification key for `kid`, if it belongs to the project."""
-        cache_key = f"{project_id}/{kid}"
-        if cache_key in self._public:
-            return self._public[cache_key]
+    async def public_key(
+        self, conn: AsyncConnection, project_id: str, kid: str, now: datetime | None = None
+    ) -> Any | None:
+        """The verification key for `kid`, if it belongs to the project and is still
+        published at `now` (a key retired longer than the window ago is no longer trusted)."""
         row = (
             await conn.execute(
-                select(signing_keys.c.public_jwk).where(
+                select(signing_keys.c.public_jwk, signing_keys.c.retired_at).where(
                     signing_keys.c.project_id == project_id, signing_keys.c.kid == kid
                 )
             )
         ).first()
         if row is None:
             return None
-        key = RSAAlgorithm.from_jwk(row.public_jwk)
-        self._public[cache_key] = key
+        if now is not None and row.retired_at is not None and as_utc(row.retired_at) <= now - RETIRED_KEY_WINDOW:
+            return None
+        cache_key = f"{project_id}/{kid}"
+        key = self._public.get(cache_key)
+        if key is None:
+            key = self._public[cache_key] = RSAAlgorithm.from_jwk(row.public_jwk)
         return key
+
+    async def rotate(
+        self,
+        conn: AsyncConnection,
+        project_id: str,
+        live: bool,
+        now: datetime,
+        *,
+        delay: timedelta = ACTIVATION_DELAY,
+        immediately: bool = False,
+    ) -> tuple[str, datetime, list[str]]:
+        """Publish a new key that signs from `now + delay`; the keys signing until then
+        retire at that moment and stay published for RETIRED_KEY_WINDOW after it.
+
+        `immediately` (a leaked key): the new key signs now and the old ones are
+        unpublished at once, so the JWTs they signed stop verifying, locally and on the
+        server. Returns (new kid, when it starts signing, the kids it retires).
+        """
+        activates_at = now if immediately else now + max(delay, timedelta(0))
+        retired = [
+            row.kid
+            for row in await conn.execute(
+                select(signing_keys.c.kid).where(
+                    signing_keys.c.project_id == project_id, signing_keys.c.retired_at.is_(None)
+                )
+            )
+        ]
+        retired_at = now - RETIRED_KEY_WINDOW if immediately else activates_at
+        await conn.execute(
+            update(signing_keys)
+            .where(signing_keys.c.project_id == project_id, signing_keys.c.retired_at.is_(None))
+            .values(retired_at=retired_at)
+        )
+        if immediately:
+            # Keys retired earlier whose window is still open go too.
+            await conn.execute(
+                update(signing_keys)
+                .where(signing_keys.c.project_id == project_id, signing_keys.c.retired_at > retired_at)
+                .values(retired_at=retired_at)
+            )
+        kid = await self.create(conn, project_id, live, activates_at)
+        return kid, activates_at, retired
+
+    async def list_keys(self, conn: AsyncConnection, project_id: str, now: datetime) -> list[dict[str, Any]]:
+        """Every key of the project, newest first, with its state: signing, published or retired."""
+        rows = await conn.execute(
+            select(signing_keys.c.kid, signing_keys.c.created_at, signing_keys.c.retired_at)
+            .where(signing_keys.c.project_id == project_id)
+            .order_by(signing_keys.c.created_at.desc())
+        )
+        listed = []
+        for row in rows:
+            retired_at = as_utc(row.retired_at) if row.retired_at is not None else None
+            unpublished_at = retired_at + RETIRED_KEY_WINDOW if retired_at is not None else None
+            if as_utc(row.created_at) > now:
+                state = "next"
+            elif retired_at is None or retired_at > now:
+                state = "signing"
+            else:
+                state = "published" if unpublished_at > now else "retired"
+            listed.append(
+                {
+                    "kid": row.kid,
+                    "state": state,
+                    "signs_from": as_utc(row.created_at),
+                    "retired_at": retired_at,
+                    "unpublished_at": unpublished_at,
+                }
+            )
+        return listed
+
+    async def check_master_key(self, conn: AsyncConnection) -> None:
+        """Decrypt one stored key, so a wrong KEYSTILE_MASTER_KEY fails at start, not at the first login."""
+        row = (await conn.execute(select(signing_keys.c.kid, signing_keys.c.private_key).limit(1))).first()
+        if row is None:
+            return
+        try:
+            self.master.decrypt(row.private_key)
+        except (InvalidTag, ValueError):
+            raise MasterKeyMismatch(
+                "KEYSTILE_MASTER_KEY does not decrypt the signing keys in this database: every "
+                "keystile process must use the master key the keys were created with."
+            ) from None

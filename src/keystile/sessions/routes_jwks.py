@@ -10,14 +10,15 @@ from keystile.core.responses import JSON
 
 router = APIRouter()
 
-# Apps cache the key set; a rotated-in key is published long before it signs (issue: rotation).
+# Apps cache the key set. After a rotation the new key signs at once (SDK verifiers refetch
+# on an unknown kid) and the old one stays published until its last JWT has expired.
 CACHE_CONTROL = "public, max-age=300, stale-while-revalidate=60"
 
 
 async def _jwks(request: Request, project_id: str) -> JSON:
     state = request.app.state.keystile
     async with state.transaction() as conn:
-        keys = await state.keyring.jwks(conn, project_id)
+        keys = await state.keyring.jwks(conn, project_id, state.clock.now())
     if not keys:
         raise errors.ProjectNotFound(f"No project {project_id!r}: the JWKS path ends with your project_id.")
     body = {"keys": keys, "status_code": 200, "request_id": request.state.request_id or ids.request_id()}
