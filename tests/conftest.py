@@ -122,14 +122,16 @@ def sdk_loop() -> Iterator[LoopThread]:
 def b2b(request: pytest.FixtureRequest, project: ProjectInfo, sdk_loop: LoopThread) -> Any:
     """stytch.B2BClient against keystile: plain methods, or the `_async` ones."""
     client = stytch.B2BClient(project.project_id, project.secret, environment=project.server.base_url)
-    return client if request.param == "sync" else AsyncBridge(client, sdk_loop)
+    yield client if request.param == "sync" else AsyncBridge(client, sdk_loop)
+    sdk_loop.run(client.close())
 
 
 @pytest.fixture(params=["sync", "async"])
 def consumer(request: pytest.FixtureRequest, project: ProjectInfo, sdk_loop: LoopThread) -> Any:
     """stytch.Client against keystile: plain methods, or the `_async` ones."""
     client = stytch.Client(project.project_id, project.secret, environment=project.server.base_url)
-    return client if request.param == "sync" else AsyncBridge(client, sdk_loop)
+    yield client if request.param == "sync" else AsyncBridge(client, sdk_loop)
+    sdk_loop.run(client.close())
 
 
 @pytest.fixture

@@ -336,6 +336,20 @@ class TestMemberRoles:
             in b2b.sessions.authenticate_jwt_local(session_jwt=resp.session_jwt).roles
         )
 
+    def test_email_granted_role_is_in_the_first_jwt_of_a_login(self, b2b, inbox, admin):
+        org_id = admin.organization.organization_id
+        b2b.organizations.update(
+            organization_id=org_id,
+            rbac_email_implicit_role_assignments=[
+                {"domain": "editors.test", "role_id": "editor"}
+            ],
+        )
+        bob = add_member(b2b, inbox, org_id, domain="editors.test")
+        assert "editor" in bob.member_session.roles
+        assert "editor" in [r.role_id for r in bob.member.roles]
+        local = b2b.sessions.authenticate_jwt_local(session_jwt=bob.session_jwt)
+        assert "editor" in local.roles
+
 
 class TestAuthorizationCheck:
     def test_permitted_member_gets_a_verdict_with_the_granting_roles(self, b2b, admin):

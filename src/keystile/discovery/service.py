@@ -54,7 +54,7 @@ def _entry(org: Row[Any], kind: str, member: Row[Any] | None, *, authenticated: 
     return {
         "member_authenticated": authenticated,
         "organization": organization_json(org),
-        "membership": {"type": kind, "details": None, "member": member_json(member) if member else None},
+        "membership": {"type": kind, "details": None, "member": member_json(member, org) if member else None},
         "primary_required": primary_required(org),
         "mfa_required": None,
     }
@@ -176,10 +176,10 @@ async def member_session_fields(
         existing_token=existing_token,
         existing_jwt=existing_jwt,
     )
-    roles = role_ids(member)
+    roles = role_ids(member, org)
     return {
         "member_id": member.member_id,
-        "member": member_json(member),
+        "member": member_json(member, org),
         "organization": organization_json(org),
         "session_token": token,
         "session_jwt": await sessions.member_jwt(ctx, row, roles, org.slug),
@@ -270,7 +270,7 @@ async def exchange_intermediate_session(
             member = await members_service.create_member(ctx, org, email=email, status="pending")
         return {
             "member_id": member.member_id,
-            "member": member_json(member),
+            "member": member_json(member, org),
             "organization": organization_json(org),
             "session_token": "",
             "session_jwt": "",

@@ -157,7 +157,7 @@ async def login_or_signup(
     return {
         "member_id": member.member_id,
         "member_created": created,
-        "member": member_json(member),
+        "member": member_json(member, org),
         "organization": organization_json(org),
     }
 
@@ -267,7 +267,7 @@ async def invite(
         organization_name=org.name,
         inviter=(inviter.name or inviter.email) if inviter else None,
     )
-    return {"member_id": member.member_id, "member": member_json(member), "organization": organization_json(org)}
+    return {"member_id": member.member_id, "member": member_json(member, org), "organization": organization_json(org)}
 
 
 async def authenticate(
