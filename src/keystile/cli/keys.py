@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import typer
@@ -56,7 +56,7 @@ def _run_for_project(work: Any) -> Any:
 
 
 def _row_json(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: rfc3339(v) if k.endswith("_at") else v for k, v in row.items()}
+    return {k: rfc3339(v) if isinstance(v, datetime) else v for k, v in row.items()}
 
 
 @app.command("rotate")
