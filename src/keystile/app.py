@@ -127,7 +127,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         finally:
             if deliverer:
                 await deliverer.stop()
-            await state.engine.dispose()
+            await state.db.dispose()
 
     app = FastAPI(
         title="keystile",

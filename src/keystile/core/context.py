@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
+import time
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystile import errors
 from keystile.core import crypto, ratelimit
 from keystile.core.clock import Clock
+from keystile.core.db import Database, Query
 from keystile.models.projects import project_secrets, projects
 
 if TYPE_CHECKING:
@@ -66,38 +71,130 @@ def _basic_credentials(request: Request) -> tuple[str, str]:
     return project_id, secret
 
 
-async def authenticate_project(conn: AsyncConnection, project_id: str, secret: str) -> Project:
-    rows = (
-        await conn.execute(
-            select(projects, project_secrets.c.secret_hash)
-            .join(project_secrets, project_secrets.c.project_id == projects.c.project_id)
-            .where(projects.c.project_id == project_id)
-        )
-    ).all()
+class ProjectCache:
+    """(database, project id, secret hash) → Project, for one second; failures never stored.
+
+    Project authentication runs on every request and a project's secrets change rarely
+    (CLI). One second bounds how long a removed secret keeps working in a running server;
+    a wrong secret is looked up every time, so a new secret works at once.
+    """
+
+    TTL_SECONDS = 1.0
+    MAX_ITEMS = 10_000
+
+    def __init__(self) -> None:
+        self._items: dict[tuple[str, str, str], tuple[Project, float]] = {}
+
+    def get(self, key: tuple[str, str, str]) -> Project | None:
+        found = self._items.get(key)
+        if found is None or found[1] < time.monotonic():
+            return None
+        return found[0]
+
+    def put(self, key: tuple[str, str, str], project: Project) -> None:
+        if len(self._items) >= self.MAX_ITEMS:
+            self._items.clear()
+        self._items[key] = (project, time.monotonic() + self.TTL_SECONDS)
+
+
+_projects = ProjectCache()
+
+PROJECT_SECRETS = Query(
+    select(projects.c.project_id, projects.c.name, projects.c.live, projects.c.public_token, project_secrets.c.secret_hash)
+    .join(project_secrets, project_secrets.c.project_id == projects.c.project_id)
+    .where(projects.c.project_id == bindparam("project_id"))
+)
+
+
+async def authenticate_project(db: Database, project_id: str, secret: str) -> Project:
+    secret_hash = crypto.hash_token(secret)
+    key = (db.url, project_id, secret_hash)
+    project = _projects.get(key)
+    if project is not None:
+        return project
+    rows = await db.read_all(PROJECT_SECRETS, project_id=project_id)
     # Compare against every stored secret so timing does not reveal which one matched.
     ok = False
     for row in rows:
-        ok |= crypto.matches(secret, row.secret_hash)
+        ok |= hmac.compare_digest(secret_hash, row.secret_hash)
     if not ok:
         raise errors.UnauthorizedCredentials()
     row = rows[0]
-    return Project(row.project_id, row.name, row.live, row.public_token)
+    project = Project(row.project_id, row.name, row.live, row.public_token)
+    _projects.put(key, project)
+    return project
+
+
+class LazyConnection:
+    """The request's transaction, begun by its first statement.
+
+    SQLAlchemy's own connections begin a transaction at their first statement; the
+    request does the same one level up, so a request that only reads through the read
+    path (`Database.read_one`) never takes SQLite's write lock nor checks a connection
+    out of the pool. Offers what request code uses: execute, scalar, scalars,
+    begin_nested and dialect.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._stack: AsyncExitStack | None = None
+        self._conn: AsyncConnection | None = None
+
+    @property
+    def dialect(self) -> Dialect:
+        return self._db.dialect
+
+    async def begin(self) -> AsyncConnection:
+        if self._conn is None:
+            stack = AsyncExitStack()
+            self._conn = await stack.enter_async_context(self._db.transaction())
+            self._stack = stack
+        return self._conn
+
+    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+        return await (await self.begin()).execute(*args, **kwargs)
+
+    async def scalar(self, *args: Any, **kwargs: Any) -> Any:
+        return await (await self.begin()).scalar(*args, **kwargs)
+
+    async def scalars(self, *args: Any, **kwargs: Any) -> Any:
+        return await (await self.begin()).scalars(*args, **kwargs)
+
+    @asynccontextmanager
+    async def begin_nested(self) -> AsyncIterator[Any]:
+        async with (await self.begin()).begin_nested() as savepoint:
+            yield savepoint
+
+    async def end(self, exc: BaseException | None) -> None:
+        """Commit if nothing failed, else roll back; nothing to do if nothing ran."""
+        stack, self._stack, self._conn = self._stack, None, None
+        if stack is None:
+            return
+        if exc is None:
+            await stack.aclose()
+        else:
+            await stack.__aexit__(type(exc), exc, exc.__traceback__)
 
 
 async def get_context(request: Request) -> AsyncIterator[Context]:
     state: AppState = request.app.state.keystile
     project_id, secret = _basic_credentials(request)
-    async with state.transaction() as conn:
-        project = await authenticate_project(conn, project_id, secret)
-        ctx = Context(
-            state=state,
-            conn=conn,
-            project=project,
-            request_id=request.state.request_id,
-            headers={k.lower(): v for k, v in request.headers.items()},
-        )
+    project = await authenticate_project(state.db, project_id, secret)
+    conn = LazyConnection(state.db)
+    ctx = Context(
+        state=state,
+        conn=conn,  # type: ignore[arg-type] - an AsyncConnection begun on first use
+        project=project,
+        request_id=request.state.request_id,
+        headers={k.lower(): v for k, v in request.headers.items()},
+    )
+    try:
         await ratelimit.hit_project(ctx)
         yield ctx
+    except BaseException as exc:
+        await conn.end(exc)
+        raise
+    await conn.end(None)
     for callback in ctx.after_commit:
         callback()
 

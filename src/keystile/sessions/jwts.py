@@ -12,15 +12,32 @@ from typing import Any
 
 import jwt
 import orjson
+from jwt.algorithms import RSAAlgorithm
+from sqlalchemy import bindparam, select
 
 from keystile import errors
 from keystile.core.context import Context
+from keystile.core.db import Query
+from keystile.core.keys import RETIRED_KEY_WINDOW
+from keystile.models.projects import signing_keys
 
 JWT_LIFETIME_SECONDS = 300
 REUSE_MARGIN_SECONDS = 60
 SESSION_CLAIM = "https://stytch.com/session"
 ORGANIZATION_CLAIM = "https://stytch.com/organization"
 RESERVED_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti"})
+
+CURRENT_KID = Query(
+    select(signing_keys.c.kid)
+    .where(signing_keys.c.project_id == bindparam("project_id"), signing_keys.c.retired_at.is_(None))
+    .order_by(signing_keys.c.created_at.desc())
+    .limit(1)
+)
+PUBLIC_KEY = Query(
+    select(signing_keys.c.public_jwk, signing_keys.c.retired_at).where(
+        signing_keys.c.project_id == bindparam("project_id"), signing_keys.c.kid == bindparam("kid")
+    )
+)
 
 
 class JWTCache:
@@ -29,6 +46,7 @@ class JWTCache:
     def __init__(self, size: int = 100_000) -> None:
         self.size = size
         self._items: OrderedDict[str, tuple[bytes, str, int]] = OrderedDict()
+        self._public: dict[str, Any] = {}
 
     def get(self, session_id: str, fingerprint: bytes, now: int) -> str | None:
         item = self._items.get(session_id)
@@ -45,6 +63,13 @@ class JWTCache:
     def drop(self, session_id: str) -> None:
         self._items.pop(session_id, None)
 
+    def public_key(self, kid: str, jwk: dict[str, Any]) -> Any:
+        """A JWK parsed once per process (kids are unique across projects)."""
+        key = self._public.get(kid)
+        if key is None:
+            key = self._public[kid] = RSAAlgorithm.from_jwk(jwk)
+        return key
+
 
 async def mint(
     ctx: Context,
@@ -57,15 +82,22 @@ async def mint(
 ) -> str:
     cache: JWTCache = ctx.state.jwt_cache
     now = int(ctx.clock.now().timestamp())
-    fingerprint = orjson.dumps(
-        [
-            {k: v for k, v in session_claim.items() if k != "last_accessed_at"},
-            organization_claim,
-            custom_claims,
-        ],
-        option=orjson.OPT_SORT_KEYS,
-    )
-    cached = cache.get(session_id, fingerprint, now)
+    # The signing kid is read on every mint (on the read path), so a rotation (CLI,
+    # another process) takes effect at once: a JWT cached under the old kid no longer matches.
+    current = await ctx.state.db.read_one(CURRENT_KID, project_id=ctx.project_id)
+
+    def fingerprint(kid: str | None) -> bytes:
+        return orjson.dumps(
+            [
+                kid,
+                {k: v for k, v in session_claim.items() if k != "last_accessed_at"},
+                organization_claim,
+                custom_claims,
+            ],
+            option=orjson.OPT_SORT_KEYS,
+        )
+
+    cached = cache.get(session_id, fingerprint(current.kid if current else None), now)
     if cached:
         return cached
     key = await ctx.state.keyring.current(ctx.conn, ctx.project_id)
@@ -82,8 +114,19 @@ async def mint(
     if organization_claim is not None:
         claims[ORGANIZATION_CLAIM] = organization_claim
     token = jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid, "typ": "JWT"})
-    cache.put(session_id, fingerprint, token, now + JWT_LIFETIME_SECONDS)
+    cache.put(session_id, fingerprint(key.kid), token, now + JWT_LIFETIME_SECONDS)
     return token
+
+
+async def _public_key(ctx: Context, kid: str) -> Any | None:
+    """The verification key for `kid` if the project publishes it now (Keyring.public_key's
+    rule: unretired, or retired less than RETIRED_KEY_WINDOW ago), read on the read path."""
+    row = await ctx.state.db.read_one(PUBLIC_KEY, project_id=ctx.project_id, kid=kid)
+    if row is None:
+        return None
+    if row.retired_at is not None and row.retired_at <= ctx.clock.now() - RETIRED_KEY_WINDOW:
+        return None
+    return ctx.state.jwt_cache.public_key(kid, row.public_jwk)
 
 
 async def verify(ctx: Context, token: str) -> dict[str, Any]:
@@ -94,7 +137,7 @@ async def verify(ctx: Context, token: str) -> dict[str, Any]:
     except jwt.PyJWTError:
         raise errors.UnableToParseSessionJWT() from None
     kid = header.get("kid")
-    key = await ctx.state.keyring.public_key(ctx.conn, ctx.project_id, kid) if isinstance(kid, str) else None
+    key = await _public_key(ctx, kid) if isinstance(kid, str) else None
     if key is None or header.get("alg") != "RS256":
         raise errors.InvalidSessionJWT("The session JWT was not signed by this project.")
     try:

@@ -12,8 +12,8 @@ from keystile import errors
 from keystile.core.context import Ctx
 from keystile.core.responses import JSON, ok
 from keystile.sessions import service
-from keystile.users import repository as users_repo
 from keystile.users import service as users
+from keystile.users.serializers import user_json
 
 router = APIRouter()
 
@@ -41,23 +41,19 @@ async def authenticate(body: AuthenticateRequest, ctx: Ctx) -> JSON:
     if body.authorization_check is not None:
         # Refusing beats silently authorizing: keystile has no consumer RBAC policy yet.
         raise errors.BadRequest("authorization_check is not supported yet: keystile has no consumer RBAC policy.")
-    row, token = await service.authenticate(
+    found = await service.authenticate_user(
         ctx,
-        "consumer",
         token=body.session_token,
         session_jwt=body.session_jwt,
         minutes=body.session_duration_minutes,
         custom_claims=body.session_custom_claims,
     )
-    user = await users_repo.find_user(ctx.conn, ctx.project_id, row.user_id or "")
-    if user is None:
-        raise errors.SessionNotFound()
     return ok(
         ctx.request_id,
-        session=service.user_session_json(row, []),
-        session_token=token,
-        session_jwt=await service.user_jwt(ctx, row, []),
-        user=await users.user_body(ctx, user),
+        session=service.user_session_json(found.row, []),
+        session_token=found.token,
+        session_jwt=await service.user_jwt(ctx, found.row, []),
+        user=user_json(found.user, found.emails),
     )
 
 

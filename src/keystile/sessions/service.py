@@ -11,14 +11,17 @@ from datetime import timedelta
 from typing import Any, Literal
 
 import orjson
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, literal_column, select, update
 from sqlalchemy.engine import Row
 
 from keystile import errors
 from keystile.core import crypto, ids
 from keystile.core.clock import rfc3339
 from keystile.core.context import Context
+from keystile.core.db import Query
+from keystile.models.organizations import members, organizations
 from keystile.models.sessions import sessions
+from keystile.models.users import user_emails, users
 from keystile.sessions import jwts
 
 Kind = Literal["b2b", "consumer"]
@@ -189,6 +192,102 @@ async def _find_live(
     return row, token or ""
 
 
+def _live_session(condition: Any) -> Any:
+    return (
+        condition,
+        sessions.c.project_id == bindparam("project_id"),
+        sessions.c.kind == bindparam("kind"),
+        sessions.c.revoked_at.is_(None),
+        sessions.c.expires_at > bindparam("now"),
+    )
+
+
+_BY = {
+    "token": sessions.c.token_hash == bindparam("token_hash"),
+    "jwt": sessions.c.session_id == bindparam("session_id"),
+}
+# sessions.authenticate's reads, one query each, on the read path (core/db.py).
+SESSION = {by: Query(select(sessions).where(*_live_session(c))) for by, c in _BY.items()}
+MEMBER_SESSION = {
+    by: Query(
+        select(sessions, members, organizations)
+        .join(members, members.c.member_id == sessions.c.member_id)
+        .join(organizations, organizations.c.organization_id == members.c.organization_id)
+        .where(
+            *_live_session(c),
+            members.c.project_id == bindparam("project_id"),
+            # A literal, not a parameter: SQLite re-prepares a statement on every run when a
+            # bound value could decide whether a partial index (status <> 'deleted') applies.
+            members.c.status != literal_column("'deleted'"),
+        ),
+        per_table=True,
+    )
+    for by, c in _BY.items()
+}
+USER_SESSION = {
+    by: Query(
+        select(sessions, users)
+        .join(users, users.c.user_id == sessions.c.user_id)
+        .where(*_live_session(c), users.c.project_id == bindparam("project_id")),
+        per_table=True,
+    )
+    for by, c in _BY.items()
+}
+USER_EMAILS = Query(
+    select(user_emails)
+    .where(user_emails.c.project_id == bindparam("project_id"), user_emails.c.user_id == bindparam("user_id"))
+    .order_by(user_emails.c.created_at, user_emails.c.email_id)
+)
+
+
+async def _read_live(
+    ctx: Context, queries: dict[str, Query], kind: Kind, token: str | None, session_jwt: str | None
+) -> tuple[Any, str]:
+    """The live session named by exactly one of token or JWT (with what `queries` join to
+    it), read without opening the request's transaction; and its token if known."""
+    if token and session_jwt:
+        raise errors.TooManySessionArguments()
+    if not token and not session_jwt:
+        raise errors.NoSessionArguments()
+    where = {"project_id": ctx.project_id, "kind": kind, "now": ctx.clock.now()}
+    if token:
+        found = await ctx.state.db.read_one(queries["token"], token_hash=crypto.hash_token(token), **where)
+    else:
+        claims = await jwts.verify(ctx, session_jwt or "")
+        found = await ctx.state.db.read_one(queries["jwt"], session_id=claims[jwts.SESSION_CLAIM]["id"], **where)
+    if found is None:
+        raise errors.SessionNotFound()
+    return found, token or ""
+
+
+async def _touch(
+    ctx: Context, row: Any, minutes: int | None, custom_claims: dict[str, Any] | None
+) -> Any:
+    """Extend the session if asked, and move last_accessed_at; the only write of
+    sessions.authenticate, so most calls write nothing."""
+    now = ctx.clock.now()
+    values: dict[str, Any] = {}
+    if minutes is not None:
+        values["expires_at"] = now + timedelta(minutes=minutes)
+    if custom_claims:
+        values["custom_claims"] = merge_custom_claims(row.custom_claims, custom_claims)
+    # last_accessed_at moves in steps of a minute: a busy session is not a write per read.
+    if not values and now - row.last_accessed_at < LAST_ACCESSED_GRANULARITY:
+        return row
+    values["last_accessed_at"] = now
+    updated = (
+        await ctx.conn.execute(
+            update(sessions)
+            .where(sessions.c.session_id == row.session_id, sessions.c.revoked_at.is_(None))
+            .values(**values)
+            .returning(sessions)
+        )
+    ).first()
+    if updated is None:  # revoked since it was read
+        raise errors.SessionNotFound()
+    return updated
+
+
 async def authenticate(
     ctx: Context,
     kind: Kind,
@@ -197,25 +296,59 @@ async def authenticate(
     session_jwt: str | None,
     minutes: int | None = None,
     custom_claims: dict[str, Any] | None = None,
-) -> tuple[Row[Any], str]:
+) -> tuple[Any, str]:
     """sessions.authenticate: find the live session, extend it if asked, touch it."""
     check_duration(minutes)
-    row, known_token = await _find_live(ctx, kind, token, session_jwt)
-    now = ctx.clock.now()
-    values: dict[str, Any] = {}
-    if minutes is not None:
-        values["expires_at"] = now + timedelta(minutes=minutes)
-    if custom_claims:
-        values["custom_claims"] = merge_custom_claims(row.custom_claims, custom_claims)
-    # last_accessed_at moves in steps of a minute: a busy session is not a write per read.
-    if values or now - row.last_accessed_at >= LAST_ACCESSED_GRANULARITY:
-        values["last_accessed_at"] = now
-        row = (
-            await ctx.conn.execute(
-                update(sessions).where(sessions.c.session_id == row.session_id).values(**values).returning(sessions)
-            )
-        ).one()
-    return row, known_token
+    row, known_token = await _read_live(ctx, SESSION, kind, token, session_jwt)
+    return await _touch(ctx, row, minutes, custom_claims), known_token
+
+
+@dataclass
+class MemberSession:
+    row: Any
+    token: str
+    member: Any
+    organization: Any
+
+
+async def authenticate_member(
+    ctx: Context,
+    *,
+    token: str | None,
+    session_jwt: str | None,
+    minutes: int | None = None,
+    custom_claims: dict[str, Any] | None = None,
+) -> MemberSession:
+    """B2B sessions.authenticate: the session, its member and organization in one read.
+    A deleted member's session is not found."""
+    check_duration(minutes)
+    (row, member, organization), known_token = await _read_live(ctx, MEMBER_SESSION, "b2b", token, session_jwt)
+    row = await _touch(ctx, row, minutes, custom_claims)
+    return MemberSession(row, known_token, member, organization)
+
+
+@dataclass
+class UserSession:
+    row: Any
+    token: str
+    user: Any
+    emails: list[Any]
+
+
+async def authenticate_user(
+    ctx: Context,
+    *,
+    token: str | None,
+    session_jwt: str | None,
+    minutes: int | None = None,
+    custom_claims: dict[str, Any] | None = None,
+) -> UserSession:
+    """Consumer sessions.authenticate: the session, its user and the user's emails."""
+    check_duration(minutes)
+    (row, user), known_token = await _read_live(ctx, USER_SESSION, "consumer", token, session_jwt)
+    row = await _touch(ctx, row, minutes, custom_claims)
+    emails = await ctx.state.db.read_all(USER_EMAILS, project_id=ctx.project_id, user_id=user.user_id)
+    return UserSession(row, known_token, user, emails)
 
 
 async def revoke(
