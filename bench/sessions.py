@@ -55,6 +55,8 @@ class Target:
     body: dict[str, Any] | None = None
     auth: bool = True
     skipped: str | None = None
+    base_url: str | None = None  # another server (the peer); default: keystile's
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -88,7 +90,12 @@ def free_port() -> int:
 def keystile_cli(env: dict[str, str], *args: str) -> str:
     """Run one `keystile …` command against the bench's database; return its stdout."""
     done = subprocess.run(
-        [sys.executable, "-m", "keystile", *args], check=False, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "keystile", *args],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     if done.returncode != 0:
         raise SystemExit(f"keystile {' '.join(args)} failed:\n{done.stderr}")
@@ -96,20 +103,43 @@ def keystile_cli(env: dict[str, str], *args: str) -> str:
 
 
 @contextlib.contextmanager
-def running_keystile(database_url: str | None, workers: int) -> Iterator[tuple[str, dict[str, str]]]:
+def running_keystile(
+    database_url: str | None, workers: int
+) -> Iterator[tuple[str, dict[str, str]]]:
     """A `keystile serve` subprocess with its own data directory; yields (base URL, project)."""
     with tempfile.TemporaryDirectory(prefix="keystile-bench-") as data_dir:
         port = free_port()
         env = dict(os.environ)
-        env.update(KEYSTILE_ENV="dev", KEYSTILE_DATA_DIR=data_dir, KEYSTILE_PORT=str(port), KEYSTILE_HOST="127.0.0.1")
+        env.update(
+            KEYSTILE_ENV="dev",
+            KEYSTILE_DATA_DIR=data_dir,
+            KEYSTILE_PORT=str(port),
+            KEYSTILE_HOST="127.0.0.1",
+        )
+        # The per-project rate limit (1000/s by default) would cap every row; empty disables it.
+        env.update(
+            KEYSTILE_RATE_LIMIT_PROJECT="",
+            KEYSTILE_RATE_LIMIT_EMAIL="",
+            KEYSTILE_RATE_LIMIT_UNKNOWN_TOKEN_IP="",
+        )
         env.pop("KEYSTILE_CONFIG_FILE", None)
         if database_url:
             env["KEYSTILE_DATABASE_URL"] = database_url
             keystile_cli(env, "migrate")
         else:
             env.pop("KEYSTILE_DATABASE_URL", None)
-        project = json.loads(keystile_cli(env, "projects", "create", "--name", "bench", "--json"))
-        keystile_cli(env, "redirect-urls", "add", REDIRECT_URL, "--project", project["project_id"], "--default")
+        project = json.loads(
+            keystile_cli(env, "projects", "create", "--name", "bench", "--json")
+        )
+        keystile_cli(
+            env,
+            "redirect-urls",
+            "add",
+            REDIRECT_URL,
+            "--project",
+            project["project_id"],
+            "--default",
+        )
         log = open(Path(data_dir) / "serve.log", "w")  # noqa: SIM115 - closed below
         proc = subprocess.Popen(
             [sys.executable, "-m", "keystile", "serve", "--workers", str(workers)],
@@ -123,12 +153,17 @@ def running_keystile(database_url: str | None, workers: int) -> Iterator[tuple[s
             while True:
                 if proc.poll() is not None:
                     log.flush()
-                    raise SystemExit("keystile serve exited:\n" + (Path(data_dir) / "serve.log").read_text())
+                    raise SystemExit(
+                        "keystile serve exited:\n"
+                        + (Path(data_dir) / "serve.log").read_text()
+                    )
                 with contextlib.suppress(requests.RequestException):
                     if requests.get(base_url + "healthz", timeout=1).status_code == 200:
                         break
                 if time.monotonic() > deadline:
-                    raise SystemExit("keystile serve did not answer /healthz within 60 s")
+                    raise SystemExit(
+                        "keystile serve did not answer /healthz within 60 s"
+                    )
                 time.sleep(0.1)
             yield base_url, project
         finally:
@@ -145,7 +180,9 @@ def running_keystile(database_url: str | None, workers: int) -> Iterator[tuple[s
 
 
 def inbox_token(base_url: str, email: str) -> str:
-    messages = requests.get(f"{base_url}dev/inbox/messages", params={"to": email}, timeout=10).json()["messages"]
+    messages = requests.get(
+        f"{base_url}dev/inbox/messages", params={"to": email}, timeout=10
+    ).json()["messages"]
     link = messages[0]["links"][0]
     return parse_qs(urlsplit(link).query)["token"][0]
 
@@ -156,7 +193,9 @@ def why(exc: StytchError) -> str:
 
 def b2b_session(base_url: str, project: dict[str, str]) -> tuple[str, str] | str:
     """A member session through the discovery flow; (token, jwt), or why it failed."""
-    client = stytch.B2BClient(project["project_id"], project["secret"], environment=base_url)
+    client = stytch.B2BClient(
+        project["project_id"], project["secret"], environment=base_url
+    )
     email = "bench@acme.test"
     try:
         client.magic_links.email.discovery.send(email_address=email)
@@ -176,11 +215,15 @@ def b2b_session(base_url: str, project: dict[str, str]) -> tuple[str, str] | str
 
 def consumer_session(base_url: str, project: dict[str, str]) -> tuple[str, str] | str:
     """A user session through login_or_create + authenticate; (token, jwt), or why it failed."""
-    client = stytch.Client(project["project_id"], project["secret"], environment=base_url)
+    client = stytch.Client(
+        project["project_id"], project["secret"], environment=base_url
+    )
     email = "bench@example.test"
     try:
         client.magic_links.email.login_or_create(email=email)
-        resp = client.magic_links.authenticate(token=inbox_token(base_url, email), session_duration_minutes=60)
+        resp = client.magic_links.authenticate(
+            token=inbox_token(base_url, email), session_duration_minutes=60
+        )
     except StytchError as exc:
         return why(exc)
     return resp.session_token, resp.session_jwt
@@ -197,10 +240,87 @@ def targets(base_url: str, project: dict[str, str]) -> list[Target]:
         for kind, index in (("session_token", 0), ("session_jwt", 1)):
             name = f"{label} POST /{path}"
             if isinstance(session, str):
-                rows.append(Target(name, kind, "POST", path, skipped=f"no {label} session: {session}"))
+                rows.append(
+                    Target(
+                        name,
+                        kind,
+                        "POST",
+                        path,
+                        skipped=f"no {label} session: {session}",
+                    )
+                )
             else:
-                rows.append(Target(name, kind, "POST", path, body={kind: session[index]}))
+                rows.append(
+                    Target(name, kind, "POST", path, body={kind: session[index]})
+                )
     return rows
+
+
+PEER_DIR = Path(__file__).parent / "peers" / "better-auth"
+
+
+@contextlib.contextmanager
+def running_better_auth() -> Iterator[Target]:
+    """better-auth on SQLite (bench/peers/better-auth/server.mjs); yields its get-session row."""
+    name, by = "better-auth GET /api/auth/get-session", "session cookie"
+    if not (PEER_DIR / "node_modules").is_dir():
+        yield Target(
+            name, by, "GET", "", skipped="run `npm ci` in bench/peers/better-auth first"
+        )
+        return
+    with tempfile.TemporaryDirectory(prefix="better-auth-bench-") as data_dir:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}/"
+        proc = subprocess.Popen(
+            ["node", "server.mjs", str(port), str(Path(data_dir) / "auth.db")],
+            cwd=PEER_DIR,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                with contextlib.suppress(requests.RequestException):
+                    if requests.get(base + "healthz", timeout=1).status_code == 200:
+                        break
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    yield Target(
+                        name, by, "GET", "", skipped="better-auth server did not start"
+                    )
+                    return
+                time.sleep(0.1)
+            signed_up = requests.post(
+                base + "api/auth/sign-up/email",
+                json={
+                    "email": "bench@example.test",
+                    "password": "correct-horse-battery",
+                    "name": "Bench",
+                },
+                headers={"Origin": base.rstrip("/")},
+                timeout=10,
+            )
+            cookie = signed_up.cookies.get("better-auth.session_token")
+            if not cookie:
+                yield Target(
+                    name,
+                    by,
+                    "GET",
+                    "",
+                    skipped=f"sign-up failed: {signed_up.status_code}",
+                )
+                return
+            yield Target(
+                name,
+                by,
+                "GET",
+                "api/auth/get-session",
+                auth=False,
+                base_url=base,
+                headers={"Cookie": f"better-auth.session_token={cookie}"},
+            )
+        finally:
+            proc.terminate()
+            proc.wait(10)
 
 
 # ----------------------------------------------------------------------------- load
@@ -216,7 +336,8 @@ async def drive(
 ) -> Result:
     """Repeat the target's request from `connections` workers until `seconds` have passed."""
     result = Result(target)
-    url = base_url + target.path
+    url = (target.base_url or base_url) + target.path
+    headers = {**headers, **target.headers}
     data = json.dumps(target.body).encode() if target.body is not None else None
     deadline = time.perf_counter() + seconds
 
@@ -225,7 +346,9 @@ async def drive(
         while clock() < deadline:
             started = clock()
             try:
-                async with http.request(target.method, url, data=data, headers=headers) as resp:
+                async with http.request(
+                    target.method, url, data=data, headers=headers
+                ) as resp:
                     body = await resp.read()
                     ok = resp.status == 200
             except aiohttp.ClientError as exc:
@@ -234,7 +357,9 @@ async def drive(
                 result.latencies.append(clock() - started)
             else:
                 result.errors += 1
-                result.first_error = result.first_error or body[:300].decode(errors="replace")
+                result.first_error = result.first_error or body[:300].decode(
+                    errors="replace"
+                )
 
     began = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(connections)))
@@ -243,9 +368,16 @@ async def drive(
 
 
 async def measure(
-    base_url: str, project: dict[str, str], rows: list[Target], seconds: float, warmup: float, connections: int
+    base_url: str,
+    project: dict[str, str],
+    rows: list[Target],
+    seconds: float,
+    warmup: float,
+    connections: int,
 ) -> list[Result]:
-    token = base64.b64encode(f"{project['project_id']}:{project['secret']}".encode()).decode()
+    token = base64.b64encode(
+        f"{project['project_id']}:{project['secret']}".encode()
+    ).decode()
     results = []
     connector = aiohttp.TCPConnector(limit=connections, force_close=False)
     timeout = aiohttp.ClientTimeout(total=30)
@@ -257,9 +389,13 @@ async def measure(
             headers = {"Content-Type": "application/json"}
             if target.auth:
                 headers["Authorization"] = f"Basic {token}"
-            console.print(f"[dim]{target.name} by {target.by}: warm-up {warmup:g} s, then {seconds:g} s[/dim]")
+            console.print(
+                f"[dim]{target.name} by {target.by}: warm-up {warmup:g} s, then {seconds:g} s[/dim]"
+            )
             await drive(http, base_url, target, headers, warmup, connections)
-            results.append(await drive(http, base_url, target, headers, seconds, connections))
+            results.append(
+                await drive(http, base_url, target, headers, seconds, connections)
+            )
     return results
 
 
@@ -273,9 +409,7 @@ def machine() -> str:
             if line.startswith("model name"):
                 model = line.split(":", 1)[1].strip()
                 break
-    return (
-        f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, {platform.system()} {platform.release()}"
-    )
+    return f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, {platform.system()} {platform.release()}"
 
 
 def report(results: list[Result], args: argparse.Namespace, database: str) -> Table:
@@ -284,11 +418,24 @@ def report(results: list[Result], args: argparse.Namespace, database: str) -> Ta
         title=f"keystile session authentication — {database}, {args.connections} connections, {args.seconds:g} s per row",
         caption=f"{machine()}; {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC",
     )
-    for column in ("endpoint", "by", "requests", "errors", "req/s", "p50 ms", "p99 ms", "vs no-op"):
-        table.add_column(column, justify="left" if column in ("endpoint", "by") else "right")
+    for column in (
+        "endpoint",
+        "by",
+        "requests",
+        "errors",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "vs no-op",
+    ):
+        table.add_column(
+            column, justify="left" if column in ("endpoint", "by") else "right"
+        )
     for r in results:
         if r.target.skipped:
-            table.add_row(r.target.name, r.target.by, "—", "—", "—", "—", "—", "skipped")
+            table.add_row(
+                r.target.name, r.target.by, "—", "—", "—", "—", "—", "skipped"
+            )
             continue
         ratio = f"{r.rps / ceiling:.2f}×" if ceiling else "—"
         table.add_row(
@@ -306,30 +453,72 @@ def report(results: list[Result], args: argparse.Namespace, database: str) -> Ta
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=5.0, help="measured seconds per row (default 5)")
-    parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each row (default 1)")
-    parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default 16)")
+    parser.add_argument(
+        "--seconds",
+        type=float,
+        default=5.0,
+        help="measured seconds per row (default 5)",
+    )
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=1.0,
+        help="unmeasured seconds before each row (default 1)",
+    )
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=16,
+        help="concurrent connections (default 16)",
+    )
     parser.add_argument(
         "--database-url",
         help="PostgreSQL URL of an empty scratch database (default: SQLite in a temporary directory)",
     )
-    parser.add_argument("--workers", type=int, default=1, help="`keystile serve --workers` (default 1)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="`keystile serve --workers` (default 1)"
+    )
+    parser.add_argument(
+        "--no-peer",
+        dest="peer",
+        action="store_false",
+        help="skip the better-auth row (bench/peers/better-auth)",
+    )
+    parser.add_argument(
+        "--only", help="measure only rows whose endpoint or `by` contains this text"
+    )
     args = parser.parse_args()
     if args.seconds <= 0 or args.connections < 1 or args.warmup < 0:
         parser.error("--seconds must be > 0, --warmup >= 0 and --connections >= 1")
     database = "PostgreSQL" if args.database_url else "SQLite"
 
-    with running_keystile(args.database_url, args.workers) as (base_url, project):
-        console.print(f"keystile at {base_url} ({database}, {args.workers} worker(s)), project {project['project_id']}")
-        rows = targets(base_url, project)
-        results = asyncio.run(measure(base_url, project, rows, args.seconds, args.warmup, args.connections))
+    peer = running_better_auth() if args.peer else contextlib.nullcontext(None)
+    with (
+        running_keystile(args.database_url, args.workers) as (base_url, project),
+        peer as peer_row,
+    ):
+        console.print(
+            f"keystile at {base_url} ({database}, {args.workers} worker(s)), project {project['project_id']}"
+        )
+        rows = targets(base_url, project) + ([peer_row] if peer_row else [])
+        if args.only:
+            rows = [r for r in rows if args.only in f"{r.name} {r.by}"]
+        results = asyncio.run(
+            measure(
+                base_url, project, rows, args.seconds, args.warmup, args.connections
+            )
+        )
 
     Console(width=160).print(report(results, args, database))
     for r in results:
         if r.target.skipped:
-            console.print(f"[yellow]{r.target.name} by {r.target.by}: skipped, {r.target.skipped}[/yellow]")
+            console.print(
+                f"[yellow]{r.target.name} by {r.target.by}: skipped, {r.target.skipped}[/yellow]"
+            )
         if r.errors:
-            console.print(f"[yellow]{r.target.name}: {r.errors} failed requests, first: {r.first_error}[/yellow]")
+            console.print(
+                f"[yellow]{r.target.name}: {r.errors} failed requests, first: {r.first_error}[/yellow]"
+            )
 
 
 if __name__ == "__main__":
