@@ -86,6 +86,24 @@ def redact(text: str) -> str:
     return text
 
 
+def _stamp_request_id(factory: Any) -> Any:
+    """Records carry the request id from the moment they are made, whoever formats them later."""
+    if getattr(factory, "keystile", False):
+        return factory
+
+    def make(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        request_id = request_id_var.get()
+        if request_id and not hasattr(record, "request_id"):
+            record.request_id = request_id
+        return record
+
+    make.keystile = True  # type: ignore[attr-defined]
+    return make
+
+
+logging.setLogRecordFactory(_stamp_request_id(logging.getLogRecordFactory()))
+
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "color_message"}
 
 
@@ -294,8 +312,8 @@ class Observe:
                 method,
                 route,
                 status,
+                # The request id comes with the record (request_id_var, set above).
                 extra={
-                    "request_id": request_id,
                     "method": method,
                     "route": route,
                     "status": status,
