@@ -3,9 +3,10 @@ message at a time is claimed, sent by SMTP outside any transaction and marked se
 failures retry with backoff and end `failed`, visible in `keystile outbox list --failed`.
 
 The first two classes run `keystile serve` processes on PostgreSQL against a real SMTP
-server (aiosmtpd): 500 magic links arrive once each; and with a worker killed by SIGKILL in
-the middle of an SMTP exchange, every message still arrives, the one caught in flight
-twice with the same Message-ID, exactly as the ADR promises. The last class drives one
+server (aiosmtpd): 500 magic links arrive once each; with a worker killed by SIGKILL in the
+middle of an SMTP exchange before the server has the message, every message still arrives
+exactly once; and with a worker killed inside the handover window (the server accepting its
+message), the one caught there arrives twice with the same Message-ID, as the ADR promises. The last class drives one
 in-process keystile per database with the injected clock.
 """
 
@@ -163,6 +164,87 @@ class TestWorkerKilledMidDelivery:
         rows = killed_mid_delivery["cluster"].query("SELECT status, count(*) AS n FROM outbox GROUP BY status")
 
         assert {r["status"]: r["n"] for r in rows} == {"sent": MESSAGES}
+
+
+class EnvelopeKillSink(SMTPSink):
+    """Runs `on_recipient(address)` when a sender names its recipient, before any DATA."""
+
+    on_recipient: Any = None
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any) -> str:
+        if self.on_recipient is not None:
+            await self.on_recipient(address)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+@pytest.fixture(scope="module")
+def killed_before_acceptance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """As above, but the worker dies in the middle of the SMTP exchange before the server has
+    the message (between RCPT and the end of DATA): the server drops the half-open
+    transaction, the claim goes stale, another process sends it, and it arrives once."""
+    with EnvelopeKillSink() as sink:
+        cluster = Cluster(
+            "outboxkill2", tmp_path_factory.mktemp("keystile-outboxkill2"), sink.url, outbox_claim_timeout_seconds="3"
+        )
+        try:
+            cluster.serve(3)
+            helpers = set(cluster.workers(cluster.processes[0]))
+            api_url = cluster.serve(1)
+            project = cluster.create_project()
+            killed: dict[str, Any] = {}
+            looking = False
+
+            async def on_recipient(address: str) -> None:
+                nonlocal looking
+                if killed or looking or len(sink.received) < 100:
+                    return
+                looking = True
+                rows = await cluster.aquery(
+                    "SELECT message_id, claimed_by FROM outbox WHERE to_address = $1", address
+                )
+                pid = int(rows[0]["claimed_by"].split(":")[1])
+                if pid in helpers:
+                    os.kill(pid, signal.SIGKILL)
+                    killed.update(pid=pid, message_id=f"<{rows[0]['message_id']}@keystile>", address=address)
+                looking = False
+
+            sink.on_recipient = on_recipient
+            statuses = send_all(api_url, project, MESSAGES)
+            assert set(statuses) == {200}
+            wait_all_sent(cluster, sink, MESSAGES)
+            assert killed, "no helper worker was caught delivering"
+            yield {"sink": sink, "cluster": cluster, **killed}
+        finally:
+            cluster.stop()
+
+
+def process_is_gone(pid: int) -> bool:
+    """Dead: no such process, or a zombie its parent has not reaped yet."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0]
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+    return state in ("Z", "X")
+
+
+class TestWorkerKilledBeforeTheServerHasTheMessage:
+    def test_the_worker_really_died(self, killed_before_acceptance):
+        assert process_is_gone(killed_before_acceptance["pid"])
+
+    def test_every_message_arrives_exactly_once(self, killed_before_acceptance):
+        counts = killed_before_acceptance["sink"].message_ids()
+
+        assert len(counts) == MESSAGES
+        assert set(counts.values()) == {1}
+
+    def test_the_interrupted_message_was_sent_by_another_process(self, killed_before_acceptance):
+        rows = killed_before_acceptance["cluster"].query(
+            "SELECT status, claimed_by FROM outbox WHERE to_address = $1", killed_before_acceptance["address"]
+        )
+
+        assert rows[0]["status"] == "sent"
+        assert f":{killed_before_acceptance['pid']}" not in (rows[0]["claimed_by"] or "")
 
 
 # ----------------------------------------------------------------------------- in process
