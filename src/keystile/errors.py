@@ -419,3 +419,90 @@ EmptyRBACResourceID = _error(
     "EmptyRBACResourceID", 400, "empty_rbac_resource_id", "A resource_id may not be empty."
 )
 EmptyRBACScope = _error("EmptyRBACScope", 400, "empty_rbac_scope", "A scope may not be empty.")
+
+# Member administration and organization policy
+ActionNotAllowedEmailDomainIsClaimed = _error(
+    "ActionNotAllowedEmailDomainIsClaimed",
+    400,
+    "action_not_allowed_email_domain_is_claimed",
+    "Members with this email domain are restricted to organizations that have claimed this domain.",
+)
+OperationRestrictedByOrganizationAuthMethods = _error(
+    "OperationRestrictedByOrganizationAuthMethods",
+    403,
+    "operation_restricted_by_organization_auth_methods",
+    "This organization's allowed_auth_methods do not allow this authentication method.",
+)
+OrganizationSettingsInvalidClaimedDomain = _error(
+    "OrganizationSettingsInvalidClaimedDomain",
+    400,
+    "organization_settings_invalid_claimed_domain",
+    "A claimed email domain is not a valid domain.",
+)
+OrganizationSettingsClaimedDomainTooCommon = _error(
+    "OrganizationSettingsClaimedDomainTooCommon",
+    400,
+    "organization_settings_claimed_domain_too_common",
+    "Common email domains cannot be claimed.",
+)
+OrganizationSettingsDuplicateClaimedDomain = _error(
+    "OrganizationSettingsDuplicateClaimedDomain",
+    400,
+    "organization_settings_duplicate_claimed_domain",
+    "A claimed email domain is listed more than once.",
+)
+OrganizationSettingsDuplicateDomain = _error(
+    "OrganizationSettingsDuplicateDomain",
+    400,
+    "organization_settings_duplicate_domain",
+    "An allowed email domain is listed more than once.",
+)
+AllowedMfaMethodsRequiredForRestricted = _error(
+    "AllowedMfaMethodsRequiredForRestricted",
+    400,
+    "allowed_mfa_methods_required_for_restricted",
+    "Allowed mfa methods must be set for 'RESTRICTED' auth methods",
+)
+NoDeletedMemberFoundForReactivation = _error(
+    "NoDeletedMemberFoundForReactivation",
+    400,
+    "no_deleted_member_found_for_reactivation",
+    "No deleted Member with this member_id was found to reactivate.",
+)
+EmailUnverifiedForReactivation = _error(
+    "EmailUnverifiedForReactivation",
+    400,
+    "email_unverified_for_reactivation",
+    "Only a Member whose email address was verified can be reactivated.",
+)
+ReactivationEmailBelongsToAnotherMember = _error(
+    "ReactivationEmailBelongsToAnotherMember",
+    400,
+    "reactivation_email_belongs_to_another_member",
+    "The Member's email address now belongs to another Member of the organization.",
+)
+DesiredEmailDeactivatedByDifferentMember = _error(
+    "DesiredEmailDeactivatedByDifferentMember",
+    400,
+    "desired_email_deactivated_by_different_member",
+    "This email address is a retired email address of another Member of the organization; unlink it first.",
+)
+RetiredEmailMissingEmailIdentifiers = _error(
+    "RetiredEmailMissingEmailIdentifiers",
+    400,
+    "retired_email_missing_email_identifiers",
+    "Pass email_id or email_address to name the retired email to unlink.",
+)
+InvalidOrganizationAllowedAuthMethods = _error(
+    "InvalidOrganizationAllowedAuthMethods",
+    400,
+    "invalid_organization_allowed_auth_methods",
+    "allowed_auth_methods may only list sso, magic_link, email_otp, password, google_oauth, microsoft_oauth, "
+    "slack_oauth, github_oauth and hubspot_oauth.",
+)
+InvalidOrganizationAllowedMfaMethods = _error(
+    "InvalidOrganizationAllowedMfaMethods",
+    400,
+    "invalid_organization_allowed_mfa_methods",
+    "allowed_mfa_methods may only list sms_otp and totp.",
+)

@@ -43,6 +43,7 @@ SUBJECTS = {
     "login_magic_link": "Your login link for {organization_name}",
     "signup_magic_link": "Finish signing up for {organization_name}",
     "invite_magic_link": "You have been invited to join {organization_name}",
+    "email_update_magic_link": "Confirm your new email address for {organization_name}",
     "consumer_login_magic_link": "Your login link",
     "consumer_signup_magic_link": "Finish creating your account",
     "consumer_invite_magic_link": "You have been invited",

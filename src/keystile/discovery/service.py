@@ -41,9 +41,12 @@ def jit_allowed(org: Row[Any], email: str) -> bool:
     return settings["email_jit_provisioning"] == "RESTRICTED" and emails.domain(email) in allowed
 
 
-def primary_required(org: Row[Any]) -> dict[str, Any] | None:
+def primary_required(org: Row[Any], member: Row[Any] | None = None) -> dict[str, Any] | None:
     """An email magic link does not satisfy an organization that restricts auth methods
-    to others: the user must complete one of those first."""
+    to others: the user must complete one of those first. Break-glass Members are exempt
+    (PY `organizations.update`, `auth_methods`)."""
+    if member is not None and member.is_breakglass:
+        return None
     settings = settings_of(org)
     if settings["auth_methods"] == "RESTRICTED" and "magic_link" not in settings["allowed_auth_methods"]:
         return {"allowed_auth_methods": list(settings["allowed_auth_methods"])}
@@ -55,7 +58,7 @@ def _entry(org: Row[Any], kind: str, member: Row[Any] | None, *, authenticated: 
         "member_authenticated": authenticated,
         "organization": organization_json(org),
         "membership": {"type": kind, "details": None, "member": member_json(member, org) if member else None},
-        "primary_required": primary_required(org),
+        "primary_required": primary_required(org, member),
         "mfa_required": None,
     }
 
@@ -82,6 +85,9 @@ async def _jit_candidates(ctx: Context, email: str, exclude: set[str]) -> list[R
     candidates = [
         org for org in rows if org.organization_id not in exclude and jit_allowed(org, email)
     ]
+    # A claimed domain's users may join only the organizations that claim it.
+    claimants = await orgs_service.domain_claimants(ctx, email) if candidates else set()
+    candidates = [org for org in candidates if not claimants or org.organization_id in claimants]
     if not candidates:
         return []
     vouched = {
@@ -177,9 +183,10 @@ async def member_session_fields(
         existing_jwt=existing_jwt,
     )
     roles = role_ids(member, org)
+    retired = await members_repo.retired_emails(ctx.conn, ctx.project_id, [member.member_id])
     return {
         "member_id": member.member_id,
-        "member": member_json(member, org),
+        "member": member_json(member, org, retired[member.member_id]),
         "organization": organization_json(org),
         "session_token": token,
         "session_jwt": await sessions.member_jwt(ctx, row, roles, org.slug),
@@ -262,7 +269,9 @@ async def exchange_intermediate_session(
         )
     if member is None and not jit_allowed(org, email):
         raise errors.EmailJITProvisioningNotAllowed()
-    required = primary_required(org)
+    if member is None:
+        await orgs_service.check_domain_claim(ctx, email, org)
+    required = primary_required(org, member)
     if required is not None:
         # The magic link is not enough for this organization: the intermediate session stays
         # usable for the missing primary factor (PY `discovery_intermediate_sessions.exchange`).
@@ -320,6 +329,7 @@ async def create_organization(
     sessions.check_duration(minutes)
     ist = await _redeem_ist(ctx, token)
     email = ist.email
+    await orgs_service.check_domain_claim(ctx, email, None)  # raising rolls the redemption back
     derived = default_organization_name(email)
     org = await orgs_service.create_organization(
         ctx,

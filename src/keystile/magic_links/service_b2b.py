@@ -23,6 +23,7 @@ from keystile.members import service as members_service
 from keystile.members.serializers import member_json
 from keystile.models.organizations import members
 from keystile.organizations import repository as orgs_repo
+from keystile.organizations import service as orgs_service
 from keystile.organizations.serializers import organization_json
 from keystile.sessions import service as sessions
 
@@ -120,6 +121,12 @@ async def login_or_signup(
         raise errors.MemberDeleted()
     if member is None and not discovery.jit_allowed(org, email):
         raise errors.EmailJITProvisioningNotAllowed()
+    if member is None:
+        await orgs_service.check_domain_claim(ctx, email, org)
+    if discovery.primary_required(org, member) is not None:
+        raise errors.OperationRestrictedByOrganizationAuthMethods(
+            "This organization's allowed_auth_methods do not include magic_link: no login link is sent."
+        )
     login = member is not None and member.status == "active"
     # A URL the caller names is checked against the allowlist even when the other link is sent.
     login_url = await _redirect(ctx, login_redirect_url, RedirectType.LOGIN) if login or login_redirect_url else ""
@@ -293,9 +300,34 @@ async def authenticate(
         tokens.check_pkce(row, pkce_code_verifier)
     org = await orgs_repo.get(ctx.conn, ctx.project_id, row.organization_id)
     member = await members_repo.find(ctx.conn, ctx.project_id, org.organization_id, row.member_id)
+    if members_service.is_email_update(row):  # start_email_update: the new address is proven
+        member = await members_service.complete_email_update(ctx, member, row)
     # Deleting a member revokes its invites and links; so does changing its email.
     if member is None or member.status == "deleted" or member.email_normalized != emails.normalize(row.email):
         raise errors.UnableToAuthMagicLink()
+    required = discovery.primary_required(org, member)
+    if required is not None:
+        # The email is proven, but the organization wants another primary method first: an
+        # intermediate session carries the proof there (PY `magic_links.authenticate`).
+        ist, ist_row = await discovery.issue_intermediate_session(
+            ctx, member.email, organization_id=org.organization_id
+        )
+        return {
+            "member_id": member.member_id,
+            "member": member_json(member, org),
+            "organization": organization_json(org),
+            "organization_id": org.organization_id,
+            "method_id": member.email_id,
+            "reset_sessions": False,
+            "session_token": "",
+            "session_jwt": "",
+            "member_session": None,
+            "member_authenticated": False,
+            "intermediate_session_token": ist,
+            "intermediate_session_token_expires_at": rfc3339(ist_row.expires_at),
+            "mfa_required": None,
+            "primary_required": required,
+        }
     member = await members_service.activate(ctx, member)
     fields = await discovery.member_session_fields(
         ctx,

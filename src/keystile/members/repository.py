@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystile import errors
 from keystile.core import emails
-from keystile.models.organizations import members
+from keystile.models.organizations import member_retired_emails, members
 
 
 async def find(conn: AsyncConnection, project_id: str, organization_id: str, ref: str) -> Row[Any] | None:
@@ -57,3 +57,47 @@ async def all_by_email(conn: AsyncConnection, project_id: str, email: str) -> li
         )
     )
     return list(rows)
+
+
+async def find_by_id(conn: AsyncConnection, project_id: str, member_id: str) -> Row[Any] | None:
+    """By `member_id` alone, in any organization of the project (`dangerously_get`)."""
+    return (
+        await conn.execute(select(members).where(members.c.project_id == project_id, members.c.member_id == member_id))
+    ).first()
+
+
+async def retired_emails(conn: AsyncConnection, project_id: str, member_ids: list[str]) -> dict[str, list[dict[str, str]]]:
+    """Each Member's retired addresses as `Member.retired_email_addresses` lists them, oldest first."""
+    found: dict[str, list[dict[str, str]]] = {member_id: [] for member_id in member_ids}
+    if not member_ids:
+        return found
+    rows = await conn.execute(
+        select(member_retired_emails)
+        .where(
+            member_retired_emails.c.project_id == project_id,
+            member_retired_emails.c.member_id.in_(list(dict.fromkeys(member_ids))),
+        )
+        .order_by(member_retired_emails.c.created_at, member_retired_emails.c.email_id)
+    )
+    for row in rows:
+        found[row.member_id].append({"email_id": row.email_id, "email_address": row.email})
+    return found
+
+
+async def find_retired(
+    conn: AsyncConnection, project_id: str, organization_id: str, email: str
+) -> Row[Any] | None:
+    """The retired-address record holding this email in one organization, if any. A deleted
+    Member's addresses, retired ones included, are free again (PY `members.update` docstring)."""
+    return (
+        await conn.execute(
+            select(member_retired_emails)
+            .join(members, members.c.member_id == member_retired_emails.c.member_id)
+            .where(
+                member_retired_emails.c.project_id == project_id,
+                member_retired_emails.c.organization_id == organization_id,
+                member_retired_emails.c.email_normalized == emails.normalize(email),
+                members.c.status != "deleted",
+            )
+        )
+    ).first()

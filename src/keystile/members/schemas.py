@@ -43,3 +43,16 @@ class SearchRequest(BaseModel):
     cursor: str | None = None
     limit: int | None = None
     query: dict[str, Any] | None = None
+
+
+class UnlinkRetiredEmailRequest(BaseModel):
+    email_id: str | None = None
+    email_address: str | None = None
+
+
+class StartEmailUpdateRequest(BaseModel):
+    email_address: str
+    login_redirect_url: str | None = None
+    locale: str | None = None
+    login_template_id: str | None = None
+    delivery_method: str | None = None

@@ -30,7 +30,11 @@ def role_ids(row: Any, organization: Any = None) -> list[str]:
     return [r["role_id"] for r in member_roles(row, organization)]
 
 
-def member_json(row: Any, organization: Any = None) -> dict[str, Any]:
+def member_json(
+    row: Any, organization: Any = None, retired: list[dict[str, str]] | None = None
+) -> dict[str, Any]:
+    """`retired`: the Member's retired addresses (`repository.retired_emails`); callers that
+    did not load them show none."""
     return {
         "organization_id": row.organization_id,
         "member_id": row.member_id,
@@ -45,7 +49,7 @@ def member_json(row: Any, organization: Any = None) -> dict[str, Any]:
         "mfa_phone_number_verified": False,
         "is_admin": "stytch_admin" in (row.roles or []),
         "totp_registration_id": "",
-        "retired_email_addresses": [],
+        "retired_email_addresses": list(retired or []),
         "is_locked": False,
         "mfa_enrolled": False,
         "mfa_phone_number": "",

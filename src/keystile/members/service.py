@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, insert, or_, select, true, update
+from sqlalchemy import ColumnElement, and_, delete, false, func, insert, or_, select, true, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
 from keystile import errors
-from keystile.core import emails, ids, search
+from keystile.core import emails, ids, outbox, redirect_urls, search, tokens
 from keystile.core.context import Context
+from keystile.core.redirect_urls import RedirectType
 from keystile.core.search import FilterKind, Operand
+from keystile.core.tokens import TokenKind
 from keystile.members import repository
 from keystile.organizations import repository as orgs_repo
 from keystile.organizations.service import contains_ci, json_array_has, merge_metadata, validate_external_id
 from keystile.sessions import service as sessions_service
-from keystile.models.organizations import members
+from keystile.models.organizations import member_retired_emails, members
+from keystile.models.tokens import tokens as tokens_table
+from keystile.organizations.repository import DEFAULT_SETTINGS
 
 
 async def create_member(
@@ -37,6 +41,8 @@ async def create_member(
     email = emails.validate(email)
     if await repository.find_by_email(ctx.conn, ctx.project_id, organization.organization_id, email):
         raise errors.DuplicateMemberEmail()
+    if await repository.find_retired(ctx.conn, ctx.project_id, organization.organization_id, email):
+        raise errors.DesiredEmailDeactivatedByDifferentMember()
     if external_id is not None and await repository.find(
         ctx.conn, ctx.project_id, organization.organization_id, external_id
     ):
@@ -133,9 +139,11 @@ async def update_member(
     roles: list[str] | None = None,
     external_id: str | None = None,
     email_address: str | None = None,
+    unlink_email: bool | None = None,
 ) -> Row[Any]:
     """Update a Member (stytch.com/docs/b2b/api/update-member): absent fields stay unchanged,
-    metadata merges at the top level, `roles` replaces the direct roles."""
+    metadata merges at the top level, `roles` replaces the direct roles. A replaced email
+    address is retired (kept on the Member, unusable by others) unless `unlink_email`."""
     values: dict[str, Any] = {}
     if name is not None:
         values["name"] = name
@@ -158,10 +166,13 @@ async def update_member(
         if emails.normalize(email) != member.email_normalized:
             if await repository.find_by_email(ctx.conn, ctx.project_id, member.organization_id, email):
                 raise errors.DuplicateMemberEmail()
+            reused_id = await _take_back_retired(ctx, member, email)
+            if not unlink_email:
+                await _retire(ctx, member)
             # A new address must be proven again (PY `members.update` docstring).
             values.update(
                 email_normalized=emails.normalize(email),
-                email_id=ids.email_id(ctx.live),
+                email_id=reused_id or ids.email_id(ctx.live),
                 email_address_verified=False,
             )
         values["email"] = email
@@ -202,7 +213,7 @@ MEMBER_FILTERS: dict[str, FilterKind] = {
 SEARCH_PREFIX = "member_search"
 
 
-def _member_condition(dialect: str, operand: Operand) -> ColumnElement[bool]:
+def _member_condition(dialect: str, operand: Operand, orgs: dict[str, Row[Any]]) -> ColumnElement[bool]:
     name, value = operand.name, operand.value
     if name == "member_ids":
         return or_(members.c.member_id.in_(value), members.c.external_id.in_(value))
@@ -217,7 +228,22 @@ def _member_condition(dialect: str, operand: Operand) -> ColumnElement[bool]:
     if name == "member_roles":
         if "stytch_member" in value:
             return true()  # every Member holds it implicitly
-        return json_array_has(dialect, members.c.roles, None, lambda e: e.in_(value))
+        held = [json_array_has(dialect, members.c.roles, None, lambda e: e.in_(value))]
+        # Roles an organization grants by email domain (`rbac_email_implicit_role_assignments`).
+        for org_id, org in orgs.items():
+            assignments = {**DEFAULT_SETTINGS, **(org.settings or {})}["rbac_email_implicit_role_assignments"]
+            domains = sorted(
+                {str(a.get("domain", "")).lower() for a in assignments if isinstance(a, dict) and a.get("role_id") in value}
+                - {""}
+            )
+            if domains:
+                held.append(
+                    and_(
+                        members.c.organization_id == org_id,
+                        or_(*[members.c.email_normalized.endswith(f"@{d}", autoescape=True) for d in domains]),
+                    )
+                )
+        return or_(*held)
     # keystile stores no phone numbers yet: nothing matches.
     return false()
 
@@ -239,7 +265,7 @@ async def search_members(
     where = [members.c.project_id == ctx.project_id, members.c.organization_id.in_(list(orgs))]
     if not any(op.name == "statuses" for op in parsed.operands):
         where.append(members.c.status != "deleted")
-    combined = parsed.combine([_member_condition(dialect, op) for op in parsed.operands])
+    combined = parsed.combine([_member_condition(dialect, op, orgs) for op in parsed.operands])
     if combined is not None:
         where.append(combined)
     total = (await ctx.conn.execute(select(func.count()).select_from(members).where(*where))).scalar_one()
@@ -254,3 +280,224 @@ async def search_members(
     rows = list(await ctx.conn.execute(page_query))
     page, next_cursor = search.page_results(rows, page_size, "created_at", "member_id")
     return page, total, next_cursor, {row.organization_id: orgs[row.organization_id] for row in page}
+
+
+# --- Retired email addresses (PY `Member.retired_email_addresses`) ---
+
+
+async def _retire(ctx: Context, member: Row[Any]) -> None:
+    """Keep the Member's current address as retired: others in the organization cannot use it."""
+    await ctx.conn.execute(
+        insert(member_retired_emails).values(
+            email_id=member.email_id,
+            project_id=ctx.project_id,
+            member_id=member.member_id,
+            organization_id=member.organization_id,
+            email=member.email,
+            email_normalized=member.email_normalized,
+            created_at=ctx.clock.now(),
+        )
+    )
+
+
+async def _take_back_retired(ctx: Context, member: Row[Any], email: str) -> str | None:
+    """A Member may return to one of its own retired addresses (which stops being retired and
+    keeps its email_id); another Member's retired address is refused until unlinked."""
+    retired = await repository.find_retired(ctx.conn, ctx.project_id, member.organization_id, email)
+    if retired is None:
+        return None
+    if retired.member_id != member.member_id:
+        raise errors.DesiredEmailDeactivatedByDifferentMember()
+    await ctx.conn.execute(
+        delete(member_retired_emails).where(
+            member_retired_emails.c.email_id == retired.email_id,
+            member_retired_emails.c.project_id == ctx.project_id,
+        )
+    )
+    return str(retired.email_id)
+
+
+async def unlink_retired_email(
+    ctx: Context, member: Row[Any], *, email_id: str | None, email_address: str | None
+) -> None:
+    """Forget one retired address so other Members may use it
+    (stytch.com/docs/b2b/api/unlink-retired-member-email)."""
+    if not email_id and not email_address:
+        raise errors.RetiredEmailMissingEmailIdentifiers()
+    if (email_id and email_id == member.email_id) or (
+        email_address and emails.normalize(email_address) == member.email_normalized
+    ):
+        raise errors.BadRequest("That is the Member's current email address; only retired addresses can be unlinked.")
+    retired = (await repository.retired_emails(ctx.conn, ctx.project_id, [member.member_id]))[member.member_id]
+    if email_id:
+        target = next((r for r in retired if r["email_id"] == email_id), None)
+    else:
+        wanted = emails.normalize(email_address or "")
+        target = next((r for r in retired if emails.normalize(r["email_address"]) == wanted), None)
+    if target is None:
+        raise errors.EmailNotFound("The Member has no retired email address matching the email_id or email_address given.")
+    if email_id and email_address and emails.normalize(target["email_address"]) != emails.normalize(email_address):
+        raise errors.BadRequest("email_id and email_address must name the same retired email address.")
+    await ctx.conn.execute(
+        delete(member_retired_emails).where(
+            member_retired_emails.c.email_id == target["email_id"],
+            member_retired_emails.c.member_id == member.member_id,
+            member_retired_emails.c.project_id == ctx.project_id,
+        )
+    )
+
+
+# --- Administration: reactivate, external ids ---
+
+
+async def reactivate(ctx: Context, organization: Row[Any], member_id: str) -> Row[Any]:
+    """Bring a deleted Member back to `active` (stytch.com/docs/b2b/api/reactivate-member): by
+    `member_id` only, and only if its email was verified and nobody took the address meanwhile."""
+    row = await repository.find_by_id(ctx.conn, ctx.project_id, member_id)
+    if row is None or row.organization_id != organization.organization_id:
+        raise errors.MemberNotFound()
+    if row.status != "deleted":
+        raise errors.NoDeletedMemberFoundForReactivation(
+            f"The Member is {row.status}, not deleted: there is nothing to reactivate."
+        )
+    if not row.email_address_verified:
+        raise errors.EmailUnverifiedForReactivation()
+    taken = await repository.find_by_email(ctx.conn, ctx.project_id, row.organization_id, row.email)
+    if taken is not None or await repository.find_retired(ctx.conn, ctx.project_id, row.organization_id, row.email):
+        raise errors.ReactivationEmailBelongsToAnotherMember()
+    try:
+        async with ctx.conn.begin_nested():
+            return (
+                await ctx.conn.execute(
+                    update(members)
+                    .where(members.c.member_id == row.member_id, members.c.project_id == ctx.project_id)
+                    .values(status="active", updated_at=ctx.clock.now())
+                    .returning(members)
+                )
+            ).one()
+    except IntegrityError:  # a concurrent create took the address
+        raise errors.ReactivationEmailBelongsToAnotherMember() from None
+
+
+async def delete_external_id(ctx: Context, member: Row[Any]) -> Row[Any]:
+    """Clear the Member's `external_id` (PY `members.delete_external_id`)."""
+    return (
+        await ctx.conn.execute(
+            update(members)
+            .where(members.c.member_id == member.member_id, members.c.project_id == ctx.project_id)
+            .values(external_id=None, updated_at=ctx.clock.now())
+            .returning(members)
+        )
+    ).one()
+
+
+# --- Self-serve email update (stytch.com/docs/b2b/api/start-email-update) ---
+
+EMAIL_UPDATE_MINUTES = 5
+EMAIL_UPDATE_FLOW = "email_update"
+
+
+async def _pending_update_by_other(ctx: Context, member: Row[Any], email: str) -> bool:
+    """Another Member of the organization has a live email-update link for this address."""
+    rows = await ctx.conn.execute(
+        select(tokens_table.c.member_id, tokens_table.c.data).where(
+            tokens_table.c.project_id == ctx.project_id,
+            tokens_table.c.kind == TokenKind.B2B_MAGIC_LINK.value,
+            tokens_table.c.organization_id == member.organization_id,
+            tokens_table.c.email == emails.normalize(email),
+            tokens_table.c.member_id != member.member_id,
+            tokens_table.c.used_at.is_(None),
+            tokens_table.c.expires_at > ctx.clock.now(),
+        )
+    )
+    return any((row.data or {}).get("flow") == EMAIL_UPDATE_FLOW for row in rows)
+
+
+async def start_email_update(
+    ctx: Context,
+    organization: Row[Any],
+    member: Row[Any],
+    email_address: str,
+    *,
+    login_redirect_url: str | None,
+    delivery_method: str | None,
+) -> None:
+    """Email a 5-minute magic link to the new address; authenticating it (magic_links.authenticate)
+    makes it the Member's address and retires the old one. Nothing about the Member changes now."""
+    if delivery_method not in (None, "EMAIL_MAGIC_LINK"):
+        if delivery_method == "EMAIL_OTP":
+            raise errors.BadRequest("keystile does not support email OTP yet: use delivery_method EMAIL_MAGIC_LINK.")
+        raise errors.BadRequest(f"delivery_method must be EMAIL_MAGIC_LINK or EMAIL_OTP, not {delivery_method!r}.")
+    if member.status != "active" or not member.email_address_verified:
+        raise errors.BadRequest(
+            "Only an active Member with a verified email address can start an email update; "
+            f"this Member is {member.status} and its email is {'' if member.email_address_verified else 'not '}verified."
+        )
+    email = emails.validate(email_address)
+    if emails.normalize(email) == member.email_normalized:
+        raise errors.BadRequest("That is already the Member's email address.")
+    if await repository.find_by_email(ctx.conn, ctx.project_id, member.organization_id, email):
+        raise errors.DuplicateMemberEmail()
+    retired = await repository.find_retired(ctx.conn, ctx.project_id, member.organization_id, email)
+    if retired is not None and retired.member_id != member.member_id:
+        raise errors.DesiredEmailDeactivatedByDifferentMember()
+    if await _pending_update_by_other(ctx, member, email):
+        raise errors.DuplicateMemberEmail("Another Member of the organization is already updating to this email address.")
+    url = await redirect_urls.resolve(ctx.conn, ctx.project_id, login_redirect_url, RedirectType.LOGIN)
+    token, _ = await tokens.issue(
+        ctx,
+        TokenKind.B2B_MAGIC_LINK,
+        minutes=EMAIL_UPDATE_MINUTES,
+        email=emails.normalize(email),
+        organization_id=organization.organization_id,
+        member_id=member.member_id,
+        email_id=member.email_id,
+        data={"flow": EMAIL_UPDATE_FLOW, "email_address": email, "from_email_id": member.email_id},
+    )
+    link = redirect_urls.with_params(
+        url, slug=organization.slug, stytch_token_type="multi_tenant_magic_links", token=token
+    )
+    await outbox.enqueue(
+        ctx,
+        "email_update_magic_link",
+        to=email,
+        link=link,
+        expires_minutes=EMAIL_UPDATE_MINUTES,
+        organization_name=organization.name,
+    )
+
+
+def is_email_update(token_row: Row[Any]) -> bool:
+    return (token_row.data or {}).get("flow") == EMAIL_UPDATE_FLOW
+
+
+async def complete_email_update(ctx: Context, member: Row[Any] | None, token_row: Row[Any]) -> Row[Any]:
+    """The new address is proven: it becomes the Member's (verified) address and the old one is
+    retired. A link is void once the Member is no longer active or its address changed since."""
+    data = token_row.data or {}
+    email = str(data.get("email_address") or token_row.email)
+    if member is None or member.status != "active" or member.email_id != data.get("from_email_id"):
+        raise errors.UnableToAuthMagicLink()
+    other = await repository.find_by_email(ctx.conn, ctx.project_id, member.organization_id, email)
+    if other is not None and other.member_id != member.member_id:
+        raise errors.DuplicateMemberEmail()
+    reused_id = await _take_back_retired(ctx, member, email)
+    await _retire(ctx, member)
+    try:
+        async with ctx.conn.begin_nested():
+            return (
+                await ctx.conn.execute(
+                    update(members)
+                    .where(members.c.member_id == member.member_id, members.c.project_id == ctx.project_id)
+                    .values(
+                        email=email,
+                        email_normalized=emails.normalize(email),
+                        email_id=reused_id or ids.email_id(ctx.live),
+                        email_address_verified=True,
+                        updated_at=ctx.clock.now(),
+                    )
+                    .returning(members)
+                )
+            ).one()
+    except IntegrityError:
+        raise errors.DuplicateMemberEmail() from None

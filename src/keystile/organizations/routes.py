@@ -5,14 +5,19 @@ Wherever the path names an organization, its id, slug or external id is accepted
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
 
-from keystile.core.context import Ctx
+from fastapi import APIRouter
+from sqlalchemy.engine import Row
+
+from keystile.core.context import Context, Ctx
 from keystile.core.responses import JSON, ok
 from keystile.organizations import repository, service
 from keystile.organizations.schemas import CreateRequest, SearchRequest, UpdateRequest
 from keystile.organizations.serializers import organization_json
 from keystile.rbac import guards as rbac_guards
+from keystile.rbac.policy import WILDCARD
+from keystile.rbac.service import acting_member, require
 
 router = APIRouter()
 
@@ -74,3 +79,25 @@ async def delete_organization(organization_id: str, ctx: Ctx) -> JSON:
     await rbac_guards.organization_delete(ctx, row)
     await service.delete_organization(ctx, row)
     return ok(ctx.request_id, organization_id=row.organization_id)
+
+
+@router.get("/v1/b2b/organizations/{organization_id}/metrics")
+async def metrics(organization_id: str, ctx: Ctx) -> JSON:
+    row = await repository.get(ctx.conn, ctx.project_id, organization_id)
+    return ok(ctx.request_id, member_count=await service.member_count(ctx, row))
+
+
+@router.delete("/v1/b2b/organizations/{organization_id}/external_id")
+async def delete_external_id(organization_id: str, ctx: Ctx) -> JSON:
+    row = await repository.get(ctx.conn, ctx.project_id, organization_id)
+    await _as_member(ctx, row, [(rbac_guards.ORGANIZATION, WILDCARD)])
+    row = await service.delete_external_id(ctx, row)
+    return ok(ctx.request_id, organization=organization_json(row))
+
+
+async def _as_member(ctx: Context, organization: Row[Any], needs: list[tuple[str, str]]) -> None:
+    """With a Member session header, the Member must belong here and hold `needs`; Stytch
+    documents no action for this endpoint, so it takes the wildcard (as rbac/guards.py does)."""
+    actor = await acting_member(ctx)
+    if actor is not None:
+        require(actor, organization.organization_id, needs)

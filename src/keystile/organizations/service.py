@@ -122,15 +122,26 @@ def slugify(text: str) -> str:
 
 
 def _domains(value: list[str], field: str) -> list[str]:
-    cleaned = []
+    """Lower-cased valid domains, each once; consumer providers (gmail.com…) can be neither
+    allowed nor claimed (anti-phishing: anyone can get such an address)."""
+    claimed = field == "claimed_email_domains"
+    cleaned: list[str] = []
     for raw in value:
-        domain = raw.strip().lower()
+        domain = str(raw).strip().lower()
         if not DOMAIN.match(domain):
-            raise errors.OrganizationSettingsInvalidDomain(f"{raw!r} in {field} is not a valid domain.")
-        if field == "email_allowed_domains" and domain in COMMON_EMAIL_DOMAINS:
+            invalid = errors.OrganizationSettingsInvalidClaimedDomain if claimed else errors.OrganizationSettingsInvalidDomain
+            raise invalid(f"{raw!r} in {field} is not a valid domain.")
+        if domain in COMMON_EMAIL_DOMAINS and field != "rbac_email_implicit_role_assignments":
+            if claimed:
+                raise errors.OrganizationSettingsClaimedDomainTooCommon(
+                    f"{domain} is a common email provider and cannot be claimed."
+                )
             raise errors.OrganizationSettingsDomainTooCommon(
                 f"{domain} is a common email provider and cannot be an allowed domain."
             )
+        if domain in cleaned and field != "rbac_email_implicit_role_assignments":
+            duplicate = errors.OrganizationSettingsDuplicateClaimedDomain if claimed else errors.OrganizationSettingsDuplicateDomain
+            raise duplicate(f"{domain} is listed more than once in {field}.")
         cleaned.append(domain)
     return cleaned
 
@@ -153,14 +164,14 @@ def check_settings(changes: dict[str, Any]) -> dict[str, Any]:
         elif field == "allowed_auth_methods":
             unknown = set(value) - AUTH_METHODS
             if unknown:
-                raise errors.InvalidOrganizationSettings(
+                raise errors.InvalidOrganizationAllowedAuthMethods(
                     f"allowed_auth_methods has unknown methods {sorted(unknown)}; "
                     f"use {', '.join(sorted(AUTH_METHODS))}."
                 )
         elif field == "allowed_mfa_methods":
             unknown = set(value) - MFA_METHODS
             if unknown:
-                raise errors.InvalidOrganizationSettings(
+                raise errors.InvalidOrganizationAllowedMfaMethods(
                     f"allowed_mfa_methods has unknown methods {sorted(unknown)}; use sms_otp or totp."
                 )
         elif field == "rbac_email_implicit_role_assignments":
@@ -173,14 +184,26 @@ def check_settings(changes: dict[str, Any]) -> dict[str, Any]:
     return cleaned
 
 
+PROVISIONING_SETTINGS = ("sso_jit_provisioning", "email_jit_provisioning", "email_invites")
+
+
 def check_policy(settings: dict[str, Any]) -> None:
-    """Rules across fields, on the settings as they will be stored."""
+    """Rules across fields, on the settings as they will be stored
+    (stytch.com/docs/b2b/api/org-auth-settings)."""
     if not settings["email_allowed_domains"] and (
         settings["email_jit_provisioning"] == "RESTRICTED" or settings["email_invites"] == "RESTRICTED"
     ):
         raise errors.InvalidRestrictedEmailSetting()
     if settings["auth_methods"] == "RESTRICTED" and not settings["allowed_auth_methods"]:
         raise errors.AllowedAuthMethodsRequiredForRestricted()
+    if settings["mfa_methods"] == "RESTRICTED" and not settings["allowed_mfa_methods"]:
+        raise errors.AllowedMfaMethodsRequiredForRestricted()
+    # New Members must be able to join somehow (PY `organizations.update` docstring).
+    if all(settings[field] == "NOT_ALLOWED" for field in PROVISIONING_SETTINGS):
+        raise errors.InvalidOrganizationSettings(
+            "An Organization must keep at least one of sso_jit_provisioning, email_jit_provisioning and "
+            "email_invites set to RESTRICTED or ALL_ALLOWED, or no new Member could join it."
+        )
 
 
 async def slug_taken(ctx: Context, slug: str, *, except_id: str | None = None) -> bool:
@@ -458,3 +481,63 @@ async def search_organizations(
     rows = list(await ctx.conn.execute(page_query))
     page, next_cursor = search.page_results(rows, page_size, "created_at", "organization_id")
     return page, total, next_cursor
+
+
+# --- Claimed email domains (stytch.com/docs/b2b/api/errors/400#action_not_allowed_email_domain_is_claimed) ---
+
+
+async def domain_claimants(ctx: Context, email: str) -> set[str]:
+    """Ids of the Organizations that claim this email's domain."""
+    domain = emails.domain(email)
+    rows = await ctx.conn.execute(
+        select(organizations.c.organization_id).where(
+            organizations.c.project_id == ctx.project_id,
+            json_array_has(
+                ctx.conn.dialect.name, organizations.c.settings, "claimed_email_domains", lambda e: e == domain
+            ),
+        )
+    )
+    return {row.organization_id for row in rows}
+
+
+async def check_domain_claim(ctx: Context, email: str, organization: Row[Any] | None) -> None:
+    """A person whose email domain an Organization has claimed may join on their own (JIT) only
+    Organizations that claim it, and create none: "Members with this email domain are restricted
+    to organizations that have claimed this domain". `organization` is the one being joined,
+    None when creating one. Invites and Members an admin creates are not self-service and pass."""
+    claimants = await domain_claimants(ctx, email)
+    if claimants and (organization is None or organization.organization_id not in claimants):
+        raise errors.ActionNotAllowedEmailDomainIsClaimed(
+            f"{emails.domain(email)} is claimed by another organization: its users may only join the "
+            "organizations that claimed it."
+        )
+
+
+async def member_count(ctx: Context, organization: Row[Any]) -> int:
+    """Members that are not deleted (PY `organizations.metrics`, `MetricsResponse.member_count`)."""
+    return (
+        await ctx.conn.execute(
+            select(func.count())
+            .select_from(members)
+            .where(
+                members.c.project_id == ctx.project_id,
+                members.c.organization_id == organization.organization_id,
+                members.c.status != "deleted",
+            )
+        )
+    ).scalar_one()
+
+
+async def delete_external_id(ctx: Context, organization: Row[Any]) -> Row[Any]:
+    """Clear `organization_external_id` (PY `organizations.delete_external_id`)."""
+    return (
+        await ctx.conn.execute(
+            update(organizations)
+            .where(
+                organizations.c.organization_id == organization.organization_id,
+                organizations.c.project_id == ctx.project_id,
+            )
+            .values(external_id=None, updated_at=ctx.clock.now())
+            .returning(organizations)
+        )
+    ).one()

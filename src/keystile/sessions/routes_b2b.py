@@ -175,7 +175,7 @@ async def exchange(body: ExchangeRequest, ctx: Ctx) -> JSON:
             "This member has no membership in that organization; join by email domain through discovery."
         )
     factors = current.authentication_factors
-    needed = primary_required(organization, factors)
+    needed = None if member.is_breakglass else primary_required(organization, factors)
     if needed is not None:
         ist, ist_row = await tokens.issue(
             ctx,
