@@ -11,6 +11,7 @@ from rich.console import Console
 
 from keystile.config import Settings
 from keystile.core import migrate as migrations
+from keystile.core.keys import MasterKeyMismatch, MasterKeyMissing
 
 T = TypeVar("T")
 
@@ -23,9 +24,13 @@ def run(work: Callable[[Any], Awaitable[T]]) -> T:
     from keystile.app import make_state
 
     settings = Settings()
+    try:
+        state = make_state(settings)
+    except (MasterKeyMissing, MasterKeyMismatch) as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
 
     async def main() -> T:
-        state = make_state(settings)
         try:
             if settings.migrate_on_start:
                 await asyncio.to_thread(migrations.upgrade, settings.db_url)
@@ -40,4 +45,8 @@ def run(work: Callable[[Any], Awaitable[T]]) -> T:
         finally:
             await state.engine.dispose()
 
-    return asyncio.run(main())
+    try:
+        return asyncio.run(main())
+    except MasterKeyMismatch as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
