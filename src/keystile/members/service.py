@@ -428,12 +428,12 @@ async def start_email_update(
         if delivery_method == "EMAIL_OTP":
             raise errors.BadRequest("keystile does not support email OTP yet: use delivery_method EMAIL_MAGIC_LINK.")
         raise errors.BadRequest(f"delivery_method must be EMAIL_MAGIC_LINK or EMAIL_OTP, not {delivery_method!r}.")
+    email = emails.validate(email_address)
     if member.status != "active" or not member.email_address_verified:
         raise errors.BadRequest(
             "Only an active Member with a verified email address can start an email update; "
             f"this Member is {member.status} and its email is {'' if member.email_address_verified else 'not '}verified."
         )
-    email = emails.validate(email_address)
     if emails.normalize(email) == member.email_normalized:
         raise errors.BadRequest("That is already the Member's email address.")
     if await repository.find_by_email(ctx.conn, ctx.project_id, member.organization_id, email):
