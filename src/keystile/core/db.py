@@ -139,21 +139,25 @@ class _Compiled:
         start = 0
         for i, column in enumerate(columns):
             last = i + 1 == len(columns)
-            if last or (per_table and columns[i + 1].table is not column.table):
+            table = getattr(column, "table", None)
+            if last or (
+                per_table and getattr(columns[i + 1], "table", None) is not table
+            ):
                 names = tuple(c.name for c in columns[start : i + 1])
                 self.groups.append((start, i + 1, Row.of(names)))
                 start = i + 1
-        self.processors: list[Callable[[Any], Any] | None] = []
-        for column in columns:
+        # Only the columns that need converting (datetimes, JSON) are touched per row.
+        self.converters: list[tuple[int, Callable[[Any], Any]]] = []
+        for i, column in enumerate(columns):
             ctype = column.type
-            if isinstance(getattr(ctype, "impl", ctype), JSON) or isinstance(
-                ctype, JSON
+            if isinstance(ctype, JSON) or isinstance(
+                getattr(ctype, "impl", None), JSON
             ):
-                self.processors.append(_json)
+                self.converters.append((i, _json))
             else:
-                self.processors.append(
-                    ctype.dialect_impl(dialect).result_processor(dialect, None)
-                )
+                proc = ctype.dialect_impl(dialect).result_processor(dialect, None)
+                if proc is not None:
+                    self.converters.append((i, proc))
 
     def bind(self, values: dict[str, Any]) -> list[Any]:
         bound = []
@@ -163,9 +167,9 @@ class _Compiled:
         return bound
 
     def row(self, raw: Any) -> Any:
-        values = [
-            proc(v) if proc else v for proc, v in zip(self.processors, raw, strict=True)
-        ]
+        values = list(raw)
+        for i, convert in self.converters:
+            values[i] = convert(values[i])
         if len(self.groups) == 1:
             return self.groups[0][2](values)
         return tuple(row_type(values[a:b]) for a, b, row_type in self.groups)
@@ -175,7 +179,11 @@ _REQUIRED = object()
 
 
 def _json(value: Any) -> Any:
-    return orjson.loads(value) if isinstance(value, str | bytes) else value
+    return (
+        orjson.loads(value)
+        if value.__class__ is str or value.__class__ is bytes
+        else value
+    )
 
 
 class _SQLiteReader:

@@ -13,7 +13,7 @@ from typing import Any
 import jwt
 import orjson
 from jwt.algorithms import RSAAlgorithm
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, bindparam, select
 
 from keystile import errors
 from keystile.core.context import Context
@@ -27,12 +27,21 @@ SESSION_CLAIM = "https://stytch.com/session"
 ORGANIZATION_CLAIM = "https://stytch.com/organization"
 RESERVED_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti"})
 
-CURRENT_KID = Query(
-    select(signing_keys.c.kid)
-    .where(signing_keys.c.project_id == bindparam("project_id"), signing_keys.c.retired_at.is_(None))
-    .order_by(signing_keys.c.created_at.desc())
-    .limit(1)
-)
+def _current_kid() -> Select[Any]:
+    return (
+        select(signing_keys.c.kid)
+        .where(signing_keys.c.project_id == bindparam("project_id"), signing_keys.c.retired_at.is_(None))
+        .order_by(signing_keys.c.created_at.desc())
+        .limit(1)
+    )
+
+
+def current_kid_column() -> Any:
+    """The project's signing kid as a column `signing_kid`, to read along with a session."""
+    return _current_kid().scalar_subquery().label("signing_kid")
+
+
+CURRENT_KID = Query(_current_kid())
 PUBLIC_KEY = Query(
     select(signing_keys.c.public_jwk, signing_keys.c.retired_at).where(
         signing_keys.c.project_id == bindparam("project_id"), signing_keys.c.kid == bindparam("kid")
@@ -79,12 +88,18 @@ async def mint(
     session_claim: dict[str, Any],
     organization_claim: dict[str, Any] | None,
     custom_claims: dict[str, Any],
+    signing_kid: str | None = None,
 ) -> str:
+    """A session JWT, reused while it has more than a minute to live and nothing in it
+    (claims, signing key) changed. `signing_kid`: the project's current kid if the caller
+    read it already (with the session)."""
     cache: JWTCache = ctx.state.jwt_cache
     now = int(ctx.clock.now().timestamp())
     # The signing kid is read on every mint (on the read path), so a rotation (CLI,
     # another process) takes effect at once: a JWT cached under the old kid no longer matches.
-    current = await ctx.state.db.read_one(CURRENT_KID, project_id=ctx.project_id)
+    if signing_kid is None:
+        current = await ctx.state.db.read_one(CURRENT_KID, project_id=ctx.project_id)
+        signing_kid = current.kid if current else None
 
     def fingerprint(kid: str | None) -> bytes:
         return orjson.dumps(
@@ -97,7 +112,7 @@ async def mint(
             option=orjson.OPT_SORT_KEYS,
         )
 
-    cached = cache.get(session_id, fingerprint(current.kid if current else None), now)
+    cached = cache.get(session_id, fingerprint(signing_kid), now)
     if cached:
         return cached
     key = await ctx.state.keyring.current(ctx.conn, ctx.project_id)

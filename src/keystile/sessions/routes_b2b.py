@@ -104,7 +104,7 @@ async def authenticate(body: AuthenticateRequest, ctx: Ctx) -> JSON:
         ctx.request_id,
         member_session=service.member_session_json(row, roles, organization.slug),
         session_token=token,
-        session_jwt=await service.member_jwt(ctx, row, roles, organization.slug),
+        session_jwt=await service.member_jwt(ctx, row, roles, organization.slug, signing_kid=found.signing_kid),
         member=member_json(member, organization),
         organization=organization_json(organization),
         verdict=verdict,

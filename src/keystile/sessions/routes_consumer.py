@@ -52,7 +52,7 @@ async def authenticate(body: AuthenticateRequest, ctx: Ctx) -> JSON:
         ctx.request_id,
         session=service.user_session_json(found.row, []),
         session_token=found.token,
-        session_jwt=await service.user_jwt(ctx, found.row, []),
+        session_jwt=await service.user_jwt(ctx, found.row, [], signing_kid=found.signing_kid),
         user=user_json(found.user, found.emails),
     )
 

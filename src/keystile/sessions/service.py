@@ -208,9 +208,12 @@ _BY = {
 }
 # sessions.authenticate's reads, one query each, on the read path (core/db.py).
 SESSION = {by: Query(select(sessions).where(*_live_session(c))) for by, c in _BY.items()}
+# The project's signing kid rides along, so the JWT cache can be checked without another
+# round trip (sessions/jwts.py reads it per mint so that a rotation takes effect at once).
+SIGNING_KID = jwts.current_kid_column()
 MEMBER_SESSION = {
     by: Query(
-        select(sessions, members, organizations)
+        select(sessions, members, organizations, SIGNING_KID)
         .join(members, members.c.member_id == sessions.c.member_id)
         .join(organizations, organizations.c.organization_id == members.c.organization_id)
         .where(
@@ -226,7 +229,7 @@ MEMBER_SESSION = {
 }
 USER_SESSION = {
     by: Query(
-        select(sessions, users)
+        select(sessions, users, SIGNING_KID)
         .join(users, users.c.user_id == sessions.c.user_id)
         .where(*_live_session(c), users.c.project_id == bindparam("project_id")),
         per_table=True,
@@ -309,6 +312,7 @@ class MemberSession:
     token: str
     member: Any
     organization: Any
+    signing_kid: str | None  # the project's current signing key, read with the session
 
 
 async def authenticate_member(
@@ -322,9 +326,9 @@ async def authenticate_member(
     """B2B sessions.authenticate: the session, its member and organization in one read.
     A deleted member's session is not found."""
     check_duration(minutes)
-    (row, member, organization), known_token = await _read_live(ctx, MEMBER_SESSION, "b2b", token, session_jwt)
+    (row, member, organization, key), known_token = await _read_live(ctx, MEMBER_SESSION, "b2b", token, session_jwt)
     row = await _touch(ctx, row, minutes, custom_claims)
-    return MemberSession(row, known_token, member, organization)
+    return MemberSession(row, known_token, member, organization, key.signing_kid)
 
 
 @dataclass
@@ -333,6 +337,7 @@ class UserSession:
     token: str
     user: Any
     emails: list[Any]
+    signing_kid: str | None  # the project's current signing key, read with the session
 
 
 async def authenticate_user(
@@ -345,10 +350,10 @@ async def authenticate_user(
 ) -> UserSession:
     """Consumer sessions.authenticate: the session, its user and the user's emails."""
     check_duration(minutes)
-    (row, user), known_token = await _read_live(ctx, USER_SESSION, "consumer", token, session_jwt)
+    (row, user, key), known_token = await _read_live(ctx, USER_SESSION, "consumer", token, session_jwt)
     row = await _touch(ctx, row, minutes, custom_claims)
     emails = await ctx.state.db.read_all(USER_EMAILS, project_id=ctx.project_id, user_id=user.user_id)
-    return UserSession(row, known_token, user, emails)
+    return UserSession(row, known_token, user, emails, key.signing_kid)
 
 
 async def revoke(
@@ -434,9 +439,12 @@ def _session_claim(row: Row[Any], roles: list[str]) -> dict[str, Any]:
     }
 
 
-async def member_jwt(ctx: Context, row: Row[Any], roles: list[str], organization_slug: str) -> str:
+async def member_jwt(
+    ctx: Context, row: Row[Any], roles: list[str], organization_slug: str, *, signing_kid: str | None = None
+) -> str:
     return await jwts.mint(
         ctx,
+        signing_kid=signing_kid,
         session_id=row.session_id,
         subject=row.member_id,
         session_claim=_session_claim(row, roles),
@@ -445,9 +453,10 @@ async def member_jwt(ctx: Context, row: Row[Any], roles: list[str], organization
     )
 
 
-async def user_jwt(ctx: Context, row: Row[Any], roles: list[str]) -> str:
+async def user_jwt(ctx: Context, row: Row[Any], roles: list[str], *, signing_kid: str | None = None) -> str:
     return await jwts.mint(
         ctx,
+        signing_kid=signing_kid,
         session_id=row.session_id,
         subject=row.user_id,
         session_claim=_session_claim(row, roles),
