@@ -21,6 +21,15 @@ organizations = Table(
     UniqueConstraint("project_id", "external_id", name="uq_organizations_project_external_id"),
 )
 
+# organizations.search by allowed / claimed domain on PostgreSQL (migration 0003); SQLite scans.
+for _name, _key in (
+    ("ix_organizations_allowed_domains", "email_allowed_domains"),
+    ("ix_organizations_claimed_domains", "claimed_email_domains"),
+):
+    Index(_name, text(f"(settings -> '{_key}')"), _table=organizations, postgresql_using="gin").ddl_if(
+        dialect="postgresql"
+    )
+
 members = Table(
     "members",
     metadata,
