@@ -22,13 +22,15 @@ import datetime
 import json
 import os
 import platform
+import secrets
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import count
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -57,6 +59,14 @@ class Target:
     skipped: str | None = None
     base_url: str | None = None  # another server (the peer); default: keystile's
     headers: dict[str, str] = field(default_factory=dict)
+    # A flow: several requests in sequence per virtual user, timed as one. Called with
+    # (http, base_url, headers, n) and returns None on success or what went wrong.
+    flow: (
+        Callable[
+            [aiohttp.ClientSession, str, dict[str, str], int], Awaitable[str | None]
+        ]
+        | None
+    ) = None
 
 
 @dataclass
@@ -191,8 +201,9 @@ def why(exc: StytchError) -> str:
     return f"{exc.details.error_type} ({exc.details.status_code})"
 
 
-def b2b_session(base_url: str, project: dict[str, str]) -> tuple[str, str] | str:
-    """A member session through the discovery flow; (token, jwt), or why it failed."""
+def b2b_session(base_url: str, project: dict[str, str]) -> tuple[str, str, str] | str:
+    """A member session through the discovery flow, in an organization that anyone at
+    acme.test may join; (token, jwt, organization id), or why it failed."""
     client = stytch.B2BClient(
         project["project_id"], project["secret"], environment=base_url
     )
@@ -208,9 +219,18 @@ def b2b_session(base_url: str, project: dict[str, str]) -> tuple[str, str] | str
             organization_slug="bench",
             session_duration_minutes=60,
         )
+        client.organizations.update(
+            organization_id=created.organization.organization_id,
+            email_allowed_domains=["acme.test"],
+            email_jit_provisioning="RESTRICTED",
+        )
     except StytchError as exc:
         return why(exc)
-    return created.session_token, created.session_jwt
+    return (
+        created.session_token,
+        created.session_jwt,
+        created.organization.organization_id,
+    )
 
 
 def consumer_session(base_url: str, project: dict[str, str]) -> tuple[str, str] | str:
@@ -227,6 +247,88 @@ def consumer_session(base_url: str, project: dict[str, str]) -> tuple[str, str] 
     except StytchError as exc:
         return why(exc)
     return resp.session_token, resp.session_jwt
+
+
+RUN = secrets.token_hex(
+    4
+)  # keeps this run's email addresses apart from any earlier run's
+
+
+async def _post(
+    http: aiohttp.ClientSession, url: str, headers: dict[str, str], body: dict[str, Any]
+) -> dict[str, Any]:
+    async with http.post(url, data=json.dumps(body).encode(), headers=headers) as resp:
+        data = await resp.json(content_type=None)
+        if resp.status != 200:
+            raise FlowError(
+                f"{url.rsplit('/v1/', 1)[-1]}: {resp.status} {data.get('error_type')}"
+            )
+        return data
+
+
+class FlowError(Exception):
+    pass
+
+
+async def _send_to_inbox(
+    http: aiohttp.ClientSession, base_url: str, headers: dict[str, str], email: str
+) -> str:
+    """Discovery send, then the link from the dev inbox; returns the token."""
+    await _post(
+        http,
+        base_url + "v1/b2b/magic_links/email/discovery/send",
+        headers,
+        {"email_address": email},
+    )
+    async with http.get(
+        base_url + "dev/inbox/messages", params={"to": email, "limit": "1"}
+    ) as resp:
+        messages = (await resp.json())["messages"]
+    if not messages:
+        raise FlowError("no message in the inbox")
+    return parse_qs(urlsplit(messages[0]["links"][0]).query)["token"][0]
+
+
+async def magic_link_flow(
+    http: aiohttp.ClientSession, base_url: str, headers: dict[str, str], n: int
+) -> str | None:
+    """A discovery magic link sent, and its link read from the dev inbox."""
+    try:
+        await _send_to_inbox(http, base_url, headers, f"ml-{RUN}-{n}@acme.test")
+    except FlowError as exc:
+        return str(exc)
+    return None
+
+
+def discovery_flow(organization_id: str) -> Callable[..., Awaitable[str | None]]:
+    async def flow(
+        http: aiohttp.ClientSession, base_url: str, headers: dict[str, str], n: int
+    ) -> str | None:
+        """A new person of acme.test: send → inbox → discovery authenticate → exchange into
+        the bench organization (joining it by email domain), which starts a session."""
+        try:
+            token = await _send_to_inbox(
+                http, base_url, headers, f"disc-{RUN}-{n}@acme.test"
+            )
+            ist = (
+                await _post(
+                    http,
+                    base_url + "v1/b2b/magic_links/discovery/authenticate",
+                    headers,
+                    {"discovery_magic_links_token": token},
+                )
+            )["intermediate_session_token"]
+            await _post(
+                http,
+                base_url + "v1/b2b/discovery/intermediate_sessions/exchange",
+                headers,
+                {"intermediate_session_token": ist, "organization_id": organization_id},
+            )
+        except FlowError as exc:
+            return str(exc)
+        return None
+
+    return flow
 
 
 def targets(base_url: str, project: dict[str, str]) -> list[Target]:
@@ -253,6 +355,14 @@ def targets(base_url: str, project: dict[str, str]) -> list[Target]:
                 rows.append(
                     Target(name, kind, "POST", path, body={kind: session[index]})
                 )
+    rows.append(
+        Target("B2B discovery send → dev inbox", "flow of 2", "", "", flow=magic_link_flow)
+    )
+    name = "B2B discovery send → inbox → authenticate → exchange"
+    if isinstance(b2b, str):
+        rows.append(Target(name, "flow of 4", "", "", skipped=f"no organization: {b2b}"))
+    else:
+        rows.append(Target(name, "flow of 4", "", "", flow=discovery_flow(b2b[2])))
     return rows
 
 
@@ -341,18 +451,27 @@ async def drive(
     data = json.dumps(target.body).encode() if target.body is not None else None
     deadline = time.perf_counter() + seconds
 
+    numbers = count()
+
     async def worker() -> None:
         clock = time.perf_counter
         while clock() < deadline:
             started = clock()
-            try:
-                async with http.request(
-                    target.method, url, data=data, headers=headers
-                ) as resp:
-                    body = await resp.read()
-                    ok = resp.status == 200
-            except aiohttp.ClientError as exc:
-                ok, body = False, repr(exc).encode()
+            if target.flow is not None:
+                try:
+                    problem = await target.flow(http, base_url, headers, next(numbers))
+                except aiohttp.ClientError as exc:
+                    problem = repr(exc)
+                ok, body = problem is None, (problem or "").encode()
+            else:
+                try:
+                    async with http.request(
+                        target.method, url, data=data, headers=headers
+                    ) as resp:
+                        body = await resp.read()
+                        ok = resp.status == 200
+                except aiohttp.ClientError as exc:
+                    ok, body = False, repr(exc).encode()
             if ok:
                 result.latencies.append(clock() - started)
             else:
