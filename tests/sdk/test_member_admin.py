@@ -507,3 +507,14 @@ class TestOrganizationDeleteExternalId:
             method_options=acting(org_models.DeleteExternalIdRequestOptions, admin),
         )
         assert resp.organization.organization_external_id is None
+
+
+
+class TestDeletedMembersFreeTheirAddresses:
+    def test_a_deleted_members_retired_address_is_free_again(self, b2b, org):
+        member = create(b2b, org)
+        b2b.organizations.members.update(
+            organization_id=org.organization_id, member_id=member.member_id, email_address=unique_email()
+        )
+        b2b.organizations.members.delete(organization_id=org.organization_id, member_id=member.member_id)
+        assert create(b2b, org, member.email_address).email_address == member.email_address

@@ -28,7 +28,7 @@ from keystile import errors
 from keystile.core import emails, ids, search
 from keystile.core.context import Context
 from keystile.core.search import FilterKind, Operand
-from keystile.models.organizations import members, organizations
+from keystile.models.organizations import member_retired_emails, members, organizations
 from keystile.models.sessions import sessions
 from keystile.models.tokens import tokens
 from keystile.organizations.repository import DEFAULT_SETTINGS
@@ -385,6 +385,11 @@ async def delete_organization(ctx: Context, organization: Row[Any]) -> None:
         ctx.state.jwt_cache.drop(row.session_id)
     await ctx.conn.execute(
         delete(tokens).where(tokens.c.project_id == ctx.project_id, tokens.c.organization_id == org_id)
+    )
+    await ctx.conn.execute(
+        delete(member_retired_emails).where(
+            member_retired_emails.c.project_id == ctx.project_id, member_retired_emails.c.organization_id == org_id
+        )
     )
     await ctx.conn.execute(
         delete(members).where(members.c.project_id == ctx.project_id, members.c.organization_id == org_id)
