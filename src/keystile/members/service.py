@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, false, func, insert, or_, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    delete,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
@@ -15,12 +26,17 @@ from keystile.core.redirect_urls import RedirectType
 from keystile.core.search import FilterKind, Operand
 from keystile.core.tokens import TokenKind
 from keystile.members import repository
-from keystile.organizations import repository as orgs_repo
-from keystile.organizations.service import contains_ci, json_array_has, merge_metadata, validate_external_id
-from keystile.sessions import service as sessions_service
 from keystile.models.organizations import member_retired_emails, members
 from keystile.models.tokens import tokens as tokens_table
+from keystile.organizations import repository as orgs_repo
 from keystile.organizations.repository import DEFAULT_SETTINGS
+from keystile.organizations.service import (
+    contains_ci,
+    json_array_has,
+    merge_metadata,
+    validate_external_id,
+)
+from keystile.sessions import service as sessions_service
 
 
 async def create_member(
