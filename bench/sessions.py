@@ -43,6 +43,8 @@ from rich.table import Table
 from stytch.core.response_base import StytchError
 
 REDIRECT_URL = "http://localhost:3000/authenticate"
+# `--pin`: servers run under `taskset -c SERVER_CPUS`, the load generator on the other CPUs.
+PIN_SERVER: list[str] = []
 console = Console(stderr=True)
 
 
@@ -114,7 +116,7 @@ def keystile_cli(env: dict[str, str], *args: str) -> str:
 
 @contextlib.contextmanager
 def running_keystile(
-    database_url: str | None, workers: int
+    database_url: str | None, workers: int, log_level: str = "info"
 ) -> Iterator[tuple[str, dict[str, str]]]:
     """A `keystile serve` subprocess with its own data directory; yields (base URL, project)."""
     with tempfile.TemporaryDirectory(prefix="keystile-bench-") as data_dir:
@@ -132,6 +134,8 @@ def running_keystile(
             KEYSTILE_RATE_LIMIT_EMAIL="",
             KEYSTILE_RATE_LIMIT_UNKNOWN_TOKEN_IP="",
         )
+        # keystile's default "info" writes one JSON access line per request (not for /healthz).
+        env["KEYSTILE_LOG_LEVEL"] = log_level
         env.pop("KEYSTILE_CONFIG_FILE", None)
         if database_url:
             env["KEYSTILE_DATABASE_URL"] = database_url
@@ -152,7 +156,15 @@ def running_keystile(
         )
         log = open(Path(data_dir) / "serve.log", "w")  # noqa: SIM115 - closed below
         proc = subprocess.Popen(
-            [sys.executable, "-m", "keystile", "serve", "--workers", str(workers)],
+            [
+                *PIN_SERVER,
+                sys.executable,
+                "-m",
+                "keystile",
+                "serve",
+                "--workers",
+                str(workers),
+            ],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -356,11 +368,15 @@ def targets(base_url: str, project: dict[str, str]) -> list[Target]:
                     Target(name, kind, "POST", path, body={kind: session[index]})
                 )
     rows.append(
-        Target("B2B discovery send → dev inbox", "flow of 2", "", "", flow=magic_link_flow)
+        Target(
+            "B2B discovery send → dev inbox", "flow of 2", "", "", flow=magic_link_flow
+        )
     )
     name = "B2B discovery send → inbox → authenticate → exchange"
     if isinstance(b2b, str):
-        rows.append(Target(name, "flow of 4", "", "", skipped=f"no organization: {b2b}"))
+        rows.append(
+            Target(name, "flow of 4", "", "", skipped=f"no organization: {b2b}")
+        )
     else:
         rows.append(Target(name, "flow of 4", "", "", flow=discovery_flow(b2b[2])))
     return rows
@@ -382,7 +398,13 @@ def running_better_auth() -> Iterator[Target]:
         port = free_port()
         base = f"http://127.0.0.1:{port}/"
         proc = subprocess.Popen(
-            ["node", "server.mjs", str(port), str(Path(data_dir) / "auth.db")],
+            [
+                *PIN_SERVER,
+                "node",
+                "server.mjs",
+                str(port),
+                str(Path(data_dir) / "auth.db"),
+            ],
             cwd=PEER_DIR,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -533,9 +555,24 @@ def machine() -> str:
 
 def report(results: list[Result], args: argparse.Namespace, database: str) -> Table:
     ceiling = results[0].rps if results and results[0].latencies else 0.0
+    peer = next(
+        (
+            r.rps
+            for r in results
+            if r.target.name.startswith("better-auth") and r.latencies
+        ),
+        0.0,
+    )
     table = Table(
         title=f"keystile session authentication — {database}, {args.connections} connections, {args.seconds:g} s per row",
-        caption=f"{machine()}; {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC",
+        caption=f"{machine()}; "
+        + (
+            f"servers pinned to CPU {args.pin}, load generator on the rest; "
+            if args.pin
+            else "unpinned; "
+        )
+        + f"log level {args.log_level}; load average {os.getloadavg()[0]:.1f}; "
+        + f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC",
     )
     for column in (
         "endpoint",
@@ -546,6 +583,7 @@ def report(results: list[Result], args: argparse.Namespace, database: str) -> Ta
         "p50 ms",
         "p99 ms",
         "vs no-op",
+        "vs better-auth",
     ):
         table.add_column(
             column, justify="left" if column in ("endpoint", "by") else "right"
@@ -553,10 +591,11 @@ def report(results: list[Result], args: argparse.Namespace, database: str) -> Ta
     for r in results:
         if r.target.skipped:
             table.add_row(
-                r.target.name, r.target.by, "—", "—", "—", "—", "—", "skipped"
+                r.target.name, r.target.by, "—", "—", "—", "—", "—", "skipped", ""
             )
             continue
         ratio = f"{r.rps / ceiling:.2f}×" if ceiling else "—"
+        versus_peer = f"{r.rps / peer:.2f}×" if peer and r.target.flow is None else ""
         table.add_row(
             r.target.name,
             r.target.by,
@@ -566,6 +605,7 @@ def report(results: list[Result], args: argparse.Namespace, database: str) -> Ta
             f"{r.percentile(50) * 1000:.2f}",
             f"{r.percentile(99) * 1000:.2f}",
             ratio,
+            versus_peer,
         )
     return table
 
@@ -598,6 +638,17 @@ def main() -> None:
         "--workers", type=int, default=1, help="`keystile serve --workers` (default 1)"
     )
     parser.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="KEYSTILE_LOG_LEVEL of the server; info (the default) logs every request but /healthz",
+    )
+    parser.add_argument(
+        "--pin",
+        metavar="CPUS",
+        help="run the servers on these CPUs (taskset list, e.g. 0) and the load generator on the others",
+    )
+    parser.add_argument(
         "--no-peer",
         dest="peer",
         action="store_false",
@@ -611,9 +662,19 @@ def main() -> None:
         parser.error("--seconds must be > 0, --warmup >= 0 and --connections >= 1")
     database = "PostgreSQL" if args.database_url else "SQLite"
 
+    if args.pin:
+        server_cpus = {int(c) for c in args.pin.split(",")}
+        client_cpus = set(os.sched_getaffinity(0)) - server_cpus
+        if not client_cpus:
+            parser.error("--pin must leave at least one CPU for the load generator")
+        PIN_SERVER[:] = ["taskset", "-c", args.pin]
+        os.sched_setaffinity(0, client_cpus)
     peer = running_better_auth() if args.peer else contextlib.nullcontext(None)
     with (
-        running_keystile(args.database_url, args.workers) as (base_url, project),
+        running_keystile(args.database_url, args.workers, args.log_level) as (
+            base_url,
+            project,
+        ),
         peer as peer_row,
     ):
         console.print(
