@@ -37,7 +37,7 @@ class Project:
 @dataclass(slots=True)
 class Context:
     state: AppState
-    conn: AsyncConnection
+    conn: LazyConnection
     project: Project
     request_id: str
     headers: dict[str, str] = field(default_factory=dict)
@@ -50,6 +50,14 @@ class Context:
     @property
     def project_id(self) -> str:
         return self.project.project_id
+
+    async def read_one(self, query: Query, **values: Any) -> Any | None:
+        """A read-only lookup (core/db.py read path); inside the request's transaction
+        once one is open, so it sees the request's own writes."""
+        return await self.state.db.read_one(query, conn=self.conn.open_connection, **values)
+
+    async def read_all(self, query: Query, **values: Any) -> list[Any]:
+        return await self.state.db.read_all(query, conn=self.conn.open_connection, **values)
 
     @property
     def live(self) -> bool:
@@ -144,6 +152,11 @@ class LazyConnection:
     def dialect(self) -> Dialect:
         return self._db.dialect
 
+    @property
+    def open_connection(self) -> AsyncConnection | None:
+        """The transaction's connection if a statement has begun it, else None."""
+        return self._conn
+
     async def begin(self) -> AsyncConnection:
         if self._conn is None:
             stack = AsyncExitStack()
@@ -183,7 +196,7 @@ async def get_context(request: Request) -> AsyncIterator[Context]:
     conn = LazyConnection(state.db)
     ctx = Context(
         state=state,
-        conn=conn,  # type: ignore[arg-type] - an AsyncConnection begun on first use
+        conn=conn,
         project=project,
         request_id=request.state.request_id,
         headers={k.lower(): v for k, v in request.headers.items()},

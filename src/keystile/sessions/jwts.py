@@ -98,7 +98,7 @@ async def mint(
     # The signing kid is read on every mint (on the read path), so a rotation (CLI,
     # another process) takes effect at once: a JWT cached under the old kid no longer matches.
     if signing_kid is None:
-        current = await ctx.state.db.read_one(CURRENT_KID, project_id=ctx.project_id)
+        current = await ctx.read_one(CURRENT_KID, project_id=ctx.project_id)
         signing_kid = current.kid if current else None
 
     def fingerprint(kid: str | None) -> bytes:
@@ -136,7 +136,7 @@ async def mint(
 async def _public_key(ctx: Context, kid: str) -> Any | None:
     """The verification key for `kid` if the project publishes it now (Keyring.public_key's
     rule: unretired, or retired less than RETIRED_KEY_WINDOW ago), read on the read path."""
-    row = await ctx.state.db.read_one(PUBLIC_KEY, project_id=ctx.project_id, kid=kid)
+    row = await ctx.read_one(PUBLIC_KEY, project_id=ctx.project_id, kid=kid)
     if row is None:
         return None
     if row.retired_at is not None and row.retired_at <= ctx.clock.now() - RETIRED_KEY_WINDOW:

@@ -254,10 +254,10 @@ async def _read_live(
         raise errors.NoSessionArguments()
     where = {"project_id": ctx.project_id, "kind": kind, "now": ctx.clock.now()}
     if token:
-        found = await ctx.state.db.read_one(queries["token"], token_hash=crypto.hash_token(token), **where)
+        found = await ctx.read_one(queries["token"], token_hash=crypto.hash_token(token), **where)
     else:
         claims = await jwts.verify(ctx, session_jwt or "")
-        found = await ctx.state.db.read_one(queries["jwt"], session_id=claims[jwts.SESSION_CLAIM]["id"], **where)
+        found = await ctx.read_one(queries["jwt"], session_id=claims[jwts.SESSION_CLAIM]["id"], **where)
     if found is None:
         raise errors.SessionNotFound()
     return found, token or ""
@@ -352,7 +352,7 @@ async def authenticate_user(
     check_duration(minutes)
     (row, user, key), known_token = await _read_live(ctx, USER_SESSION, "consumer", token, session_jwt)
     row = await _touch(ctx, row, minutes, custom_claims)
-    emails = await ctx.state.db.read_all(USER_EMAILS, project_id=ctx.project_id, user_id=user.user_id)
+    emails = await ctx.read_all(USER_EMAILS, project_id=ctx.project_id, user_id=user.user_id)
     return UserSession(row, known_token, user, emails, key.signing_kid)
 
 

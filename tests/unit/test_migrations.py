@@ -1,0 +1,54 @@
+"""Migration 0003: the organization domain indexes, on both databases."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from alembic import command
+from sqlalchemy import inspect
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from keystile.config import async_url
+from keystile.core import migrate
+from tests.support import fresh_postgres_url, postgres_reachable
+
+DOMAIN_INDEXES = {"ix_organizations_allowed_domains", "ix_organizations_claimed_domains"}
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request, tmp_path) -> str:
+    if request.param == "postgres":
+        if not postgres_reachable():
+            pytest.skip("PostgreSQL is not reachable")
+        return fresh_postgres_url(f"keystile_mig_{uuid.uuid4().hex[:10]}")
+    return f"sqlite:///{tmp_path / 'migrations.db'}"
+
+
+def organization_indexes(url: str) -> set[str]:
+    async def names() -> set[str]:
+        engine = create_async_engine(async_url(url))
+        try:
+            async with engine.connect() as conn:
+                found = await conn.run_sync(lambda sync: inspect(sync).get_indexes("organizations"))
+            return {ix["name"] for ix in found}
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(names())
+
+
+def test_postgres_gets_the_domain_indexes_and_sqlite_none(database_url):
+    migrate.upgrade(async_url(database_url))
+    expected = DOMAIN_INDEXES if database_url.startswith("postgresql") else set()
+    assert organization_indexes(database_url) & DOMAIN_INDEXES == expected
+
+
+def test_downgrade_to_0002_removes_them_and_upgrade_restores_them(database_url):
+    url = async_url(database_url)
+    migrate.upgrade(url)
+    command.downgrade(migrate.alembic_config(url), "0002")
+    assert not organization_indexes(database_url) & DOMAIN_INDEXES
+    migrate.upgrade(url)
+    command.check(migrate.alembic_config(url))
