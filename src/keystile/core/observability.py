@@ -107,13 +107,36 @@ logging.setLogRecordFactory(_stamp_request_id(logging.getLogRecordFactory()))
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "color_message"}
 
 
+class AccessRecord(logging.LogRecord):
+    """The per-request access line. Every field is known to be safe — the method, the route
+    *template* (never the path), the status, the duration and keystile's own request id —
+    so the formatter writes it without running `redact`, and the middleware hands it to
+    the logger's handlers directly (no caller lookup, no record factory)."""
+
+    def __init__(self, level: int, method: str, route: str, status: int, duration_ms: float, request_id: str | None) -> None:
+        super().__init__(access_log.name, level, "", 0, "%s %s %d", (method, route, status), None)
+        self.method = method
+        self.route = route
+        self.status = status
+        self.duration_ms = duration_ms
+        if request_id:
+            self.request_id = request_id
+
+
+def _timestamp(created: float) -> str:
+    return datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 class JSONFormatter(logging.Formatter):
     """One JSON object per line: ts, level, logger, msg, request_id, the record's extras,
-    and for errors `error_type` and `error` (the traceback)."""
+    and for errors `error_type` and `error` (the traceback). Access lines (`AccessRecord`)
+    take a short path: their fields are structured and safe, so no redaction."""
 
     def format(self, record: logging.LogRecord) -> str:
+        if type(record) is AccessRecord:
+            return self._access(record)
         body: dict[str, Any] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "ts": _timestamp(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": redact(record.getMessage()),
@@ -128,6 +151,23 @@ class JSONFormatter(logging.Formatter):
             body["error_type"] = record.exc_info[0].__name__
             body["error"] = redact(self.formatException(record.exc_info))
         return orjson.dumps(body, default=str).decode()
+
+    @staticmethod
+    def _access(record: AccessRecord) -> str:
+        body: dict[str, Any] = {
+            "ts": _timestamp(record.created),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": f"{record.method} {record.route} {record.status}",
+        }
+        request_id = getattr(record, "request_id", None)
+        if request_id:
+            body["request_id"] = request_id
+        body["method"] = record.method
+        body["route"] = record.route
+        body["status"] = record.status
+        body["duration_ms"] = record.duration_ms
+        return orjson.dumps(body).decode()
 
 
 def logging_config(level: str = "info") -> dict[str, Any]:
@@ -306,20 +346,9 @@ class Observe:
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             method = scope.get("method", "")
             self.metrics.observe_request(method, route, status, seconds)
-            access_log.log(
-                logging.DEBUG if route in QUIET_ROUTES else logging.INFO,
-                "%s %s %d",
-                method,
-                route,
-                status,
-                # The request id comes with the record (request_id_var, set above).
-                extra={
-                    "method": method,
-                    "route": route,
-                    "status": status,
-                    "duration_ms": round(seconds * 1000, 2),
-                },
-            )
+            level = logging.DEBUG if route in QUIET_ROUTES else logging.INFO
+            if access_log.isEnabledFor(level):
+                access_log.handle(AccessRecord(level, method, route, status, round(seconds * 1000, 2), request_id))
 
 
 def install(app: Any, state: Any) -> None:
