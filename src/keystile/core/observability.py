@@ -213,6 +213,9 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        # (method, route, status) → the two labelled series: `labels()` takes a lock and
+        # builds a key on every call, and a request needs both series.
+        self._request_series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     def inc(self, name: str, amount: float = 1, **labels: Any) -> None:
         name = name.removeprefix("keystile_").removesuffix("_total")
@@ -229,9 +232,13 @@ class Metrics:
             counter.inc(amount)
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        labels = (method, route, str(status))
-        self.requests.labels(*labels).inc()
-        self.latency.labels(*labels).observe(seconds)
+        key = (method, route, status)
+        series = self._request_series.get(key)
+        if series is None:
+            labels = (method, route, str(status))
+            series = self._request_series[key] = (self.requests.labels(*labels), self.latency.labels(*labels))
+        series[0].inc()
+        series[1].observe(seconds)
 
     def render(self, extra: Iterable[Metric] = ()) -> bytes:
         source: Any = self.registry
