@@ -186,6 +186,24 @@ class TestExchange:
         )
         assert resp.member_id == first.member_id
 
+    def test_into_an_organization_that_does_not_take_magic_links_needs_another_factor(self, b2b, inbox):
+        email = unique_email()
+        first = discovery_signup(b2b, inbox, email, "First")
+        second = discovery_signup(b2b, inbox, email, "Second")
+        b2b.organizations.update(
+            organization_id=first.organization.organization_id,
+            auth_methods="RESTRICTED",
+            allowed_auth_methods=["sso"],
+        )
+        resp = b2b.sessions.exchange(
+            organization_id=first.organization.organization_id, session_token=second.session_token
+        )
+        assert resp.member_authenticated is False
+        assert resp.session_token == "" and resp.member_session is None
+        assert resp.primary_required.allowed_auth_methods == ["sso"]
+        listed = b2b.discovery.organizations.list(intermediate_session_token=resp.intermediate_session_token)
+        assert listed.email_address == email
+
     def test_refused_without_membership(self, b2b, inbox):
         mine = discovery_signup(b2b, inbox, unique_email())
         theirs = discovery_signup(b2b, inbox, unique_email(domain="other.test"))

@@ -9,9 +9,9 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from keystile import errors
-from keystile.core import tokens
 from keystile.core.context import Context, Ctx
 from keystile.core.responses import JSON, ok
+from keystile.discovery import service as discovery
 from keystile.core.thin import thin_post
 from keystile.members import repository as members_repo
 from keystile.members import service as members_service
@@ -26,8 +26,6 @@ from keystile.rbac.service import organization_policy
 from keystile.sessions import service
 
 router = APIRouter()
-
-INTERMEDIATE_SESSION_MINUTES = 10
 
 
 class AuthorizationCheck(BaseModel):
@@ -179,12 +177,8 @@ async def exchange(body: ExchangeRequest, ctx: Ctx) -> JSON:
     factors = current.authentication_factors
     needed = None if member.is_breakglass else primary_required(organization, factors)
     if needed is not None:
-        ist, ist_row = await tokens.issue(
-            ctx,
-            tokens.TokenKind.INTERMEDIATE_SESSION,
-            minutes=INTERMEDIATE_SESSION_MINUTES,
-            email=member.email,
-            data={"authentication_factors": factors},
+        ist, ist_row = await discovery.issue_intermediate_session(
+            ctx, member.email, factor_type=factors[-1]["type"], organization_id=organization.organization_id
         )
         return ok(
             ctx.request_id,
