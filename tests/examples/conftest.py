@@ -8,6 +8,7 @@ import sys
 import uuid
 from pathlib import Path
 from types import ModuleType
+from urllib.parse import urlsplit
 from typing import Any
 
 import pytest
@@ -45,3 +46,21 @@ def example_config(project: Any) -> dict[str, str]:
 def email() -> str:
     """A fresh address per test: the dev inbox is shared by every test on the server."""
     return f"ada-{uuid.uuid4().hex[:10]}@acme.test"
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    """Flask's test client for the module's `app` fixture."""
+    return app.test_client()
+
+
+def send_link(client: Any, inbox: Any, email: str) -> str:
+    """Post the example's login form; return the emailed link."""
+    resp = client.post("/login", data={"email": email})
+    assert resp.status_code == 200, resp.text
+    return inbox.latest_link(email)
+
+
+def open_link(client: Any, link: str) -> Any:
+    """Follow the emailed link into the app the way the browser would."""
+    return client.get("/authenticate?" + urlsplit(link).query)

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 from stytch.core.response_base import StytchError
 
-from tests.examples.conftest import APP_URL, example_config, load_example
+from tests.examples.conftest import APP_URL, example_config, load_example, open_link, send_link
 
 app_module = load_example("b2b-discovery-flask")
 
@@ -18,23 +18,6 @@ app_module = load_example("b2b-discovery-flask")
 @pytest.fixture
 def app(project: Any) -> Any:
     return app_module.create_app(example_config(project))
-
-
-@pytest.fixture
-def client(app: Any) -> Any:
-    return app.test_client()
-
-
-def send_link(client: Any, inbox: Any, email: str) -> str:
-    """Post the login form; return the emailed link."""
-    resp = client.post("/login", data={"email": email})
-    assert resp.status_code == 200, resp.text
-    return inbox.latest_link(email)
-
-
-def open_link(client: Any, link: str) -> Any:
-    """Follow the emailed link into the app the way the browser would."""
-    return client.get("/authenticate?" + urlsplit(link).query)
 
 
 def discover(client: Any, inbox: Any, email: str) -> Any:
