@@ -520,3 +520,20 @@ class TestDeletedMembersFreeTheirAddresses:
         )
         b2b.organizations.members.delete(organization_id=org.organization_id, member_id=member.member_id)
         assert create(b2b, org, member.email_address).email_address == member.email_address
+
+
+class TestRetiredAddressesInLoginResponses:
+    def test_login_or_signup_and_discovery_show_the_retired_address(self, b2b, inbox):
+        old = unique_email(name="old")
+        signup = discovery_signup(b2b, inbox, old)
+        org_id = signup.organization.organization_id
+        new = unique_email(name="new")
+        b2b.organizations.members.update(organization_id=org_id, member_id=signup.member_id, email_address=new)
+
+        sent = b2b.magic_links.email.login_or_signup(organization_id=org_id, email_address=new)
+        assert [r.email_address for r in sent.member.retired_email_addresses] == [old]
+
+        b2b.magic_links.email.discovery.send(email_address=new)
+        ist = b2b.magic_links.discovery.authenticate(discovery_magic_links_token=inbox.latest_token(new))
+        (found,) = ist.discovered_organizations
+        assert [r.email_address for r in found.membership.member.retired_email_addresses] == [old]

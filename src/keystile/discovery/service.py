@@ -53,11 +53,22 @@ def primary_required(org: Row[Any], member: Row[Any] | None = None) -> dict[str,
     return None
 
 
-def _entry(org: Row[Any], kind: str, member: Row[Any] | None, *, authenticated: bool) -> dict[str, Any]:
+def _entry(
+    org: Row[Any],
+    kind: str,
+    member: Row[Any] | None,
+    *,
+    authenticated: bool,
+    retired: dict[str, list[dict[str, str]]] | None = None,
+) -> dict[str, Any]:
     return {
         "member_authenticated": authenticated,
         "organization": organization_json(org),
-        "membership": {"type": kind, "details": None, "member": member_json(member, org) if member else None},
+        "membership": {
+            "type": kind,
+            "details": None,
+            "member": member_json(member, org, (retired or {}).get(member.member_id)) if member else None,
+        },
         "primary_required": primary_required(org, member),
         "mfa_required": None,
     }
@@ -127,6 +138,7 @@ async def discovered_organizations(
         eligible = await _jit_candidates(ctx, email, exclude)
         eligible.sort(key=lambda org: (org.created_at, org.organization_id))
         found.extend((org, "eligible_to_join_by_email_domain", None) for org in eligible)
+    retired = await members_repo.retired_emails(ctx.conn, ctx.project_id, [m.member_id for _, _, m in found if m])
     return [
         _entry(
             org,
@@ -135,6 +147,7 @@ async def discovered_organizations(
             authenticated=session_organization_id is not None
             and org.organization_id == session_organization_id
             and kind == "active_member",
+            retired=retired,
         )
         for org, kind, member in found
     ]
@@ -279,7 +292,7 @@ async def exchange_intermediate_session(
             member = await members_service.create_member(ctx, org, email=email, status="pending")
         return {
             "member_id": member.member_id,
-            "member": member_json(member, org),
+            "member": await members_service.member_view(ctx, member, org),
             "organization": organization_json(org),
             "session_token": "",
             "session_jwt": "",

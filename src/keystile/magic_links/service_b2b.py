@@ -20,7 +20,6 @@ from keystile.core.tokens import TokenKind
 from keystile.discovery import service as discovery
 from keystile.members import repository as members_repo
 from keystile.members import service as members_service
-from keystile.members.serializers import member_json
 from keystile.models.organizations import members
 from keystile.organizations import repository as orgs_repo
 from keystile.organizations import service as orgs_service
@@ -164,7 +163,7 @@ async def login_or_signup(
     return {
         "member_id": member.member_id,
         "member_created": created,
-        "member": member_json(member, org),
+        "member": await members_service.member_view(ctx, member, org),
         "organization": organization_json(org),
     }
 
@@ -274,7 +273,11 @@ async def invite(
         organization_name=org.name,
         inviter=(inviter.name or inviter.email) if inviter else None,
     )
-    return {"member_id": member.member_id, "member": member_json(member, org), "organization": organization_json(org)}
+    return {
+        "member_id": member.member_id,
+        "member": await members_service.member_view(ctx, member, org),
+        "organization": organization_json(org),
+    }
 
 
 async def authenticate(
@@ -314,7 +317,7 @@ async def authenticate(
         )
         return {
             "member_id": member.member_id,
-            "member": member_json(member, org),
+            "member": await members_service.member_view(ctx, member, org),
             "organization": organization_json(org),
             "organization_id": org.organization_id,
             "method_id": member.email_id,

@@ -26,6 +26,7 @@ from keystile.core.redirect_urls import RedirectType
 from keystile.core.search import FilterKind, Operand
 from keystile.core.tokens import TokenKind
 from keystile.members import repository
+from keystile.members.serializers import member_json
 from keystile.models.organizations import member_retired_emails, members
 from keystile.models.tokens import tokens as tokens_table
 from keystile.organizations import repository as orgs_repo
@@ -517,3 +518,9 @@ async def complete_email_update(ctx: Context, member: Row[Any] | None, token_row
             ).one()
     except IntegrityError:
         raise errors.DuplicateMemberEmail() from None
+
+
+async def member_view(ctx: Context, member: Row[Any], organization: Row[Any]) -> dict[str, Any]:
+    """The Member object with its roles and retired addresses loaded (one extra query)."""
+    retired = await repository.retired_emails(ctx.conn, ctx.project_id, [member.member_id])
+    return member_json(member, organization, retired[member.member_id])
