@@ -19,7 +19,7 @@ from keystile.members.serializers import member_json, role_ids
 from keystile.models.organizations import members, organizations
 from keystile.organizations import repository as orgs_repo
 from keystile.organizations import service as orgs_service
-from keystile.organizations.repository import DEFAULT_SETTINGS
+from keystile.organizations.repository import settings_of
 from keystile.organizations.serializers import organization_json
 from keystile.sessions import service as sessions
 
@@ -28,10 +28,6 @@ MEMBERSHIP_TYPES = {"active": "active_member", "pending": "pending_member", "inv
 # Where the email's own domain says little about the organization, its name comes from
 # the local part instead (PY `discovery_organizations.create`, `organization_name`).
 SECOND_LEVEL_LABELS = frozenset({"co", "com", "ac", "org", "net", "gov", "edu"})
-
-
-def settings_of(org: Row[Any]) -> dict[str, Any]:
-    return {**DEFAULT_SETTINGS, **(org.settings or {})}
 
 
 def jit_allowed(org: Row[Any], email: str) -> bool:

@@ -181,7 +181,7 @@ async def _create_member(ctx: Context, org: Row[Any], email: str, **fields: Any)
 
 
 def _invites_allowed(org: Row[Any], email: str) -> None:
-    settings = discovery.settings_of(org)
+    settings = orgs_repo.settings_of(org)
     policy = settings["email_invites"]
     if policy == "NOT_ALLOWED":
         raise errors.InvalidEmailForInvites("This organization does not allow email invites.")

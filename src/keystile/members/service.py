@@ -30,7 +30,6 @@ from keystile.members.serializers import member_json
 from keystile.models.organizations import member_retired_emails, members
 from keystile.models.tokens import tokens as tokens_table
 from keystile.organizations import repository as orgs_repo
-from keystile.organizations.repository import DEFAULT_SETTINGS
 from keystile.organizations.service import (
     contains_ci,
     json_array_has,
@@ -248,7 +247,7 @@ def _member_condition(dialect: str, operand: Operand, orgs: dict[str, Row[Any]])
         held = [json_array_has(dialect, members.c.roles, None, lambda e: e.in_(value))]
         # Roles an organization grants by email domain (`rbac_email_implicit_role_assignments`).
         for org_id, org in orgs.items():
-            assignments = {**DEFAULT_SETTINGS, **(org.settings or {})}["rbac_email_implicit_role_assignments"]
+            assignments = orgs_repo.settings_of(org)["rbac_email_implicit_role_assignments"]
             domains = sorted(
                 {str(a.get("domain", "")).lower() for a in assignments if isinstance(a, dict) and a.get("role_id") in value}
                 - {""}

@@ -36,6 +36,11 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 }
 
 
+def settings_of(organization: Row[Any]) -> dict[str, Any]:
+    """An organization's policy fields, Stytch's defaults filled in for the ones never set."""
+    return {**DEFAULT_SETTINGS, **(organization.settings or {})}
+
+
 async def find(conn: AsyncConnection, project_id: str, ref: str) -> Row[Any] | None:
     """By `organization_id`, `organization_slug` or `organization_external_id` (reference §1.5)."""
     return (

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from keystile.core.clock import rfc3339
-from keystile.organizations.repository import DEFAULT_SETTINGS
+from keystile.organizations.repository import settings_of
 
 
 def organization_json(row: Any) -> dict[str, Any]:
-    settings = {**DEFAULT_SETTINGS, **(row.settings or {})}
+    settings = settings_of(row)
     return {
         "organization_id": row.organization_id,
         "organization_name": row.name,

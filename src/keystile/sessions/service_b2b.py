@@ -15,7 +15,7 @@ from keystile.members import repository as members_repo
 from keystile.members import service as members_service
 from keystile.members.serializers import role_ids
 from keystile.organizations import repository as orgs_repo
-from keystile.organizations.repository import DEFAULT_SETTINGS
+from keystile.organizations.repository import settings_of
 from keystile.organizations.serializers import organization_json
 from keystile.rbac.policy import granting_roles
 from keystile.rbac.service import organization_policy
@@ -62,7 +62,7 @@ async def revoke(
 
 def primary_required(organization: Row[Any], factors: list[dict[str, Any]]) -> dict[str, Any] | None:
     """What an organization with restricted auth methods still needs from this session."""
-    settings = {**DEFAULT_SETTINGS, **(organization.settings or {})}
+    settings = settings_of(organization)
     if settings["auth_methods"] != "RESTRICTED":
         return None
     allowed = set(settings["allowed_auth_methods"])
