@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -59,9 +60,25 @@ class Serve:
         )
         threading.Thread(target=self._read, daemon=True).start()
         # One process: started, then bound. Several: the parent binds, a worker listens once started.
-        if not (self.wait_for("Application startup complete") and self.wait_for("Uvicorn running on")):
+        if not (
+            self.wait_for("Application startup complete")
+            and self.wait_for("Uvicorn running on")
+            and self._accepting()
+        ):
             self.proc.kill()
             raise RuntimeError("keystile serve did not start:\n" + self.output)
+
+    def _accepting(self, timeout: float = 30) -> bool:
+        """With workers, the parent binds and a worker listens only after its start-up
+        completes (and logs so): wait until a connection is actually accepted."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return True
+            except OSError:
+                time.sleep(0.02)
+        return False
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
