@@ -515,28 +515,38 @@ async def measure(
     seconds: float,
     warmup: float,
     connections: int,
+    rounds: int = 1,
 ) -> list[Result]:
+    """Each row for `seconds` in all, in `rounds` turns taken in rotation (row 1, row 2, …,
+    row 1, row 2, …), so that a machine getting busier or quieter during the run weighs on
+    every row alike; a row's turns are pooled into one result."""
     token = base64.b64encode(
         f"{project['project_id']}:{project['secret']}".encode()
     ).decode()
-    results = []
+    results = [Result(target) for target in rows]
     connector = aiohttp.TCPConnector(limit=connections, force_close=False)
     timeout = aiohttp.ClientTimeout(total=30)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
-        for target in rows:
-            if target.skipped:
-                results.append(Result(target))
-                continue
-            headers = {"Content-Type": "application/json"}
-            if target.auth:
-                headers["Authorization"] = f"Basic {token}"
-            console.print(
-                f"[dim]{target.name} by {target.by}: warm-up {warmup:g} s, then {seconds:g} s[/dim]"
-            )
-            await drive(http, base_url, target, headers, warmup, connections)
-            results.append(
-                await drive(http, base_url, target, headers, seconds, connections)
-            )
+        for turn in range(rounds):
+            for result in results:
+                target = result.target
+                if target.skipped:
+                    continue
+                headers = {"Content-Type": "application/json"}
+                if target.auth:
+                    headers["Authorization"] = f"Basic {token}"
+                console.print(
+                    f"[dim]{target.name} by {target.by}: round {turn + 1}/{rounds}, "
+                    f"warm-up {warmup:g} s, then {seconds / rounds:g} s[/dim]"
+                )
+                await drive(http, base_url, target, headers, warmup, connections)
+                part = await drive(
+                    http, base_url, target, headers, seconds / rounds, connections
+                )
+                result.latencies.extend(part.latencies)
+                result.errors += part.errors
+                result.elapsed += part.elapsed
+                result.first_error = result.first_error or part.first_error
     return results
 
 
@@ -564,7 +574,8 @@ def report(results: list[Result], args: argparse.Namespace, database: str) -> Ta
         0.0,
     )
     table = Table(
-        title=f"keystile session authentication — {database}, {args.connections} connections, {args.seconds:g} s per row",
+        title=f"keystile session authentication — {database}, {args.connections} connections, {args.seconds:g} s per row"
+        + (f" in {args.rounds} rounds" if args.rounds > 1 else ""),
         caption=f"{machine()}; "
         + (
             f"servers pinned to CPU {args.pin}, load generator on the rest; "
@@ -655,11 +666,20 @@ def main() -> None:
         help="skip the better-auth row (bench/peers/better-auth)",
     )
     parser.add_argument(
-        "--only", help="measure only rows whose endpoint or `by` contains this text"
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure the rows in this many turns, in rotation, each row's turns pooled",
+    )
+    parser.add_argument(
+        "--only",
+        help="measure only rows whose endpoint or `by` contains one of these comma-separated texts",
     )
     args = parser.parse_args()
-    if args.seconds <= 0 or args.connections < 1 or args.warmup < 0:
-        parser.error("--seconds must be > 0, --warmup >= 0 and --connections >= 1")
+    if args.seconds <= 0 or args.connections < 1 or args.warmup < 0 or args.rounds < 1:
+        parser.error(
+            "--seconds must be > 0, --warmup >= 0, --connections >= 1 and --rounds >= 1"
+        )
     database = "PostgreSQL" if args.database_url else "SQLite"
 
     if args.pin:
@@ -682,10 +702,17 @@ def main() -> None:
         )
         rows = targets(base_url, project) + ([peer_row] if peer_row else [])
         if args.only:
-            rows = [r for r in rows if args.only in f"{r.name} {r.by}"]
+            wanted = [text.strip() for text in args.only.split(",") if text.strip()]
+            rows = [r for r in rows if any(text in f"{r.name} {r.by}" for text in wanted)]
         results = asyncio.run(
             measure(
-                base_url, project, rows, args.seconds, args.warmup, args.connections
+                base_url,
+                project,
+                rows,
+                args.seconds,
+                args.warmup,
+                args.connections,
+                args.rounds,
             )
         )
 
