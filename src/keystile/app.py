@@ -136,6 +136,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         docs_url="/docs" if settings.dev else None,
         redoc_url=None,
         openapi_url="/openapi.json" if settings.dev else None,
+        telemetry={
+            "tracing": settings.opentelemetry,
+            "metrics": settings.opentelemetry,
+            "logs": settings.opentelemetry,
+        },
     )
     app.state.keystile = state
 
@@ -169,6 +174,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     from keystile import routes
 
+    app.router.routes.extend(routes.HOT_ROUTES)
     for router in routes.ROUTERS:
         app.include_router(router)
     if settings.inbox_enabled:

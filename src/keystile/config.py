@@ -42,6 +42,10 @@ class Settings(BaseSettings):
     auto_migrate: bool | None = None
     config_file: Path | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # FastAPI's OpenTelemetry spans, metrics and logs, for a process run with an OpenTelemetry
+    # SDK configured (opentelemetry-instrument). Off, it costs nothing per request; on but
+    # unconfigured, it costs a provider lookup per request.
+    opentelemetry: bool = False
     # Seconds `keystile serve` lets in-flight requests finish after SIGTERM before cancelling them.
     shutdown_timeout: float = 30.0
     # Set by `keystile serve` after it migrated and seeded once, before starting workers.
