@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import orjson
+
+_RFC3339 = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
+
 
 class Clock:
     def __init__(self) -> None:
@@ -22,9 +26,18 @@ def rfc3339(value: datetime | None) -> str | None:
     """Timestamps as Stytch writes them: UTC with a `Z` suffix."""
     if value is None:
         return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if value.tzinfo is not None and value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    # orjson writes what `isoformat()` does (microseconds only when there are any) in a
+    # tenth of the time; a response carries about ten timestamps.
+    return orjson.dumps(value, option=_RFC3339)[1:-1].decode()
+
+
+def rfc3339_seconds(value: datetime) -> str:
+    """`rfc3339` without the fraction of the second (JWT claims carry whole seconds)."""
+    if value.tzinfo is not None and value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return orjson.dumps(value, option=_RFC3339 | orjson.OPT_OMIT_MICROSECONDS)[1:-1].decode()
 
 
 def as_utc(value: datetime) -> datetime:

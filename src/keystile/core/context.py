@@ -6,7 +6,7 @@ import base64
 import binascii
 import hmac
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
@@ -40,7 +40,8 @@ class Context:
     conn: LazyConnection
     project: Project
     request_id: str
-    headers: dict[str, str] = field(default_factory=dict)
+    # The request's headers, case-insensitive (Starlette's `Headers`, decoded as read).
+    headers: Mapping[str, str] = field(default_factory=dict)
     after_commit: list[Any] = field(default_factory=list)
 
     @property
@@ -189,27 +190,39 @@ class LazyConnection:
             await stack.__aexit__(type(exc), exc, exc.__traceback__)
 
 
-async def get_context(request: Request) -> AsyncIterator[Context]:
+async def open_context(request: Request) -> Context:
+    """Authenticate the project (401s), count the request against its rate limit, and give
+    the request's Context; its transaction begins at its first statement."""
     state: AppState = request.app.state.keystile
     project_id, secret = _basic_credentials(request)
     project = await authenticate_project(state.db, project_id, secret)
-    conn = LazyConnection(state.db)
     ctx = Context(
         state=state,
-        conn=conn,
+        conn=LazyConnection(state.db),
         project=project,
         request_id=request.state.request_id,
-        headers={k.lower(): v for k, v in request.headers.items()},
+        headers=request.headers,
     )
+    await ratelimit.hit_project(ctx)
+    return ctx
+
+
+async def close_context(ctx: Context, exc: BaseException | None) -> None:
+    """Commit (then run the after-commit callbacks) when the request succeeded, else roll back."""
+    await ctx.conn.end(exc)
+    if exc is None:
+        for callback in ctx.after_commit:
+            callback()
+
+
+async def get_context(request: Request) -> AsyncIterator[Context]:
+    ctx = await open_context(request)
     try:
-        await ratelimit.hit_project(ctx)
         yield ctx
     except BaseException as exc:
-        await conn.end(exc)
+        await close_context(ctx, exc)
         raise
-    await conn.end(None)
-    for callback in ctx.after_commit:
-        callback()
+    await close_context(ctx, None)
 
 
 # `scope="function"`: the transaction commits before the response is sent, so a client

@@ -26,15 +26,20 @@ def member_roles(row: Any, organization: Any = None) -> list[dict[str, Any]]:
     return [{"role_id": r, "sources": s} for r, s in sources.items() if r]
 
 
-def role_ids(row: Any, organization: Any = None) -> list[str]:
-    return [r["role_id"] for r in member_roles(row, organization)]
+def role_ids(row: Any, organization: Any = None, roles: list[dict[str, Any]] | None = None) -> list[str]:
+    """The member's role ids; `roles`: `member_roles(row, organization)` if already known."""
+    return [r["role_id"] for r in (member_roles(row, organization) if roles is None else roles)]
 
 
 def member_json(
-    row: Any, organization: Any = None, retired: list[dict[str, str]] | None = None
+    row: Any,
+    organization: Any = None,
+    retired: list[dict[str, str]] | None = None,
+    *,
+    roles: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """`retired`: the Member's retired addresses (`repository.retired_emails`); callers that
-    did not load them show none."""
+    did not load them show none. `roles`: `member_roles(row, organization)` if already known."""
     return {
         "organization_id": row.organization_id,
         "member_id": row.member_id,
@@ -54,7 +59,7 @@ def member_json(
         "mfa_enrolled": False,
         "mfa_phone_number": "",
         "default_mfa_method": "",
-        "roles": member_roles(row, organization),
+        "roles": member_roles(row, organization) if roles is None else roles,
         "trusted_metadata": row.trusted_metadata or {},
         "untrusted_metadata": row.untrusted_metadata or {},
         "created_at": rfc3339(row.created_at),

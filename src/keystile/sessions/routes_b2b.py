@@ -6,18 +6,21 @@ from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel
+from starlette.routing import BaseRoute
 
 from keystile.core.context import Context, Ctx
 from keystile.core.responses import JSON, ok
 from keystile.core.thin import thin_post
 from keystile.members import repository as members_repo
-from keystile.members.serializers import member_json, role_ids
+from keystile.members.serializers import member_json, member_roles, role_ids
 from keystile.organizations import repository as orgs_repo
 from keystile.organizations.serializers import organization_json
 from keystile.rbac import guards as rbac_guards
 from keystile.sessions import service, service_b2b
 
 router = APIRouter()
+# Served ahead of every router (routes.HOT_ROUTES).
+hot_routes: list[BaseRoute] = []
 
 
 class AuthorizationCheck(BaseModel):
@@ -52,7 +55,7 @@ class ExchangeRequest(BaseModel):
 
 
 # The hot path: a thin route (core/thin.py), same behaviour as a FastAPI route.
-@thin_post(router, "/v1/b2b/sessions/authenticate", AuthenticateRequest)
+@thin_post(hot_routes, "/v1/b2b/sessions/authenticate", AuthenticateRequest)
 async def authenticate(body: AuthenticateRequest, ctx: Context) -> JSON:
     found = await service.authenticate_member(
         ctx,
@@ -62,7 +65,8 @@ async def authenticate(body: AuthenticateRequest, ctx: Context) -> JSON:
         custom_claims=body.session_custom_claims,
     )
     row, token, member, organization = found.row, found.token, found.member, found.organization
-    roles = role_ids(member, organization)
+    member_role_list = member_roles(member, organization)
+    roles = role_ids(member, roles=member_role_list)
     check = body.authorization_check
     verdict = (
         await service_b2b.authorize(ctx, organization, roles, **check.model_dump()) if check is not None else None
@@ -72,7 +76,7 @@ async def authenticate(body: AuthenticateRequest, ctx: Context) -> JSON:
         member_session=service.member_session_json(row, roles, organization.slug),
         session_token=token,
         session_jwt=await service.member_jwt(ctx, row, roles, organization.slug, signing_kid=found.signing_kid),
-        member=member_json(member, organization),
+        member=member_json(member, organization, roles=member_role_list),
         organization=organization_json(organization),
         verdict=verdict,
     )

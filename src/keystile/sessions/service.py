@@ -16,7 +16,7 @@ from sqlalchemy.engine import Row
 
 from keystile import errors
 from keystile.core import crypto, ids
-from keystile.core.clock import rfc3339
+from keystile.core.clock import rfc3339, rfc3339_seconds
 from keystile.core.context import Context
 from keystile.core.db import Query
 from keystile.models.organizations import members, organizations
@@ -430,9 +430,9 @@ async def list_live(ctx: Context, kind: Kind, **subject: str) -> list[Row[Any]]:
 def _session_claim(row: Row[Any], roles: list[str]) -> dict[str, Any]:
     return {
         "id": row.session_id,
-        "started_at": rfc3339(row.started_at.replace(microsecond=0)),
-        "last_accessed_at": rfc3339(row.last_accessed_at.replace(microsecond=0)),
-        "expires_at": rfc3339(row.expires_at.replace(microsecond=0)),
+        "started_at": rfc3339_seconds(row.started_at),
+        "last_accessed_at": rfc3339_seconds(row.last_accessed_at),
+        "expires_at": rfc3339_seconds(row.expires_at),
         "attributes": row.attributes or {"ip_address": "", "user_agent": ""},
         "authentication_factors": row.authentication_factors,
         "roles": roles,
