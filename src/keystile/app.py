@@ -93,7 +93,7 @@ def make_state(settings: Settings, clock: Clock | None = None) -> AppState:
     clock = clock or Clock()
     return AppState(
         settings=settings,
-        db=Database(settings.db_url),
+        db=Database(settings.db_url, settings.database_connections),
         clock=clock,
         keyring=Keyring(master, clock),
     )

@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     env: Literal["dev", "production"] = "dev"
     data_dir: Path = DEFAULT_DATA_DIR
     database_url: str | None = None
+    # PostgreSQL connections one process holds at most (pool for transactions + read pool).
+    database_connections: int = Field(default=30, ge=2)
     host: str = "127.0.0.1"
     port: int = 4010
     public_url: str | None = None

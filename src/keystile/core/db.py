@@ -24,15 +24,25 @@ from sqlalchemy import JSON, LABEL_STYLE_TABLENAME_PLUS_COL, Select, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-# PostgreSQL connections one process may hold: 30, as before the read path had a pool of
-# its own, so max_connections covers as many processes as it did.
-TRANSACTION_CONNECTIONS = 22
-READ_CONNECTIONS = 8
+# PostgreSQL connections one process may hold (KEYSTILE_DATABASE_CONNECTIONS): 30 by
+# default, 8 of them for the read path's own pool and 22 for transactions; a smaller
+# budget is split in the same proportion.
+DEFAULT_CONNECTIONS = 30
+MAX_READ_CONNECTIONS = 8
+
+
+def split_connections(total: int) -> tuple[int, int]:
+    """(transaction connections, read connections) out of a process's budget."""
+    if total < 2:
+        raise ValueError("a process needs at least 2 database connections")
+    read = max(1, min(MAX_READ_CONNECTIONS, (total * MAX_READ_CONNECTIONS + 15) // DEFAULT_CONNECTIONS))
+    return total - read, read
+
 # Idle read connections close soon: a process at rest holds no more than it did before.
 READ_IDLE_SECONDS = 2.0
 
 
-def make_engine(url: str) -> AsyncEngine:
+def make_engine(url: str, transaction_connections: int = DEFAULT_CONNECTIONS - MAX_READ_CONNECTIONS) -> AsyncEngine:
     if url.startswith("sqlite"):
         path = sqlite_path(url)
         if path and path != ":memory:":
@@ -40,10 +50,11 @@ def make_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
         _sqlite_write_transactions(engine)
         return engine
+    pool_size = min(10, transaction_connections)
     return create_async_engine(
         url,
-        pool_size=10,
-        max_overflow=TRANSACTION_CONNECTIONS - 10,
+        pool_size=pool_size,
+        max_overflow=transaction_connections - pool_size,
         pool_pre_ping=False,
     )
 
@@ -230,8 +241,8 @@ class _PostgresReader:
 
     No transaction, no reset query when a connection goes back (the read path changes no
     session state), statements prepared once per connection by asyncpg. Its connections
-    come out of the process's budget (TRANSACTION_CONNECTIONS + READ_CONNECTIONS = 30, as
-    before the read path), and idle ones close after READ_IDLE_SECONDS.
+    come out of the process's budget (`split_connections`), and idle ones close after
+    READ_IDLE_SECONDS.
 
     Borrowing the engine's pooled connections instead was tried: cheaper one at a time
     (143 µs against 181 µs with asyncpg's default reset query), but under 32 concurrent
@@ -239,8 +250,9 @@ class _PostgresReader:
     (547 req/s against 1,700).
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, connections: int = MAX_READ_CONNECTIONS) -> None:
         self.dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
+        self.connections = connections
         self._pool: Any = None
         self._opening = asyncio.Lock()
 
@@ -262,7 +274,7 @@ class _PostgresReader:
                     self._pool = await asyncpg.create_pool(
                         self.dsn,
                         min_size=0,
-                        max_size=READ_CONNECTIONS,
+                        max_size=self.connections,
                         max_inactive_connection_lifetime=READ_IDLE_SECONDS,
                         init=self._init,
                         reset=self._keep,
@@ -290,9 +302,11 @@ class Database:
     The read path takes neither the lock nor a transaction.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, connections: int = DEFAULT_CONNECTIONS) -> None:
+        """`connections`: the most PostgreSQL connections this process holds at once."""
         self.url = url
-        self.engine = make_engine(url)
+        transaction_connections, read_connections = split_connections(connections)
+        self.engine = make_engine(url, transaction_connections)
         self.dialect = self.engine.dialect
         self._lock = asyncio.Lock() if url.startswith("sqlite") else None
         self._reader: _SQLiteReader | _PostgresReader | None = None
@@ -301,7 +315,7 @@ class Database:
             if path and path != ":memory:":
                 self._reader = _SQLiteReader(path)
         elif url.startswith("postgresql+asyncpg"):
-            self._reader = _PostgresReader(url)
+            self._reader = _PostgresReader(url, read_connections)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
