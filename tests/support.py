@@ -4,8 +4,10 @@ that lets one test body drive the SDK's sync and `_async` methods alike."""
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Coroutine
@@ -181,3 +183,24 @@ class AsyncBridge:
         if callable(value) or isinstance(value, (str, int, float, bool, type(None), dict, list)):
             return value
         return AsyncBridge(value, self._loop)
+
+
+class MachineLock:
+    """One holder at a time across every pytest process on this machine (pytest-xdist
+    workers included): for tests that run whole keystile clusters, which together would
+    need more PostgreSQL connections and CPU than the machine has."""
+
+    def __init__(self, name: str) -> None:
+        self.path = Path(tempfile.gettempdir()) / f"keystile-tests-{name}.lock"
+        self._file: Any = None
+
+    def acquire(self) -> None:
+        self._file = self.path.open("w")
+        fcntl.flock(self._file, fcntl.LOCK_EX)
+
+    def release(self) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+

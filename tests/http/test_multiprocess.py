@@ -32,7 +32,7 @@ from aiosmtpd.controller import Controller
 
 from tests.conftest import IN_CI, REDIRECT_URL
 from tests.http.test_rate_limits import require_redis
-from tests.support import free_port, fresh_postgres_url, link_params, postgres_reachable
+from tests.support import MachineLock, free_port, fresh_postgres_url, link_params, postgres_reachable
 
 KEYSTILE = [sys.executable, "-m", "keystile"]
 FLOWS = 200
@@ -102,11 +102,18 @@ def require_postgres() -> None:
         pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
 
 
+CLUSTER_PROCESS_CONNECTIONS = 12
+
+
 class Cluster:
-    """`keystile serve --workers N` as a subprocess, on a fresh PostgreSQL database."""
+    """`keystile serve --workers N` as a subprocess, on a fresh PostgreSQL database. One
+    cluster runs at a time on the machine (from creation to `stop()`), whichever pytest
+    worker runs it."""
 
     def __init__(self, name: str, data_dir: Path, smtp_url: str, *, redis_url: str | None = None, **settings: str):
         require_postgres()
+        self.lock = MachineLock("cluster")
+        self.lock.acquire()
         self.database_url = fresh_postgres_url(f"keystile_{name}_{os.getpid()}")
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("KEYSTILE_")}
         self.env.update(
@@ -115,6 +122,9 @@ class Cluster:
             KEYSTILE_SMTP_URL=smtp_url,
             KEYSTILE_MASTER_KEY=secrets.token_urlsafe(48),
             KEYSTILE_AUTO_MIGRATE="true",
+            # The suite shares one PostgreSQL (100 connections by default) between its
+            # pytest workers: a process of a cluster holds at most this many.
+            KEYSTILE_DATABASE_CONNECTIONS=str(CLUSTER_PROCESS_CONNECTIONS),
         )
         if redis_url:
             self.env["KEYSTILE_REDIS_URL"] = redis_url
@@ -188,15 +198,18 @@ class Cluster:
             await conn.close()
 
     def stop(self) -> None:
-        for proc in self.processes:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in self.processes:
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(5)
+        try:
+            for proc in self.processes:
+                if proc.poll() is None:
+                    os.killpg(proc.pid, signal.SIGTERM)
+            for proc in self.processes:
+                try:
+                    proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(5)
+        finally:
+            self.lock.release()
 
 
 @pytest.fixture(scope="module")
@@ -305,6 +318,16 @@ class TestThreeWorkers:
             by_jwt = list(pool.map(lambda f: authenticate(other, project, session_jwt=f.session_jwt), done))
 
         assert set(by_token) | set(by_jwt) == {200}
+
+    def test_no_process_holds_more_connections_than_its_budget(self, flows, cluster):
+        running, _, _ = cluster
+
+        rows = running.query(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+        # 3 workers and 1 more process, each within KEYSTILE_DATABASE_CONNECTIONS
+        assert 0 < rows[0]["n"] <= 4 * CLUSTER_PROCESS_CONNECTIONS
 
     def test_every_message_is_marked_sent(self, flows, cluster):
         running, _, _ = cluster

@@ -64,7 +64,7 @@ def wait_all_sent(cluster: Cluster, sink: SMTPSink, count: int) -> None:
     pytest.fail("outbox messages still unsent")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="class")
 def three_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cluster, SMTPSink, dict[str, str]]]:
     with SMTPSink() as sink:
         cluster = Cluster("outbox500", tmp_path_factory.mktemp("keystile-outbox500"), sink.url)
@@ -103,7 +103,7 @@ class TestThreeWorkersDeliverOnce:
         assert len(senders) >= 2
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="class")
 def killed_mid_delivery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """An API process takes the 500 sends; three more workers help deliver. When the SMTP
     server holds the 100th message or later and its sender is one of the three workers, that
@@ -178,7 +178,7 @@ class EnvelopeKillSink(SMTPSink):
         return "250 OK"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="class")
 def killed_before_acceptance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """As above, but the worker dies in the middle of the SMTP exchange before the server has
     the message (between RCPT and the end of DATA): the server drops the half-open
