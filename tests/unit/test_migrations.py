@@ -1,4 +1,4 @@
-"""Migration 0003: the organization domain indexes, on both databases."""
+"""Migrations 0003 (the organization domain indexes) and 0004 (the current signing key index), on both databases."""
 
 from __future__ import annotations
 
@@ -50,5 +50,30 @@ def test_downgrade_to_0002_removes_them_and_upgrade_restores_them(database_url):
     migrate.upgrade(url)
     command.downgrade(migrate.alembic_config(url), "0002")
     assert not organization_indexes(database_url) & DOMAIN_INDEXES
+    migrate.upgrade(url)
+    command.check(migrate.alembic_config(url))
+
+
+def signing_key_indexes(url: str) -> set[str]:
+    async def names() -> set[str]:
+        engine = create_async_engine(async_url(url))
+        try:
+            async with engine.connect() as conn:
+                found = await conn.run_sync(lambda sync: inspect(sync).get_indexes("signing_keys"))
+            return {ix["name"] for ix in found}
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(names())
+
+
+def test_0004_indexes_the_current_signing_key_and_its_downgrade_removes_it(database_url):
+    url = async_url(database_url)
+    migrate.upgrade(url)
+    assert "ix_signing_keys_current" in signing_key_indexes(database_url)
+
+    command.downgrade(migrate.alembic_config(url), "0003")
+    assert "ix_signing_keys_current" not in signing_key_indexes(database_url)
+
     migrate.upgrade(url)
     command.check(migrate.alembic_config(url))

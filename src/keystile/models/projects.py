@@ -1,4 +1,4 @@
-from sqlalchemy import Boolean, Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy import Boolean, Column, ForeignKey, Index, String, Table, Text, text
 
 from keystile.models.meta import metadata
 from keystile.models.types import JSONType, UTCDateTime
@@ -43,6 +43,15 @@ signing_keys = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("retired_at", UTCDateTime, nullable=True),
     Index("ix_signing_keys_project_id", "project_id"),
+    # The project's current key (newest unretired), read with every sessions.authenticate:
+    # found in the index, in order, instead of sorting the project's keys (migration 0004).
+    Index(
+        "ix_signing_keys_current",
+        "project_id",
+        "created_at",
+        sqlite_where=text("retired_at IS NULL"),
+        postgresql_where=text("retired_at IS NULL"),
+    ),
 )
 
 __all__ = ["projects", "project_secrets", "redirect_urls", "signing_keys", "rbac_policies"]
