@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 
 import requests
+import stytch
 
-from tests.flows import unique_email
+from tests.flows import discovery_signup, unique_email
 
 ENVELOPE = {"status_code", "request_id", "error_type", "error_message", "error_url"}
 
@@ -74,6 +75,40 @@ class TestBadInput:
         )
         assert_envelope(resp, 400, "bad_request")
         assert "session_duration_minutes" in resp.json()["error_message"]
+
+    def test_hot_route_reads_a_body_sent_in_chunks(self, project, inbox):
+        client = stytch.B2BClient(project.project_id, project.secret, environment=project.server.base_url)
+        signed_in = discovery_signup(client, inbox, unique_email())
+        body = b'{"session_token": "%s"}' % signed_in.session_token.encode()
+
+        def chunks():
+            yield body[:7]
+            yield body[7:20]
+            yield body[20:]
+
+        resp = _post(
+            project,
+            "/v1/b2b/sessions/authenticate",
+            data=chunks(),  # Transfer-Encoding: chunked, no Content-Length
+            headers={"Content-Type": "application/json"},
+            auth=project.auth,
+        )
+        assert resp.status_code == 200, resp.text
+        assert resp.json()["member_session"]["member_session_id"]
+
+    def test_hot_route_refuses_malformed_json_before_a_missing_body(self, project):
+        malformed = _post(
+            project,
+            "/v1/sessions/authenticate",
+            data=b'{"session_token": ',
+            headers={"Content-Type": "application/json"},
+            auth=project.auth,
+        )
+        empty = _post(project, "/v1/b2b/sessions/authenticate", auth=project.auth)
+
+        assert_envelope(malformed, 400, "bad_request")
+        assert "JSON" in malformed.json()["error_message"]
+        assert_envelope(empty, 400, "bad_request")
 
     def test_oversize_body(self, project):
         resp = _post(
