@@ -128,6 +128,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
             if deliverer:
                 await deliverer.stop()
             await state.db.dispose()
+            observability.flush_access_logs()
 
     app = FastAPI(
         title="keystile",

@@ -174,6 +174,7 @@ class TestWorkers:
         assert cli(env, "migrate").returncode == 0
         project = json.loads(cli(env, "projects", "create", "--name", "ops", "--json").stdout)
         server = Serve(env, "--workers", "2")
+        request_ids = []
         try:
             for _ in range(10):
                 resp = requests.post(
@@ -181,10 +182,20 @@ class TestWorkers:
                     json={},
                     auth=(project["project_id"], project["secret"]),
                     timeout=10,
+                    headers={"Connection": "close"},  # a new connection each time: either worker
                 )
                 assert resp.status_code == 200
+                request_ids.append(resp.json()["request_id"])
         finally:
             assert server.stop() == 0
+        # Access lines are written out in batches; a worker's last batch still reaches
+        # the log when it shuts down.
+        logged = {
+            line["request_id"]
+            for line in map(json.loads, (raw for raw in server.output.splitlines() if raw.startswith("{")))
+            if line.get("logger") == "keystile.access"
+        }
+        assert set(request_ids) <= logged
 
     def test_metrics_add_up_across_workers(self, data_dir):
         server = Serve(keystile_env(data_dir), "--workers", "2")

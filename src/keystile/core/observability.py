@@ -183,6 +183,60 @@ class JSONFormatter(logging.Formatter):
         return orjson.dumps(body).decode()
 
 
+class CoalescingStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A StreamHandler for the access lines: inside an event loop, lines are written out
+    together at most FLUSH_SECONDS after the first of them (one write for many requests,
+    as nginx's `access_log … flush=`), instead of a write and a flush per request, which
+    cost a hot request ~10 % of its throughput. Warnings and errors, lines logged outside
+    an event loop, `flush()` and `flush_access_logs()` write at once."""
+
+    FLUSH_SECONDS = 0.1
+
+    def __init__(self, stream: Any = None) -> None:
+        super().__init__(stream)
+        self._pending: list[str] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_loop: asyncio.AbstractEventLoop | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._pending.append(self.format(record) + self.terminator)
+        except Exception:  # noqa: BLE001 - logging's own contract: report, never raise
+            self.handleError(record)
+            return
+        if record.levelno >= logging.WARNING:
+            self.flush()
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # a thread, the CLI: no loop to flush later from
+            self.flush()
+            return
+        if self._timer is None or self._timer_loop is not loop:  # none pending in this loop
+            self._timer_loop = loop
+            self._timer = loop.call_later(self.FLUSH_SECONDS, self.flush)
+
+    def flush(self) -> None:
+        self.acquire()
+        try:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            if self._pending and self.stream is not None:
+                lines, self._pending = "".join(self._pending), []
+                self.stream.write(lines)
+            super().flush()
+        finally:
+            self.release()
+
+
+def flush_access_logs() -> None:
+    """Write out buffered access lines now (a worker's shutdown: spawned workers leave by
+    `os._exit`, which skips logging's own flush at exit)."""
+    for handler in access_log.handlers:
+        handler.flush()
+
+
 def logging_config(level: str = "info") -> dict[str, Any]:
     """The `logging.config.dictConfig` for `keystile serve` (uvicorn applies it in every worker)."""
     level = level.upper()
@@ -190,11 +244,15 @@ def logging_config(level: str = "info") -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"json": {"()": f"{__name__}.JSONFormatter"}},
-        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+        "handlers": {
+            "stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},
+            "access": {"()": f"{__name__}.CoalescingStreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},
+        },
         "loggers": {
             "uvicorn": {"handlers": ["stderr"], "level": level, "propagate": False},
             "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
             "keystile": {"handlers": ["stderr"], "level": level, "propagate": False},
+            "keystile.access": {"handlers": ["access"], "level": level, "propagate": False},
         },
         "root": {"handlers": ["stderr"], "level": "WARNING"},
     }
