@@ -175,7 +175,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
     from keystile import routes
 
-    app.router.routes.extend(routes.HOT_ROUTES)
+    app.router.routes[0:0] = routes.HOT_ROUTES  # first: matched before anything else
     for router in routes.ROUTERS:
         app.include_router(router)
     if settings.inbox_enabled:
