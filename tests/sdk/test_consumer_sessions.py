@@ -45,6 +45,23 @@ class TestAuthenticate:
         assert resp.user.user_id == login.user_id
         assert resp.session_jwt
 
+    def test_a_user_with_two_emails_gets_both_in_the_order_they_were_added(self, consumer, inbox):
+        first = new_email("first")
+        login = log_in(consumer, inbox, email=first)
+        second = new_email("second")
+        consumer.magic_links.email.send(email=second, user_id=login.user_id)
+        consumer.magic_links.authenticate(token=inbox.latest_token(second))
+
+        by_token = consumer.sessions.authenticate(session_token=login.session_token)
+        by_jwt = consumer.sessions.authenticate(session_jwt=login.session_jwt)
+        stored = consumer.users.get(user_id=login.user_id)
+
+        assert [e.email for e in by_token.user.emails] == [first, second]
+        assert [e.email for e in by_jwt.user.emails] == [first, second]
+        assert [(e.email_id, e.verified) for e in by_token.user.emails] == [
+            (e.email_id, e.verified) for e in stored.emails
+        ]
+
     def test_by_session_jwt(self, consumer, inbox):
         login = log_in(consumer, inbox)
         resp = consumer.sessions.authenticate(session_jwt=login.session_jwt)

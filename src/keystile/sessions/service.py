@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any, Literal
 
 import orjson
-from sqlalchemy import bindparam, insert, literal_column, select, update
+from sqlalchemy import and_, bindparam, insert, literal_column, select, update
 from sqlalchemy.engine import Row
 
 from keystile import errors
@@ -227,38 +227,48 @@ MEMBER_SESSION = {
     )
     for by, c in _BY.items()
 }
+# The consumer lookup brings the user's emails along, one row per email (a user has at
+# least one; the outer join keeps a user without any): one statement instead of two.
 USER_SESSION = {
     by: Query(
-        select(sessions, users, SIGNING_KID)
+        select(sessions, users, SIGNING_KID, user_emails.c.email_id, user_emails.c.email, user_emails.c.verified)
         .join(users, users.c.user_id == sessions.c.user_id)
-        .where(*_live_session(c), users.c.project_id == bindparam("project_id")),
+        .outerjoin(
+            user_emails,
+            and_(user_emails.c.user_id == users.c.user_id, user_emails.c.project_id == bindparam("project_id")),
+        )
+        .where(*_live_session(c), users.c.project_id == bindparam("project_id"))
+        .order_by(user_emails.c.created_at, user_emails.c.email_id),
         per_table=True,
     )
     for by, c in _BY.items()
 }
-USER_EMAILS = Query(
-    select(user_emails)
-    .where(user_emails.c.project_id == bindparam("project_id"), user_emails.c.user_id == bindparam("user_id"))
-    .order_by(user_emails.c.created_at, user_emails.c.email_id)
-)
 
 
 async def _read_live(
-    ctx: Context, queries: dict[str, Query], kind: Kind, token: str | None, session_jwt: str | None
+    ctx: Context,
+    queries: dict[str, Query],
+    kind: Kind,
+    token: str | None,
+    session_jwt: str | None,
+    *,
+    rows: bool = False,
 ) -> tuple[Any, str]:
     """The live session named by exactly one of token or JWT (with what `queries` join to
-    it), read without opening the request's transaction; and its token if known."""
+    it), read without opening the request's transaction; and its token if known. With
+    `rows`, every row the query gives (a join to several rows), not only the first."""
     if token and session_jwt:
         raise errors.TooManySessionArguments()
     if not token and not session_jwt:
         raise errors.NoSessionArguments()
     where = {"project_id": ctx.project_id, "kind": kind, "now": ctx.clock.now()}
+    read = ctx.read_all if rows else ctx.read_one
     if token:
-        found = await ctx.read_one(queries["token"], token_hash=crypto.hash_token(token), **where)
+        found = await read(queries["token"], token_hash=crypto.hash_token(token), **where)
     else:
         claims = await jwts.verify(ctx, session_jwt or "")
-        found = await ctx.read_one(queries["jwt"], session_id=claims[jwts.SESSION_CLAIM]["id"], **where)
-    if found is None:
+        found = await read(queries["jwt"], session_id=claims[jwts.SESSION_CLAIM]["id"], **where)
+    if not found:
         raise errors.SessionNotFound()
     return found, token or ""
 
@@ -350,9 +360,10 @@ async def authenticate_user(
 ) -> UserSession:
     """Consumer sessions.authenticate: the session, its user and the user's emails."""
     check_duration(minutes)
-    (row, user, key), known_token = await _read_live(ctx, USER_SESSION, "consumer", token, session_jwt)
+    found, known_token = await _read_live(ctx, USER_SESSION, "consumer", token, session_jwt, rows=True)
+    row, user, key, _ = found[0]
+    emails = [email for *_, email in found if email.email_id is not None]
     row = await _touch(ctx, row, minutes, custom_claims)
-    emails = await ctx.read_all(USER_EMAILS, project_id=ctx.project_id, user_id=user.user_id)
     return UserSession(row, known_token, user, emails, key.signing_kid)
 
 
