@@ -26,17 +26,21 @@ def database_url(request, tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'migrations.db'}"
 
 
-def organization_indexes(url: str) -> set[str]:
+def index_names(url: str, table: str) -> set[str]:
     async def names() -> set[str]:
         engine = create_async_engine(async_url(url))
         try:
             async with engine.connect() as conn:
-                found = await conn.run_sync(lambda sync: inspect(sync).get_indexes("organizations"))
+                found = await conn.run_sync(lambda sync: inspect(sync).get_indexes(table))
             return {ix["name"] for ix in found}
         finally:
             await engine.dispose()
 
     return asyncio.run(names())
+
+
+def organization_indexes(url: str) -> set[str]:
+    return index_names(url, "organizations")
 
 
 def test_postgres_gets_the_domain_indexes_and_sqlite_none(database_url):
@@ -54,26 +58,13 @@ def test_downgrade_to_0002_removes_them_and_upgrade_restores_them(database_url):
     command.check(migrate.alembic_config(url))
 
 
-def signing_key_indexes(url: str) -> set[str]:
-    async def names() -> set[str]:
-        engine = create_async_engine(async_url(url))
-        try:
-            async with engine.connect() as conn:
-                found = await conn.run_sync(lambda sync: inspect(sync).get_indexes("signing_keys"))
-            return {ix["name"] for ix in found}
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(names())
-
-
 def test_0004_indexes_the_current_signing_key_and_its_downgrade_removes_it(database_url):
     url = async_url(database_url)
     migrate.upgrade(url)
-    assert "ix_signing_keys_current" in signing_key_indexes(database_url)
+    assert "ix_signing_keys_current" in index_names(database_url, "signing_keys")
 
     command.downgrade(migrate.alembic_config(url), "0003")
-    assert "ix_signing_keys_current" not in signing_key_indexes(database_url)
+    assert "ix_signing_keys_current" not in index_names(database_url, "signing_keys")
 
     migrate.upgrade(url)
     command.check(migrate.alembic_config(url))
