@@ -26,18 +26,20 @@ def rfc3339(value: datetime | None) -> str | None:
     """Timestamps as Stytch writes them: UTC with a `Z` suffix."""
     if value is None:
         return None
-    if value.tzinfo is not None and value.tzinfo is not UTC:
-        value = value.astimezone(UTC)
-    # orjson writes what `isoformat()` does (microseconds only when there are any) in a
-    # tenth of the time; a response carries about ten timestamps.
-    return orjson.dumps(value, option=_RFC3339)[1:-1].decode()
+    return _utc_text(value, _RFC3339)
 
 
 def rfc3339_seconds(value: datetime) -> str:
     """`rfc3339` without the fraction of the second (JWT claims carry whole seconds)."""
+    return _utc_text(value, _RFC3339 | orjson.OPT_OMIT_MICROSECONDS)
+
+
+def _utc_text(value: datetime, option: int) -> str:
+    # orjson writes what `isoformat()` does (microseconds only when there are any) in a
+    # tenth of the time; a response carries about ten timestamps.
     if value.tzinfo is not None and value.tzinfo is not UTC:
         value = value.astimezone(UTC)
-    return orjson.dumps(value, option=_RFC3339 | orjson.OPT_OMIT_MICROSECONDS)[1:-1].decode()
+    return orjson.dumps(value, option=option)[1:-1].decode()
 
 
 def as_utc(value: datetime) -> datetime:

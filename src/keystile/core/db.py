@@ -29,6 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 # budget is split in the same proportion.
 DEFAULT_CONNECTIONS = 30
 MAX_READ_CONNECTIONS = 8
+# Idle read connections close soon: a process at rest holds no more than it did before.
+READ_IDLE_SECONDS = 2.0
 
 
 def split_connections(total: int) -> tuple[int, int]:
@@ -38,11 +40,8 @@ def split_connections(total: int) -> tuple[int, int]:
     read = max(1, min(MAX_READ_CONNECTIONS, (total * MAX_READ_CONNECTIONS + 15) // DEFAULT_CONNECTIONS))
     return total - read, read
 
-# Idle read connections close soon: a process at rest holds no more than it did before.
-READ_IDLE_SECONDS = 2.0
 
-
-def make_engine(url: str, transaction_connections: int = DEFAULT_CONNECTIONS - MAX_READ_CONNECTIONS) -> AsyncEngine:
+def make_engine(url: str, transaction_connections: int = split_connections(DEFAULT_CONNECTIONS)[0]) -> AsyncEngine:
     if url.startswith("sqlite"):
         path = sqlite_path(url)
         if path and path != ":memory:":
