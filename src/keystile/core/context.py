@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from keystile import errors
 from keystile.core import crypto, ratelimit
 from keystile.core.clock import Clock
-from keystile.core.db import Database, Query
+from keystile.core.db import Database, Lookup, Query
 from keystile.models.projects import project_secrets, projects
 
 if TYPE_CHECKING:
@@ -59,6 +59,11 @@ class Context:
 
     async def read_all(self, query: Query, **values: Any) -> list[Any]:
         return await self.state.db.read_all(query, conn=self.conn.open_connection, **values)
+
+    async def lookup(self, lookup: Lookup, key: Any, **values: Any) -> list[Any]:
+        """The rows of a keyed read-path lookup (`Database.lookup`), batched with
+        concurrent requests' on PostgreSQL."""
+        return await self.state.db.lookup(lookup, key, conn=self.conn.open_connection, **values)
 
     @property
     def live(self) -> bool:

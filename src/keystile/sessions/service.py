@@ -18,7 +18,7 @@ from keystile import errors
 from keystile.core import crypto, ids
 from keystile.core.clock import rfc3339, rfc3339_seconds
 from keystile.core.context import Context
-from keystile.core.db import Query
+from keystile.core.db import Lookup
 from keystile.models.organizations import members, organizations
 from keystile.models.sessions import sessions
 from keystile.models.users import user_emails, users
@@ -202,18 +202,17 @@ def _live_session(condition: Any) -> Any:
     )
 
 
-_BY = {
-    "token": sessions.c.token_hash == bindparam("token_hash"),
-    "jwt": sessions.c.session_id == bindparam("session_id"),
-}
-# sessions.authenticate's reads, one query each, on the read path (core/db.py).
-SESSION = {by: Query(select(sessions).where(*_live_session(c))) for by, c in _BY.items()}
+# Which column a session is looked up by, and the name of its value.
+_BY = {"token": (sessions.c.token_hash, "token_hash"), "jwt": (sessions.c.session_id, "session_id")}
+# sessions.authenticate's reads, one query each, on the read path (core/db.py): lookups by
+# one key, which concurrent requests share on PostgreSQL (`Lookup`).
+SESSION = {by: Lookup(lambda c: select(sessions).where(*_live_session(c)), *key) for by, key in _BY.items()}
 # The project's signing kid rides along, so the JWT cache can be checked without another
 # round trip (sessions/jwts.py reads it per mint so that a rotation takes effect at once).
 SIGNING_KID = jwts.current_kid_column()
 MEMBER_SESSION = {
-    by: Query(
-        select(sessions, members, organizations, SIGNING_KID)
+    by: Lookup(
+        lambda c: select(sessions, members, organizations, SIGNING_KID)
         .join(members, members.c.member_id == sessions.c.member_id)
         .join(organizations, organizations.c.organization_id == members.c.organization_id)
         .where(
@@ -223,15 +222,16 @@ MEMBER_SESSION = {
             # bound value could decide whether a partial index (status <> 'deleted') applies.
             members.c.status != literal_column("'deleted'"),
         ),
+        *key,
         per_table=True,
     )
-    for by, c in _BY.items()
+    for by, key in _BY.items()
 }
 # The consumer lookup brings the user's emails along, one row per email (a user has at
 # least one; the outer join keeps a user without any): one statement instead of two.
 USER_SESSION = {
-    by: Query(
-        select(sessions, users, SIGNING_KID, user_emails.c.email_id, user_emails.c.email, user_emails.c.verified)
+    by: Lookup(
+        lambda c: select(sessions, users, SIGNING_KID, user_emails.c.email_id, user_emails.c.email, user_emails.c.verified)
         .join(users, users.c.user_id == sessions.c.user_id)
         .outerjoin(
             user_emails,
@@ -239,22 +239,23 @@ USER_SESSION = {
         )
         .where(*_live_session(c), users.c.project_id == bindparam("project_id"))
         .order_by(user_emails.c.created_at, user_emails.c.email_id),
+        *key,
         per_table=True,
     )
-    for by, c in _BY.items()
+    for by, key in _BY.items()
 }
 
 
 async def _read_live(
     ctx: Context,
-    queries: dict[str, Query],
+    lookups: dict[str, Lookup],
     kind: Kind,
     token: str | None,
     session_jwt: str | None,
     *,
     rows: bool = False,
 ) -> tuple[Any, str]:
-    """The live session named by exactly one of token or JWT (with what `queries` join to
+    """The live session named by exactly one of token or JWT (with what `lookups` join to
     it), read without opening the request's transaction; and its token if known. With
     `rows`, every row the query gives (a join to several rows), not only the first."""
     if token and session_jwt:
@@ -262,15 +263,14 @@ async def _read_live(
     if not token and not session_jwt:
         raise errors.NoSessionArguments()
     where = {"project_id": ctx.project_id, "kind": kind, "now": ctx.clock.now()}
-    read = ctx.read_all if rows else ctx.read_one
     if token:
-        found = await read(queries["token"], token_hash=crypto.hash_token(token), **where)
+        found = await ctx.lookup(lookups["token"], crypto.hash_token(token), **where)
     else:
         claims = await jwts.verify(ctx, session_jwt or "")
-        found = await read(queries["jwt"], session_id=claims[jwts.SESSION_CLAIM]["id"], **where)
+        found = await ctx.lookup(lookups["jwt"], claims[jwts.SESSION_CLAIM]["id"], **where)
     if not found:
         raise errors.SessionNotFound()
-    return found, token or ""
+    return (found if rows else found[0]), token or ""
 
 
 async def _touch(
