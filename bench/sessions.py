@@ -57,6 +57,8 @@ class Target:
     method: str
     path: str
     body: dict[str, Any] | None = None
+    # Several bodies: connection i sends bodies[i % len(bodies)] (its own session).
+    bodies: list[dict[str, Any]] = field(default_factory=list)
     auth: bool = True
     skipped: str | None = None
     base_url: str | None = None  # another server (the peer); default: keystile's
@@ -213,13 +215,17 @@ def why(exc: StytchError) -> str:
     return f"{exc.details.error_type} ({exc.details.status_code})"
 
 
-def b2b_session(base_url: str, project: dict[str, str]) -> tuple[str, str, str] | str:
-    """A member session through the discovery flow, in an organization that anyone at
-    acme.test may join; (token, jwt, organization id), or why it failed."""
+def b2b_sessions(
+    base_url: str, project: dict[str, str], count: int
+) -> tuple[list[tuple[str, str]], str] | str:
+    """`count` member sessions, one per member, in an organization that anyone at
+    acme.test may join: the first through the discovery flow (which creates the
+    organization), the others through organization magic links (which add each member);
+    ([(token, jwt), …], organization id), or why it failed."""
     client = stytch.B2BClient(
         project["project_id"], project["secret"], environment=base_url
     )
-    email = "bench@acme.test"
+    email = f"bench-0-{RUN}@acme.test"
     try:
         client.magic_links.email.discovery.send(email_address=email)
         ist = client.magic_links.discovery.authenticate(
@@ -231,34 +237,48 @@ def b2b_session(base_url: str, project: dict[str, str]) -> tuple[str, str, str] 
             organization_slug="bench",
             session_duration_minutes=60,
         )
+        organization_id = created.organization.organization_id
         client.organizations.update(
-            organization_id=created.organization.organization_id,
+            organization_id=organization_id,
             email_allowed_domains=["acme.test"],
             email_jit_provisioning="RESTRICTED",
         )
+        found = [(created.session_token, created.session_jwt)]
+        for n in range(1, count):
+            email = f"bench-{n}-{RUN}@acme.test"
+            client.magic_links.email.login_or_signup(
+                organization_id=organization_id, email_address=email
+            )
+            member = client.magic_links.authenticate(
+                magic_links_token=inbox_token(base_url, email),
+                session_duration_minutes=60,
+            )
+            found.append((member.session_token, member.session_jwt))
     except StytchError as exc:
         return why(exc)
-    return (
-        created.session_token,
-        created.session_jwt,
-        created.organization.organization_id,
-    )
+    return found, organization_id
 
 
-def consumer_session(base_url: str, project: dict[str, str]) -> tuple[str, str] | str:
-    """A user session through login_or_create + authenticate; (token, jwt), or why it failed."""
+def consumer_sessions(
+    base_url: str, project: dict[str, str], count: int
+) -> list[tuple[str, str]] | str:
+    """`count` user sessions, one per user, through login_or_create + authenticate;
+    [(token, jwt), …], or why it failed."""
     client = stytch.Client(
         project["project_id"], project["secret"], environment=base_url
     )
-    email = "bench@example.test"
+    found = []
     try:
-        client.magic_links.email.login_or_create(email=email)
-        resp = client.magic_links.authenticate(
-            token=inbox_token(base_url, email), session_duration_minutes=60
-        )
+        for n in range(count):
+            email = f"bench-{n}-{RUN}@example.test"
+            client.magic_links.email.login_or_create(email=email)
+            resp = client.magic_links.authenticate(
+                token=inbox_token(base_url, email), session_duration_minutes=60
+            )
+            found.append((resp.session_token, resp.session_jwt))
     except StytchError as exc:
         return why(exc)
-    return resp.session_token, resp.session_jwt
+    return found
 
 
 RUN = secrets.token_hex(
@@ -343,30 +363,32 @@ def discovery_flow(organization_id: str) -> Callable[..., Awaitable[str | None]]
     return flow
 
 
-def targets(base_url: str, project: dict[str, str]) -> list[Target]:
+def targets(base_url: str, project: dict[str, str], sessions: int) -> list[Target]:
+    """The rows; each session row gets `sessions` sessions, one per connection, so that
+    concurrent requests name different sessions, as an app's users would."""
     rows = [Target("GET /healthz", "no-op", "GET", "healthz", auth=False)]
-    b2b = b2b_session(base_url, project)
-    consumer = consumer_session(base_url, project)
-    for label, path, session in (
-        ("B2B", "v1/b2b/sessions/authenticate", b2b),
+    console.print(f"[dim]signing in {sessions} members and {sessions} users[/dim]")
+    b2b = b2b_sessions(base_url, project, sessions)
+    consumer = consumer_sessions(base_url, project, sessions)
+    for label, path, made in (
+        ("B2B", "v1/b2b/sessions/authenticate", b2b if isinstance(b2b, str) else b2b[0]),
         ("consumer", "v1/sessions/authenticate", consumer),
     ):
         for kind, index in (("session_token", 0), ("session_jwt", 1)):
             name = f"{label} POST /{path}"
-            if isinstance(session, str):
+            if isinstance(made, str):
                 rows.append(
                     Target(
                         name,
                         kind,
                         "POST",
                         path,
-                        skipped=f"no {label} session: {session}",
+                        skipped=f"no {label} session: {made}",
                     )
                 )
             else:
-                rows.append(
-                    Target(name, kind, "POST", path, body={kind: session[index]})
-                )
+                bodies = [{kind: session[index]} for session in made]
+                rows.append(Target(name, kind, "POST", path, bodies=bodies))
     rows.append(
         Target(
             "B2B discovery send → dev inbox", "flow of 2", "", "", flow=magic_link_flow
@@ -378,7 +400,7 @@ def targets(base_url: str, project: dict[str, str]) -> list[Target]:
             Target(name, "flow of 4", "", "", skipped=f"no organization: {b2b}")
         )
     else:
-        rows.append(Target(name, "flow of 4", "", "", flow=discovery_flow(b2b[2])))
+        rows.append(Target(name, "flow of 4", "", "", flow=discovery_flow(b2b[1])))
     return rows
 
 
@@ -470,12 +492,14 @@ async def drive(
     result = Result(target)
     url = (target.base_url or base_url) + target.path
     headers = {**headers, **target.headers}
-    data = json.dumps(target.body).encode() if target.body is not None else None
+    bodies = target.bodies or ([target.body] if target.body is not None else [])
+    payloads = [json.dumps(body).encode() for body in bodies]
     deadline = time.perf_counter() + seconds
 
     numbers = count()
 
-    async def worker() -> None:
+    async def worker(n: int) -> None:
+        data = payloads[n % len(payloads)] if payloads else None
         clock = time.perf_counter
         while clock() < deadline:
             started = clock()
@@ -503,7 +527,7 @@ async def drive(
                 )
 
     began = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(connections)))
+    await asyncio.gather(*(worker(n) for n in range(connections)))
     result.elapsed = time.perf_counter() - began
     return result
 
@@ -700,7 +724,9 @@ def main() -> None:
         console.print(
             f"keystile at {base_url} ({database}, {args.workers} worker(s)), project {project['project_id']}"
         )
-        rows = targets(base_url, project) + ([peer_row] if peer_row else [])
+        rows = targets(base_url, project, args.connections) + (
+            [peer_row] if peer_row else []
+        )
         if args.only:
             wanted = [text.strip() for text in args.only.split(",") if text.strip()]
             rows = [r for r in rows if any(text in f"{r.name} {r.by}" for text in wanted)]
