@@ -57,8 +57,10 @@ class Target:
     method: str
     path: str
     body: dict[str, Any] | None = None
-    # Several bodies: connection i sends bodies[i % len(bodies)] (its own session).
+    # Per connection: connection i sends bodies[i % len(bodies)] and adds
+    # header_sets[i % len(header_sets)] (its own session).
     bodies: list[dict[str, Any]] = field(default_factory=list)
+    header_sets: list[dict[str, str]] = field(default_factory=list)
     auth: bool = True
     skipped: str | None = None
     base_url: str | None = None  # another server (the peer); default: keystile's
@@ -408,8 +410,9 @@ PEER_DIR = Path(__file__).parent / "peers" / "better-auth"
 
 
 @contextlib.contextmanager
-def running_better_auth() -> Iterator[Target]:
-    """better-auth on SQLite (bench/peers/better-auth/server.mjs); yields its get-session row."""
+def running_better_auth(users: int) -> Iterator[Target]:
+    """better-auth on SQLite (bench/peers/better-auth/server.mjs); yields its get-session
+    row, with `users` users signed up, one session cookie per connection."""
     name, by = "better-auth GET /api/auth/get-session", "session cookie"
     if not (PEER_DIR / "node_modules").is_dir():
         yield Target(
@@ -443,26 +446,29 @@ def running_better_auth() -> Iterator[Target]:
                     )
                     return
                 time.sleep(0.1)
-            signed_up = requests.post(
-                base + "api/auth/sign-up/email",
-                json={
-                    "email": "bench@example.test",
-                    "password": "correct-horse-battery",
-                    "name": "Bench",
-                },
-                headers={"Origin": base.rstrip("/")},
-                timeout=10,
-            )
-            cookie = signed_up.cookies.get("better-auth.session_token")
-            if not cookie:
-                yield Target(
-                    name,
-                    by,
-                    "GET",
-                    "",
-                    skipped=f"sign-up failed: {signed_up.status_code}",
+            cookies = []
+            for n in range(users):
+                signed_up = requests.post(
+                    base + "api/auth/sign-up/email",
+                    json={
+                        "email": f"bench-{n}@example.test",
+                        "password": "correct-horse-battery",
+                        "name": "Bench",
+                    },
+                    headers={"Origin": base.rstrip("/")},
+                    timeout=10,
                 )
-                return
+                cookie = signed_up.cookies.get("better-auth.session_token")
+                if not cookie:
+                    yield Target(
+                        name,
+                        by,
+                        "GET",
+                        "",
+                        skipped=f"sign-up failed: {signed_up.status_code}",
+                    )
+                    return
+                cookies.append(cookie)
             yield Target(
                 name,
                 by,
@@ -470,7 +476,10 @@ def running_better_auth() -> Iterator[Target]:
                 "api/auth/get-session",
                 auth=False,
                 base_url=base,
-                headers={"Cookie": f"better-auth.session_token={cookie}"},
+                header_sets=[
+                    {"Cookie": f"better-auth.session_token={cookie}"}
+                    for cookie in cookies
+                ],
             )
         finally:
             proc.terminate()
@@ -500,6 +509,11 @@ async def drive(
 
     async def worker(n: int) -> None:
         data = payloads[n % len(payloads)] if payloads else None
+        own = (
+            {**headers, **target.header_sets[n % len(target.header_sets)]}
+            if target.header_sets
+            else headers
+        )
         clock = time.perf_counter
         while clock() < deadline:
             started = clock()
@@ -512,7 +526,7 @@ async def drive(
             else:
                 try:
                     async with http.request(
-                        target.method, url, data=data, headers=headers
+                        target.method, url, data=data, headers=own
                     ) as resp:
                         body = await resp.read()
                         ok = resp.status == 200
@@ -713,7 +727,11 @@ def main() -> None:
             parser.error("--pin must leave at least one CPU for the load generator")
         PIN_SERVER[:] = ["taskset", "-c", args.pin]
         os.sched_setaffinity(0, client_cpus)
-    peer = running_better_auth() if args.peer else contextlib.nullcontext(None)
+    peer = (
+        running_better_auth(args.connections)
+        if args.peer
+        else contextlib.nullcontext(None)
+    )
     with (
         running_keystile(args.database_url, args.workers, args.log_level) as (
             base_url,
