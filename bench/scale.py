@@ -244,20 +244,19 @@ def literal_sql(statement: Any) -> str:
 
 
 async def plans(
-    dsn: str, project_id: str, token: str, organizations_total: int
+    dsn: str, project_id: str, tokens: list[str], organizations_total: int
 ) -> dict[str, str]:
-    """EXPLAIN ANALYZE of the session lookup and of organization search by slug and by domain."""
+    """EXPLAIN ANALYZE of the session lookup (alone, and as concurrent requests share it:
+    eight tokens in one statement) and of organization search by slug and by domain."""
     i = organizations_total // 2
-    found = MEMBER_SESSION["token"].compiled(postgresql.asyncpg.dialect())
-    session_sql = found.sql
-    params = found.bind(
-        {
-            "token_hash": hashlib.sha256(token.encode()).hexdigest(),
-            "project_id": project_id,
-            "kind": "b2b",
-            "now": dt.datetime.now(dt.UTC),
-        }
-    )
+    dialect = postgresql.asyncpg.dialect()
+    where = {"project_id": project_id, "kind": "b2b", "now": dt.datetime.now(dt.UTC)}
+
+    def token_hash(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    one = MEMBER_SESSION["token"].one.compiled(dialect)
+    many = MEMBER_SESSION["token"].many.compiled(dialect)
 
     def search(name: str, value: Any) -> str:
         condition = _organization_condition(
@@ -272,8 +271,12 @@ async def plans(
 
     queries = {
         "sessions.authenticate lookup (session + member + organization + signing kid)": (
-            session_sql,
-            params,
+            one.sql,
+            one.bind({"token_hash": token_hash(tokens[0]), **where}),
+        ),
+        "the same lookup for 8 concurrent requests, one statement (token_hash = ANY)": (
+            many.sql,
+            many.bind({"token_hash": [token_hash(t) for t in tokens[:8]], **where}),
         ),
         "organizations.search by organization_slugs": (
             search("organization_slugs", [f"org-{i}"]),
@@ -364,7 +367,10 @@ def main() -> None:
         )
         explained = asyncio.run(
             plans(
-                args.database_url, pid, random.choice(filler.tokens), args.organizations
+                args.database_url,
+                pid,
+                random.sample(filler.tokens, 8),
+                args.organizations,
             )
         )
 
