@@ -27,7 +27,8 @@ def json_lines(output: str) -> list[dict[str, Any]]:
 
 class TestLogs:
     @pytest.fixture(scope="class")
-    def run(self, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    @classmethod
+    def run(cls, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         """A keystile in a subprocess, driven through login flows; its whole output and
         every credential the flows saw."""
         data_dir: Path = tmp_path_factory.mktemp("logs") / "keystile-data"
