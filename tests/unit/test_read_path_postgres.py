@@ -138,6 +138,27 @@ async def test_a_waiting_caller_cancelled_leaves_the_connection_to_the_others():
         await pool.close()
 
 
+async def test_room_handed_to_a_caller_cancelled_at_that_moment_goes_to_the_next():
+    """The only connection is dropped (its statement cancelled), which hands the room for
+    a new one to the first waiter; that waiter is cancelled before it runs. The second
+    waiter must get the room, not wait forever."""
+    pool = ReadPool(DSN, size=1, idle_seconds=5)
+    try:
+        busy = asyncio.ensure_future(pool.fetch("SELECT pg_sleep(5)", []))
+        await asyncio.sleep(0.1)
+        first = asyncio.ensure_future(pool.fetch("SELECT 1", []))
+        second = asyncio.ensure_future(pool.fetch("SELECT 2", []))
+        await asyncio.sleep(0.05)
+
+        busy.cancel()  # runs next: drops the connection and wakes `first`…
+        asyncio.get_running_loop().call_soon(first.cancel)  # …which is cancelled before it runs
+
+        assert (await asyncio.wait_for(second, 5))[0][0] == 2
+        assert first.cancelled() and busy.cancelled()
+    finally:
+        await pool.close()
+
+
 async def test_a_closed_pool_closes_its_connections_and_refuses_statements():
     pool = ReadPool(DSN, size=2, idle_seconds=5)
     pid = (await pool.fetch("SELECT pg_backend_pid()", []))[0][0]

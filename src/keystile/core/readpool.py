@@ -106,8 +106,13 @@ class ReadPool:
             try:
                 conn = await waiter
             except asyncio.CancelledError:
-                if waiter.done() and not waiter.cancelled() and waiter.result() is not None:
-                    self._checkin(waiter.result())  # handed over as the caller was cancelled
+                # Cancelled as it was handed a connection, or room to open one: pass it on.
+                if waiter.done() and not waiter.cancelled():
+                    handed = waiter.result()
+                    if handed is not None:
+                        self._checkin(handed)
+                    else:
+                        self._wake_one(None)
                 raise
             if conn is not None:
                 return conn, True
