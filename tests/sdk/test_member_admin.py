@@ -537,3 +537,21 @@ class TestRetiredAddressesInLoginResponses:
         ist = b2b.magic_links.discovery.authenticate(discovery_magic_links_token=inbox.latest_token(new))
         (found,) = ist.discovered_organizations
         assert [r.email_address for r in found.membership.member.retired_email_addresses] == [old]
+
+    def test_sessions_authenticate_shows_the_retired_address_as_members_get_does(self, b2b, inbox):
+        old = unique_email(name="old")
+        signup = discovery_signup(b2b, inbox, old)
+        org_id = signup.organization.organization_id
+        before = b2b.sessions.authenticate(session_token=signup.session_token)
+        assert before.member.retired_email_addresses == []
+
+        new = unique_email(name="new")
+        b2b.organizations.members.update(organization_id=org_id, member_id=signup.member_id, email_address=new)
+        after = b2b.sessions.authenticate(session_token=signup.session_token)
+        by_jwt = b2b.sessions.authenticate(session_jwt=after.session_jwt)
+        got = b2b.organizations.members.get(organization_id=org_id, member_id=signup.member_id)
+
+        assert [r.email_address for r in after.member.retired_email_addresses] == [old]
+        assert after.member.retired_email_addresses == got.member.retired_email_addresses
+        assert by_jwt.member.retired_email_addresses == got.member.retired_email_addresses
+        assert after.member.email_address == new

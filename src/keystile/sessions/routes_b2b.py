@@ -76,7 +76,7 @@ async def authenticate(body: AuthenticateRequest, ctx: Context) -> JSON:
         member_session=service.member_session_json(row, roles, organization.slug),
         session_token=token,
         session_jwt=await service.member_jwt(ctx, row, roles, organization.slug, signing_kid=found.signing_kid),
-        member=member_json(member, organization, roles=member_role_list),
+        member=member_json(member, organization, found.retired, roles=member_role_list),
         organization=organization_json(organization),
         verdict=verdict,
     )

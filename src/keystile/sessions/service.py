@@ -11,15 +11,15 @@ from datetime import timedelta
 from typing import Any, Literal
 
 import orjson
-from sqlalchemy import and_, bindparam, insert, literal_column, select, update
+from sqlalchemy import and_, bindparam, exists, insert, literal_column, select, update
 from sqlalchemy.engine import Row
 
 from keystile import errors
 from keystile.core import crypto, ids
 from keystile.core.clock import rfc3339, rfc3339_seconds
 from keystile.core.context import Context
-from keystile.core.db import Lookup
-from keystile.models.organizations import members, organizations
+from keystile.core.db import Lookup, Query
+from keystile.models.organizations import member_retired_emails, members, organizations
 from keystile.models.sessions import sessions
 from keystile.models.users import user_emails, users
 from keystile.sessions import jwts
@@ -210,9 +210,27 @@ SESSION = {by: Lookup(lambda c: select(sessions).where(*_live_session(c)), *key)
 # The project's signing kid rides along, so the JWT cache can be checked without another
 # round trip (sessions/jwts.py reads it per mint so that a rotation takes effect at once).
 SIGNING_KID = jwts.current_kid_column()
+# Whether the member has retired addresses (an email change): rare, so the lookup only
+# says whether to read them, and the common case stays one statement.
+HAS_RETIRED_EMAILS = (
+    exists()
+    .where(
+        member_retired_emails.c.member_id == members.c.member_id,
+        member_retired_emails.c.project_id == members.c.project_id,
+    )
+    .label("has_retired_emails")
+)
+RETIRED_EMAILS = Query(
+    select(member_retired_emails.c.email_id, member_retired_emails.c.email)
+    .where(
+        member_retired_emails.c.project_id == bindparam("project_id"),
+        member_retired_emails.c.member_id == bindparam("member_id"),
+    )
+    .order_by(member_retired_emails.c.created_at, member_retired_emails.c.email_id)
+)
 MEMBER_SESSION = {
     by: Lookup(
-        lambda c: select(sessions, members, organizations, SIGNING_KID)
+        lambda c: select(sessions, members, organizations, SIGNING_KID, HAS_RETIRED_EMAILS)
         .join(members, members.c.member_id == sessions.c.member_id)
         .join(organizations, organizations.c.organization_id == members.c.organization_id)
         .where(
@@ -323,6 +341,7 @@ class MemberSession:
     member: Any
     organization: Any
     signing_kid: str | None  # the project's current signing key, read with the session
+    retired: list[dict[str, str]]  # Member.retired_email_addresses
 
 
 async def authenticate_member(
@@ -333,12 +352,17 @@ async def authenticate_member(
     minutes: int | None = None,
     custom_claims: dict[str, Any] | None = None,
 ) -> MemberSession:
-    """B2B sessions.authenticate: the session, its member and organization in one read.
+    """B2B sessions.authenticate: the session, its member and organization in one read
+    (and a second, only for a member whose email changed, for its retired addresses).
     A deleted member's session is not found."""
     check_duration(minutes)
     (row, member, organization, key), known_token = await _read_live(ctx, MEMBER_SESSION, "b2b", token, session_jwt)
     row = await _touch(ctx, row, minutes, custom_claims)
-    return MemberSession(row, known_token, member, organization, key.signing_kid)
+    retired = []
+    if key.has_retired_emails:
+        found = await ctx.read_all(RETIRED_EMAILS, project_id=ctx.project_id, member_id=member.member_id)
+        retired = [{"email_id": r.email_id, "email_address": r.email} for r in found]
+    return MemberSession(row, known_token, member, organization, key.signing_kid, retired)
 
 
 @dataclass
