@@ -32,6 +32,10 @@ async def backend_alive(pid: int) -> bool:
         await conn.close()
 
 
+async def _not_alive(pid: int) -> bool:
+    return not await backend_alive(pid)
+
+
 async def until(check: Any, seconds: float = 3.0) -> bool:
     """Poll an async check until it holds or `seconds` pass."""
     deadline = asyncio.get_running_loop().time() + seconds
@@ -88,10 +92,6 @@ async def test_a_connection_the_server_ended_is_replaced_and_the_statement_run_a
     finally:
         await admin.close()
         await pool.close()
-
-
-async def _not_alive(pid: int) -> bool:
-    return not await backend_alive(pid)
 
 
 async def test_a_cancelled_statement_drops_its_connection_and_the_pool_goes_on():

@@ -4,13 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystile import errors
 from keystile.core import emails
+from keystile.core.db import Query
 from keystile.models.organizations import member_retired_emails, members
+
+_RETIRED_ORDER = (member_retired_emails.c.created_at, member_retired_emails.c.email_id)
+# One Member's retired addresses on the read path (sessions.authenticate, core/db.py).
+RETIRED_OF_MEMBER = Query(
+    select(member_retired_emails)
+    .where(
+        member_retired_emails.c.project_id == bindparam("project_id"),
+        member_retired_emails.c.member_id == bindparam("member_id"),
+    )
+    .order_by(*_RETIRED_ORDER)
+)
+
+
+def retired_json(row: Any) -> dict[str, str]:
+    """One entry of `Member.retired_email_addresses`."""
+    return {"email_id": row.email_id, "email_address": row.email}
 
 
 async def find(conn: AsyncConnection, project_id: str, organization_id: str, ref: str) -> Row[Any] | None:
@@ -77,10 +94,10 @@ async def retired_emails(conn: AsyncConnection, project_id: str, member_ids: lis
             member_retired_emails.c.project_id == project_id,
             member_retired_emails.c.member_id.in_(list(dict.fromkeys(member_ids))),
         )
-        .order_by(member_retired_emails.c.created_at, member_retired_emails.c.email_id)
+        .order_by(*_RETIRED_ORDER)
     )
     for row in rows:
-        found[row.member_id].append({"email_id": row.email_id, "email_address": row.email})
+        found[row.member_id].append(retired_json(row))
     return found
 
 

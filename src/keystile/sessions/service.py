@@ -18,7 +18,8 @@ from keystile import errors
 from keystile.core import crypto, ids
 from keystile.core.clock import rfc3339, rfc3339_seconds
 from keystile.core.context import Context
-from keystile.core.db import Lookup, Query
+from keystile.core.db import Lookup
+from keystile.members import repository as members_repo
 from keystile.models.organizations import member_retired_emails, members, organizations
 from keystile.models.sessions import sessions
 from keystile.models.users import user_emails, users
@@ -220,14 +221,6 @@ HAS_RETIRED_EMAILS = (
     )
     .label("has_retired_emails")
 )
-RETIRED_EMAILS = Query(
-    select(member_retired_emails.c.email_id, member_retired_emails.c.email)
-    .where(
-        member_retired_emails.c.project_id == bindparam("project_id"),
-        member_retired_emails.c.member_id == bindparam("member_id"),
-    )
-    .order_by(member_retired_emails.c.created_at, member_retired_emails.c.email_id)
-)
 MEMBER_SESSION = {
     by: Lookup(
         lambda c: select(sessions, members, organizations, SIGNING_KID, HAS_RETIRED_EMAILS)
@@ -360,8 +353,8 @@ async def authenticate_member(
     row = await _touch(ctx, row, minutes, custom_claims)
     retired = []
     if key.has_retired_emails:
-        found = await ctx.read_all(RETIRED_EMAILS, project_id=ctx.project_id, member_id=member.member_id)
-        retired = [{"email_id": r.email_id, "email_address": r.email} for r in found]
+        found = await ctx.read_all(members_repo.RETIRED_OF_MEMBER, project_id=ctx.project_id, member_id=member.member_id)
+        retired = [members_repo.retired_json(r) for r in found]
     return MemberSession(row, known_token, member, organization, key.signing_kid, retired)
 
 
