@@ -5,7 +5,9 @@ Writes go through SQLAlchemy (`Database.transaction()`). A few hot, read-only lo
 same SQLAlchemy Core statement, compiled once per dialect and run on the bare driver, with
 no transaction around it. On this machine one session
 lookup costs ~22 µs with stdlib sqlite3 against ~214 µs through SQLAlchemy + aiosqlite,
-and ~156 µs with asyncpg against ~717 µs through SQLAlchemy + asyncpg.
+and ~156 µs with asyncpg against ~717 µs through SQLAlchemy + asyncpg. Session lookups
+are `Lookup`s (`Database.lookup()`), which concurrent requests share on PostgreSQL
+(ADR 0008).
 """
 
 from __future__ import annotations
