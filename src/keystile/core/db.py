@@ -219,8 +219,9 @@ class _Batches:
 class _Compiled:
     """SQL text, parameter order and converters of one Query on one dialect.
 
-    With `per_table`, a row of `select(a, b, c)` comes back as one Row per table (a, b, c),
-    so a join returns the same rows as three separate lookups would."""
+    With `per_table`, a row of `select(a, b, c)` comes back as a tuple of one Row per table
+    (a, b, c), so a join returns the same rows as three separate lookups would; columns of
+    no table (labels) that follow each other form one more Row."""
 
     def __init__(
         self, statement: Select[Any], dialect: Dialect, per_table: bool
@@ -243,6 +244,7 @@ class _Compiled:
             for name in names
         ]
         columns = list(statement.selected_columns)
+        self.per_table = per_table
         self.groups: list[tuple[int, int, type[Row]]] = []
         start = 0
         for i, column in enumerate(columns):
@@ -278,7 +280,7 @@ class _Compiled:
         values = list(raw)
         for i, convert in self.converters:
             values[i] = convert(values[i])
-        if len(self.groups) == 1:
+        if not self.per_table:
             return self.groups[0][2](values)
         return tuple(row_type(values[a:b]) for a, b, row_type in self.groups)
 

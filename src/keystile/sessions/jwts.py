@@ -1,12 +1,19 @@
 """Session JWTs: RS256, five minutes, Stytch's claims (reference §5); reused while fresh.
 
 Signing costs far more than a lookup, so a JWT minted for a session is handed out again
-while it has more than a minute to live and the session's claims have not changed.
+while it has more than a minute to live and the session's claims have not changed. For
+the same reason a process checks a JWT's signature once: a JWT it signed or verified is
+known by its session, and the same string presented again only needs its key to be
+still published.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hmac
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -41,20 +48,31 @@ def current_kid_column() -> Any:
     return _current_kid().scalar_subquery().label("signing_kid")
 
 
-CURRENT_KID = Query(_current_kid())
-PUBLIC_KEY = Query(
-    select(signing_keys.c.public_jwk, signing_keys.c.retired_at).where(
-        signing_keys.c.project_id == bindparam("project_id"), signing_keys.c.kid == bindparam("kid")
+def _named_key() -> tuple[Any, ...]:
+    return (signing_keys.c.project_id == bindparam("project_id"), signing_keys.c.kid == bindparam("kid"))
+
+
+def named_key_columns() -> tuple[Any, Any]:
+    """The public key named by `:kid` as columns `jwt_public_jwk` and `jwt_key_retired_at`,
+    to read along with the session a JWT names (NULL when the project has no such key)."""
+    return (
+        select(signing_keys.c.public_jwk).where(*_named_key()).scalar_subquery().label("jwt_public_jwk"),
+        select(signing_keys.c.retired_at).where(*_named_key()).scalar_subquery().label("jwt_key_retired_at"),
     )
-)
+
+
+CURRENT_KID = Query(_current_kid())
+PUBLIC_KEY = Query(select(signing_keys.c.public_jwk, signing_keys.c.retired_at).where(*_named_key()))
 
 
 class JWTCache:
-    """session_id → (fingerprint, jwt, exp); bounded, per process."""
+    """Per process, bounded: session_id → (fingerprint, jwt, exp) of the JWT minted last,
+    session_id → the JWT whose signature was checked last, and the parsed public keys."""
 
     def __init__(self, size: int = 100_000) -> None:
         self.size = size
         self._items: OrderedDict[str, tuple[bytes, str, int]] = OrderedDict()
+        self._verified: OrderedDict[str, str] = OrderedDict()
         self._public: dict[str, Any] = {}
 
     def get(self, session_id: str, fingerprint: bytes, now: int) -> str | None:
@@ -68,9 +86,22 @@ class JWTCache:
         self._items.move_to_end(session_id)
         while len(self._items) > self.size:
             self._items.popitem(last=False)
+        self.signed(session_id, token)
+
+    def signed(self, session_id: str, token: str) -> None:
+        """`token`'s signature is good: this process made it, or checked it."""
+        self._verified[session_id] = token
+        self._verified.move_to_end(session_id)
+        while len(self._verified) > self.size:
+            self._verified.popitem(last=False)
+
+    def is_signed(self, session_id: str, token: str) -> bool:
+        known = self._verified.get(session_id)
+        return known is not None and hmac.compare_digest(known, token)
 
     def drop(self, session_id: str) -> None:
         self._items.pop(session_id, None)
+        self._verified.pop(session_id, None)
 
     def public_key(self, kid: str, jwk: dict[str, Any]) -> Any:
         """A JWK parsed once per process (kids are unique across projects)."""
@@ -133,32 +164,61 @@ async def mint(
     return token
 
 
-async def _public_key(ctx: Context, kid: str) -> Any | None:
-    """The verification key for `kid` if the project publishes it now (Keyring.public_key's
-    rule: unretired, or retired less than RETIRED_KEY_WINDOW ago), read on the read path."""
-    row = await ctx.read_one(PUBLIC_KEY, project_id=ctx.project_id, kid=kid)
-    if row is None:
-        return None
-    if row.retired_at is not None and row.retired_at <= ctx.clock.now() - RETIRED_KEY_WINDOW:
-        return None
-    return ctx.state.jwt_cache.public_key(kid, row.public_jwk)
+@dataclass(frozen=True, slots=True)
+class Unverified:
+    """What a session JWT says, before its signature is checked: only for finding the
+    key and session to check it against."""
+
+    kid: str
+    claims: dict[str, Any]
+
+    @property
+    def session_id(self) -> str:
+        return self.claims[SESSION_CLAIM]["id"]
 
 
-async def verify(ctx: Context, token: str) -> dict[str, Any]:
-    """Check signature, issuer and audience of a session JWT; an expired one is accepted
-    (sessions.authenticate refreshes it while the session lives). Returns the claims."""
+def _segment(segment: str) -> Any:
+    return orjson.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+
+
+def peek(token: str) -> Unverified:
+    """The key and claims a session JWT names, unverified. A token that is not a JWT is
+    `unable_to_parse_session_jwt`; one that cannot be ours (no kid, another algorithm, no
+    session claim) is `jwt_invalid_claims`, as its verification would say."""
+    segments = token.split(".")
     try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError:
+        if len(segments) != 3:
+            raise ValueError
+        header = _segment(segments[0])
+    except (ValueError, binascii.Error):
         raise errors.UnableToParseSessionJWT() from None
-    kid = header.get("kid")
-    key = await _public_key(ctx, kid) if isinstance(kid, str) else None
-    if key is None or header.get("alg") != "RS256":
+    if not isinstance(header, dict) or header.get("alg") != "RS256" or not isinstance(header.get("kid"), str):
         raise errors.InvalidSessionJWT("The session JWT was not signed by this project.")
     try:
-        claims = jwt.decode(
+        claims = _segment(segments[1])
+    except (ValueError, binascii.Error):
+        raise errors.InvalidSessionJWT("The session JWT is invalid: its payload is not JSON.") from None
+    session = claims.get(SESSION_CLAIM) if isinstance(claims, dict) else None
+    if not isinstance(session, dict) or not session.get("id") or not isinstance(session["id"], str):
+        raise errors.InvalidSessionJWT("The session JWT carries no session claim.")
+    return Unverified(header["kid"], claims)
+
+
+def check(ctx: Context, token: str, unverified: Unverified, jwk: dict[str, Any] | None, retired_at: datetime | None) -> None:
+    """Raise `jwt_invalid_claims` unless `token` is signed by the key it names (read as
+    `jwk` and `retired_at`; None if the project has no such key), that key is published
+    now (Keyring.public_key's rule: unretired, or retired less than RETIRED_KEY_WINDOW
+    ago), and the JWT is issued for this project. Expiry is not checked:
+    sessions.authenticate refreshes an expired JWT while its session lives."""
+    if jwk is None or (retired_at is not None and retired_at <= ctx.clock.now() - RETIRED_KEY_WINDOW):
+        raise errors.InvalidSessionJWT("The session JWT was not signed by this project.")
+    cache: JWTCache = ctx.state.jwt_cache
+    if cache.is_signed(unverified.session_id, token):
+        return
+    try:
+        jwt.decode(
             token,
-            key,
+            cache.public_key(unverified.kid, jwk),
             algorithms=["RS256"],
             audience=ctx.project_id,
             issuer=f"stytch.com/{ctx.project_id}",
@@ -166,9 +226,15 @@ async def verify(ctx: Context, token: str) -> dict[str, Any]:
         )
     except jwt.PyJWTError as exc:
         raise errors.InvalidSessionJWT(f"The session JWT is invalid: {exc}.") from None
-    if not isinstance(claims.get(SESSION_CLAIM), dict) or not claims[SESSION_CLAIM].get("id"):
-        raise errors.InvalidSessionJWT("The session JWT carries no session claim.")
-    return claims
+    cache.signed(unverified.session_id, token)
+
+
+async def verify(ctx: Context, token: str) -> dict[str, Any]:
+    """Check a session JWT as `check` does, reading its key. Returns the claims."""
+    unverified = peek(token)
+    key = await ctx.read_one(PUBLIC_KEY, project_id=ctx.project_id, kid=unverified.kid)
+    check(ctx, token, unverified, key.public_jwk if key else None, key.retired_at if key else None)
+    return unverified.claims
 
 
 def custom_claims_of(claims: dict[str, Any]) -> dict[str, Any]:

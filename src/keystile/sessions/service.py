@@ -205,9 +205,15 @@ def _live_session(condition: Any) -> Any:
 
 # Which column a session is looked up by, and the name of its value.
 _BY = {"token": (sessions.c.token_hash, "token_hash"), "jwt": (sessions.c.session_id, "session_id")}
+# By JWT, the public key the JWT names rides along (the first columns: a Row of their
+# own), so its signature is checked after one statement, not two (`_read_by_jwt`).
+_KEY_NAMED = {"token": (), "jwt": jwts.named_key_columns()}
 # sessions.authenticate's reads, one query each, on the read path (core/db.py): lookups by
 # one key, which concurrent requests share on PostgreSQL (`Lookup`).
-SESSION = {by: Lookup(lambda c: select(sessions).where(*_live_session(c)), *key) for by, key in _BY.items()}
+SESSION = {
+    by: Lookup(lambda c, by=by: select(*_KEY_NAMED[by], sessions).where(*_live_session(c)), *key, per_table=True)
+    for by, key in _BY.items()
+}
 # The project's signing kid rides along, so the JWT cache can be checked without another
 # round trip (sessions/jwts.py reads it per mint so that a rotation takes effect at once).
 SIGNING_KID = jwts.current_kid_column()
@@ -223,7 +229,7 @@ HAS_RETIRED_EMAILS = (
 )
 MEMBER_SESSION = {
     by: Lookup(
-        lambda c: select(sessions, members, organizations, SIGNING_KID, HAS_RETIRED_EMAILS)
+        lambda c, by=by: select(*_KEY_NAMED[by], sessions, members, organizations, SIGNING_KID, HAS_RETIRED_EMAILS)
         .join(members, members.c.member_id == sessions.c.member_id)
         .join(organizations, organizations.c.organization_id == members.c.organization_id)
         .where(
@@ -242,7 +248,15 @@ MEMBER_SESSION = {
 # least one; the outer join keeps a user without any): one statement instead of two.
 USER_SESSION = {
     by: Lookup(
-        lambda c: select(sessions, users, SIGNING_KID, user_emails.c.email_id, user_emails.c.email, user_emails.c.verified)
+        lambda c, by=by: select(
+            *_KEY_NAMED[by],
+            sessions,
+            users,
+            SIGNING_KID,
+            user_emails.c.email_id,
+            user_emails.c.email,
+            user_emails.c.verified,
+        )
         .join(users, users.c.user_id == sessions.c.user_id)
         .outerjoin(
             user_emails,
@@ -277,11 +291,24 @@ async def _read_live(
     if token:
         found = await ctx.lookup(lookups["token"], crypto.hash_token(token), **where)
     else:
-        claims = await jwts.verify(ctx, session_jwt or "")
-        found = await ctx.lookup(lookups["jwt"], claims[jwts.SESSION_CLAIM]["id"], **where)
+        found = await _read_by_jwt(ctx, lookups["jwt"], session_jwt or "", where)
     if not found:
         raise errors.SessionNotFound()
     return (found if rows else found[0]), token or ""
+
+
+async def _read_by_jwt(ctx: Context, lookup: Lookup, session_jwt: str, where: dict[str, Any]) -> list[Any]:
+    """The rows of the live session a JWT names, read together with the key the JWT names;
+    nothing is returned before the JWT is checked against that key. The rows come back
+    without the key's columns."""
+    unverified = jwts.peek(session_jwt)
+    found = await ctx.lookup(lookup, unverified.session_id, kid=unverified.kid, **where)
+    if not found:
+        await jwts.verify(ctx, session_jwt)  # an invalid JWT says so, not "session not found"
+        return []
+    key = found[0][0]
+    jwts.check(ctx, session_jwt, unverified, key.jwt_public_jwk, key.jwt_key_retired_at)
+    return [row[1:] for row in found]
 
 
 async def _touch(
@@ -323,7 +350,7 @@ async def authenticate(
 ) -> tuple[Any, str]:
     """sessions.authenticate: find the live session, extend it if asked, touch it."""
     check_duration(minutes)
-    row, known_token = await _read_live(ctx, SESSION, kind, token, session_jwt)
+    (row,), known_token = await _read_live(ctx, SESSION, kind, token, session_jwt)
     return await _touch(ctx, row, minutes, custom_claims), known_token
 
 
