@@ -4,6 +4,8 @@ the wall between consumer and B2B sessions."""
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 from typing import Any
 
@@ -67,6 +69,17 @@ class TestAuthenticate:
         resp = consumer.sessions.authenticate(session_jwt=login.session_jwt)
         assert resp.session.session_id == login.session.session_id
         assert resp.user.user_id == login.user_id
+
+    def test_a_jwt_with_a_changed_claim_is_refused_and_the_genuine_one_still_works(self, consumer, inbox):
+        login = log_in(consumer, inbox)
+        consumer.sessions.authenticate(session_jwt=login.session_jwt)  # checked once, remembered
+        header, payload, signature = login.session_jwt.split(".")
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        claims["sub"] = "user-test-00000000-0000-4000-8000-000000000000"
+        forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+        error = error_of(lambda: consumer.sessions.authenticate(session_jwt=f"{header}.{forged}.{signature}"))
+        assert error.error_type == "jwt_invalid_claims"
+        assert consumer.sessions.authenticate(session_jwt=login.session_jwt).user.user_id == login.user_id
 
     def test_returned_jwt_verifies_locally(self, consumer, inbox, server):
         login = log_in(consumer, inbox)
