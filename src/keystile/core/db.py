@@ -34,8 +34,11 @@ from keystile.core.readpool import ReadPool
 # budget is split in the same proportion.
 DEFAULT_CONNECTIONS = 30
 MAX_READ_CONNECTIONS = 8
-# Idle read connections close soon: a process at rest holds no more than it did before.
-READ_IDLE_SECONDS = 2.0
+# Idle read connections close after half a minute, so a process at rest holds none. Under
+# steady load the least recently used of them can sit idle for a few seconds at a time:
+# closing them after 2 s opened a new backend every second or so (a fork, start-up and
+# type introspection each), measured in bench/README.md.
+READ_IDLE_SECONDS = 30.0
 
 
 def split_connections(total: int) -> tuple[int, int]:
