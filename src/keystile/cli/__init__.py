@@ -26,10 +26,6 @@ from keystile.cli import outbox as outbox_cli
 from keystile.cli import rbac as rbac_cli
 from keystile.cli.common import err, out
 from keystile.cli.common import run as _run
-from keystile.config import Settings
-from keystile.core import migrate as migrations
-from keystile.core import observability
-from keystile.core.keys import MasterKeyMismatch, MasterKeyMissing
 from keystile.core.redirect_urls import RedirectType
 
 T = TypeVar("T")
@@ -60,6 +56,10 @@ def serve(
     import uvicorn
 
     from keystile.app import make_state, prepare
+    from keystile.config import Settings
+    from keystile.core import migrate as migrations
+    from keystile.core import observability
+    from keystile.core.keys import MasterKeyMismatch, MasterKeyMissing
 
     if config is not None:
         if not config.exists():
@@ -132,6 +132,9 @@ def _metrics_dir(workers: int) -> str | None:
 @app.command()
 def migrate() -> None:
     """Bring the database to the current schema (Alembic upgrade head)."""
+    from keystile.config import Settings
+    from keystile.core import migrate as migrations
+
     settings = Settings()
     with err.status("migrating…"):
         migrations.upgrade(settings.db_url)
