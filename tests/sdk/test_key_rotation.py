@@ -1,6 +1,11 @@
 """Signing key rotation with `keystile keys rotate`, seen by the official SDK: apps that
 verify JWTs locally (with the SDK's cached JWK set) never see a failure.
 
+The command runs against the server's database with its own engine, keyring and
+transaction, as an operator's would: in this process (typer's CliRunner) for most tests,
+as a process of its own for `--activate-in 0` (tests/http/test_operations.py and
+test_cli.py run the other commands so too).
+
 Time moves for both sides at once: `advance` moves the server's clock and the clock of
 the app's JWT library (PyJWT's JWK set cache, refetch cooldown and claim checks)."""
 
@@ -24,12 +29,22 @@ import pytest
 import stytch
 import stytch.shared.jwt_helpers
 from stytch.core.response_base import StytchError
+from typer.testing import CliRunner
 
+from keystile.cli import app as keystile_cli
 from tests.flows import discovery_signup, unique_email
 
 
 def keys_cli(server: Any, *args: str) -> subprocess.CompletedProcess[str]:
-    """`keystile keys …` as an operator runs it: another process, the server's database."""
+    """`keystile keys …` on the server's database, run in this process."""
+    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("KEYSTILE_")}
+    env.update(KEYSTILE_DATA_DIR=str(server.settings.data_dir), KEYSTILE_DATABASE_URL=server.settings.database_url)
+    done = CliRunner().invoke(keystile_cli, ["keys", *args], env=env, catch_exceptions=False)
+    return subprocess.CompletedProcess(args, done.exit_code, done.stdout, done.stderr)
+
+
+def keys_process(server: Any, *args: str) -> subprocess.CompletedProcess[str]:
+    """`keystile keys …` on the server's database, run as a process of its own."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEYSTILE_")}
     env["KEYSTILE_DATA_DIR"] = str(server.settings.data_dir)
     env["KEYSTILE_DATABASE_URL"] = server.settings.database_url
@@ -38,8 +53,8 @@ def keys_cli(server: Any, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def rotate(server: Any, project_id: str, *flags: str) -> dict[str, Any]:
-    done = keys_cli(server, "rotate", "--project", project_id, "--json", *flags)
+def rotate(server: Any, project_id: str, *flags: str, cli: Callable[..., Any] = keys_cli) -> dict[str, Any]:
+    done = cli(server, "rotate", "--project", project_id, "--json", *flags)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
@@ -147,15 +162,15 @@ class TestRotate:
 
 
 class TestRotateActivatingAtOnce:
-    """`--activate-in 0`: the new key signs at once, in every process."""
+    """`--activate-in 0` from another process: the new key signs at once, in every process."""
 
     def test_a_jwt_minted_after_rotation_is_signed_by_the_new_key(self, b2b, member, project, server, old_kid):
         # The member's JWT is fresh and would be handed out again: the rotation must win.
-        result = rotate(server, project.project_id, "--activate-in", "0")
+        result = rotate(server, project.project_id, "--activate-in", "0", cli=keys_process)
         assert kid_of(fresh_jwt(b2b, member)) == result["kid"] != old_kid
 
     def test_new_jwt_verifies_locally_once_the_sdk_may_refetch(self, b2b, member, project, server, old_kid, advance):
-        rotate(server, project.project_id, "--activate-in", "0")
+        rotate(server, project.project_id, "--activate-in", "0", cli=keys_process)
         advance(seconds=31)  # PyJWKClient refetches an unknown kid at most every 30 seconds
         local = b2b.sessions.authenticate_jwt_local(session_jwt=fresh_jwt(b2b, member))
         assert local.member_id == member.member_id
