@@ -14,6 +14,8 @@ import stytch
 from keystile.core.redirect_urls import RedirectType
 from keystile.projects import service as projects
 from tests.support import (
+    CLUSTER_SCOPES,
+    CLUSTERS,
     AsyncBridge,
     Inbox,
     LoopThread,
@@ -60,6 +62,35 @@ def server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
             url = f"sqlite:///{data_dir / 'keystile.db'}"
         _servers[backend] = start_server(backend, data_dir, url)
     yield _servers[backend]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadscope` (a class's or a module's tests on one worker), except that the
+    tests running whole clusters (tests/support.py CLUSTER_SCOPES) are one unit, handed
+    out first. They take minutes and one cluster runs at a time: handed out by test count,
+    as loadscope does, they came last, and one worker waited for the other's cluster with
+    nothing else left to run. Handed out first, they run one after another on one worker
+    while the other works through the rest.
+
+    `--dist loadgroup` with `xdist_group` marks cannot say this here: pytest-xdist 3.8
+    names the group in `item._nodeid`, which pytest 9 no longer reads, so every test
+    becomes a unit of its own."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ClustersFirst(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            return CLUSTERS if scope in CLUSTER_SCOPES else scope
+
+        def _assign_work_unit(self, node: Any) -> None:
+            if CLUSTERS in self.workqueue:
+                self.workqueue.move_to_end(CLUSTERS, last=False)
+            super()._assign_work_unit(node)
+
+    return ClustersFirst(config, log)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

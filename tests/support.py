@@ -185,6 +185,19 @@ class AsyncBridge:
         return AsyncBridge(value, self._loop)
 
 
+# The modules and classes whose tests run whole keystile clusters (tests/http/test_multiprocess.py
+# Cluster): under pytest-xdist, one unit of work named CLUSTERS, handed out first (conftest.py).
+CLUSTERS = "clusters"
+CLUSTER_SCOPES = frozenset(
+    {
+        "tests/http/test_multiprocess.py::TestThreeWorkers",
+        "tests/sdk/test_outbox_delivery.py::TestThreeWorkersDeliverOnce",
+        "tests/sdk/test_outbox_delivery.py::TestWorkerKilledMidDelivery",
+        "tests/sdk/test_outbox_delivery.py::TestWorkerKilledBeforeTheServerHasTheMessage",
+    }
+)
+
+
 class MachineLock:
     """One holder at a time across every pytest process on this machine (pytest-xdist
     workers included): for tests that run whole keystile clusters, which together would
