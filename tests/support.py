@@ -7,6 +7,7 @@ import asyncio
 import fcntl
 import os
 import socket
+import subprocess
 import tempfile
 import threading
 import time
@@ -18,8 +19,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 import uvicorn
+from typer.testing import CliRunner
 
 from keystile.app import create_app
+from keystile.cli import app as keystile_cli
 from keystile.config import Settings
 from keystile.core.clock import Clock
 
@@ -161,6 +164,16 @@ class Inbox:
 
     def latest_token(self, to: str) -> str:
         return link_params(self.latest_link(to))["token"]
+
+
+def keystile_in_process(settings: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`keystile …` with these KEYSTILE_ settings and no others, run in this process
+    (typer's CliRunner): the command opens its own engine, keyring and transaction, as it
+    does in a process of its own, without a new interpreter's start."""
+    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("KEYSTILE_")}
+    env.update(settings)
+    done = CliRunner().invoke(keystile_cli, list(args), env=env, catch_exceptions=False)
+    return subprocess.CompletedProcess(list(args), done.exit_code, done.stdout, done.stderr)
 
 
 def link_params(link: str) -> dict[str, str]:

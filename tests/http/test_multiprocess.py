@@ -32,7 +32,14 @@ from aiosmtpd.controller import Controller
 
 from tests.conftest import IN_CI, REDIRECT_URL
 from tests.http.test_rate_limits import require_redis
-from tests.support import MachineLock, free_port, fresh_postgres_url, link_params, postgres_reachable
+from tests.support import (
+    MachineLock,
+    free_port,
+    fresh_postgres_url,
+    keystile_in_process,
+    link_params,
+    postgres_reachable,
+)
 
 KEYSTILE = [sys.executable, "-m", "keystile"]
 FLOWS = 200
@@ -132,14 +139,16 @@ class Cluster:
         self.processes: list[subprocess.Popen[str]] = []
         self.log = data_dir / "serve.log"
 
-    def cli(self, *args: str) -> str:
-        done = subprocess.run([*KEYSTILE, *args], env=self.env, capture_output=True, text=True, timeout=60)
-        assert done.returncode == 0, done.stderr
-        return done.stdout
-
     def create_project(self) -> dict[str, str]:
-        project = json.loads(self.cli("projects", "create", "--name", f"cluster-{uuid.uuid4().hex[:6]}", "--json"))
-        self.cli("redirect-urls", "add", REDIRECT_URL, "--project", project["project_id"], "--default")
+        """A project with the default redirect URL, made by the `keystile` command run in
+        this process (tests/sdk/test_key_rotation.py and tests/http/test_cli.py run it as
+        a process of its own)."""
+        settings = {k: v for k, v in self.env.items() if k.startswith("KEYSTILE_")}
+        created = keystile_in_process(settings, "projects", "create", "--name", f"cluster-{uuid.uuid4().hex[:6]}", "--json")
+        assert created.returncode == 0, created.stderr
+        project = json.loads(created.stdout)
+        added = keystile_in_process(settings, "redirect-urls", "add", REDIRECT_URL, "--project", project["project_id"], "--default")
+        assert added.returncode == 0, added.stderr
         return project
 
     def serve(self, workers: int) -> str:

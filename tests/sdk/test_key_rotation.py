@@ -29,18 +29,15 @@ import pytest
 import stytch
 import stytch.shared.jwt_helpers
 from stytch.core.response_base import StytchError
-from typer.testing import CliRunner
 
-from keystile.cli import app as keystile_cli
 from tests.flows import discovery_signup, unique_email
+from tests.support import keystile_in_process
 
 
 def keys_cli(server: Any, *args: str) -> subprocess.CompletedProcess[str]:
     """`keystile keys …` on the server's database, run in this process."""
-    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("KEYSTILE_")}
-    env.update(KEYSTILE_DATA_DIR=str(server.settings.data_dir), KEYSTILE_DATABASE_URL=server.settings.database_url)
-    done = CliRunner().invoke(keystile_cli, ["keys", *args], env=env, catch_exceptions=False)
-    return subprocess.CompletedProcess(args, done.exit_code, done.stdout, done.stderr)
+    settings = {"KEYSTILE_DATA_DIR": str(server.settings.data_dir), "KEYSTILE_DATABASE_URL": server.settings.database_url}
+    return keystile_in_process(settings, "keys", *args)
 
 
 def keys_process(server: Any, *args: str) -> subprocess.CompletedProcess[str]:
