@@ -144,10 +144,13 @@ class Cluster:
         this process (tests/sdk/test_key_rotation.py and tests/http/test_cli.py run it as
         a process of its own)."""
         settings = {k: v for k, v in self.env.items() if k.startswith("KEYSTILE_")}
-        created = keystile_in_process(settings, "projects", "create", "--name", f"cluster-{uuid.uuid4().hex[:6]}", "--json")
+        name = f"cluster-{uuid.uuid4().hex[:6]}"
+        created = keystile_in_process(settings, "projects", "create", "--name", name, "--json")
         assert created.returncode == 0, created.stderr
         project = json.loads(created.stdout)
-        added = keystile_in_process(settings, "redirect-urls", "add", REDIRECT_URL, "--project", project["project_id"], "--default")
+        added = keystile_in_process(
+            settings, "redirect-urls", "add", REDIRECT_URL, "--project", project["project_id"], "--default"
+        )
         assert added.returncode == 0, added.stderr
         return project
 

@@ -36,7 +36,10 @@ from tests.support import keystile_in_process
 
 def keys_cli(server: Any, *args: str) -> subprocess.CompletedProcess[str]:
     """`keystile keys …` on the server's database, run in this process."""
-    settings = {"KEYSTILE_DATA_DIR": str(server.settings.data_dir), "KEYSTILE_DATABASE_URL": server.settings.database_url}
+    settings = {
+        "KEYSTILE_DATA_DIR": str(server.settings.data_dir),
+        "KEYSTILE_DATABASE_URL": server.settings.database_url,
+    }
     return keystile_in_process(settings, "keys", *args)
 
 
