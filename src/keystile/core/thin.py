@@ -23,7 +23,6 @@ included routers cost ~40 µs per request, the same as the rest of the framework
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -41,8 +40,6 @@ Body = TypeVar("Body", bound=BaseModel)
 Handler = Callable[[Body, Context], Awaitable[Response]]
 
 _MISSING = object()
-# orjson reads an integer past 64 bits as a float; the json module keeps it an int.
-_HUGE_INTEGER = re.compile(rb"\d{20}")
 
 
 def _is_json(content_type: str) -> bool:
@@ -77,21 +74,42 @@ async def read_json(request: Request) -> Any:
         content_type = request.headers.get("content-type")
         if not content_type or not _is_json(content_type):
             return raw
-        # FastAPI decodes with the json module; orjson is 2.5× faster and agrees on every
-        # body it accepts, except that it reads integers past 64 bits as floats. What it
-        # refuses (a BOM, NaN, lone surrogates) or may misread goes to the json module.
-        if _HUGE_INTEGER.search(raw) is None:
-            try:
-                return orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                pass
-        return json.loads(raw)
+        return decode_json(raw)
     except json.JSONDecodeError as exc:
         raise RequestValidationError(
             [{"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error", "input": {}, "ctx": {"error": exc.msg}}]
         ) from exc
     except Exception as exc:  # undecodable bytes, a body cut short: FastAPI's answer
         raise HTTPException(status_code=400, detail="There was an error parsing the body") from exc
+
+
+def decode_json(raw: bytes) -> Any:
+    """What FastAPI's `json.loads` makes of a body, by orjson where they agree.
+
+    orjson is 2.5× faster and agrees on every body it accepts, except that it reads an
+    integer past 64 bits as a float. So a body orjson refuses (a BOM, NaN, lone
+    surrogates), or one it reads with a float in it, goes to the json module. Looking for
+    the floats in the decoded body costs under a microsecond; searching the raw bytes for
+    a run of 20 digits, as before, cost ~50 µs for a session JWT's 1.6 kB."""
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
+    return json.loads(raw) if _has_float(value) else value
+
+
+def _has_float(value: Any) -> bool:
+    pending = [value]  # a loop, not recursion: JSON may nest deeper than Python recurses
+    while pending:
+        item = pending.pop()
+        kind = item.__class__
+        if kind is float:
+            return True
+        if kind is dict:
+            pending.extend(item.values())
+        elif kind is list:
+            pending.extend(item)
+    return False
 
 
 def validate(model: type[Body], data: Any) -> Body:
