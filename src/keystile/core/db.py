@@ -57,11 +57,14 @@ def make_engine(url: str, transaction_connections: int = split_connections(DEFAU
         engine = create_async_engine(url, connect_args={"timeout": 30})
         _sqlite_write_transactions(engine)
         return engine
-    pool_size = min(10, transaction_connections)
+    # Every transaction connection stays in the pool once opened: with ten kept and the
+    # rest as overflow, each overflow connection was closed when it came back and opened
+    # again for the next request, and 32 concurrent magic-link sends ran a third slower
+    # (bench/README.md, log row 27).
     return create_async_engine(
         url,
-        pool_size=pool_size,
-        max_overflow=transaction_connections - pool_size,
+        pool_size=transaction_connections,
+        max_overflow=0,
         pool_pre_ping=False,
     )
 
