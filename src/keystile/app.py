@@ -18,12 +18,10 @@ from keystile import errors
 from keystile.config import Settings, load_file_config
 from keystile.core import ids, migrate, observability, ratelimit
 from keystile.core.clock import Clock
-from keystile.core.db import Database
-from keystile.core.keys import Keyring, MasterKey
 from keystile.core.outbox import Deliverer
 from keystile.core.redirect_urls import RedirectType
 from keystile.core.responses import JSON
-from keystile.core.state import AppState
+from keystile.core.state import AppState, make_state
 
 log = logging.getLogger("keystile")
 
@@ -87,17 +85,6 @@ class RequestGuard:
             return message
 
         await self.app(scope, limited_receive, send)
-
-
-def make_state(settings: Settings, clock: Clock | None = None) -> AppState:
-    master = MasterKey.from_settings(settings)
-    clock = clock or Clock()
-    return AppState(
-        settings=settings,
-        db=Database(settings.db_url, settings.database_connections),
-        clock=clock,
-        keyring=Keyring(master, clock),
-    )
 
 
 # Young collections every 10,000 net allocations instead of 700 (see `settle_heap`).

@@ -55,11 +55,12 @@ def serve(
     """Run the API server (SQLite under ./.keystile and the dev inbox by default)."""
     import uvicorn
 
-    from keystile.app import make_state, prepare
+    from keystile.app import prepare
     from keystile.config import Settings
     from keystile.core import migrate as migrations
     from keystile.core import observability
     from keystile.core.keys import MasterKeyMismatch, MasterKeyMissing
+    from keystile.core.state import make_state
 
     if config is not None:
         if not config.exists():

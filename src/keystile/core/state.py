@@ -7,11 +7,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from keystile.core.db import Database
-
 from keystile.config import Settings
 from keystile.core.clock import Clock
-from keystile.core.keys import Keyring
+from keystile.core.db import Database
+from keystile.core.keys import Keyring, MasterKey
 from keystile.sessions.jwts import JWTCache
 
 
@@ -33,3 +32,16 @@ class AppState:
 
     def transaction(self):  # noqa: ANN201 - an async context manager yielding the connection
         return self.db.transaction()
+
+
+def make_state(settings: Settings, clock: Clock | None = None) -> AppState:
+    """The shared state of a server process, or of a CLI command: this module leaves out
+    the web stack (FastAPI, uvicorn), so a command does not pay for importing it."""
+    master = MasterKey.from_settings(settings)
+    clock = clock or Clock()
+    return AppState(
+        settings=settings,
+        db=Database(settings.db_url, settings.database_connections),
+        clock=clock,
+        keyring=Keyring(master, clock),
+    )

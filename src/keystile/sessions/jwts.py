@@ -15,7 +15,7 @@ import hmac
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 import orjson
@@ -23,10 +23,12 @@ from jwt.algorithms import RSAAlgorithm
 from sqlalchemy import Select, bindparam, select
 
 from keystile import errors
-from keystile.core.context import Context
 from keystile.core.db import Query
 from keystile.core.keys import RETIRED_KEY_WINDOW
 from keystile.models.projects import signing_keys
+
+if TYPE_CHECKING:  # the request context brings in the web stack; the CLI uses AppState without it
+    from keystile.core.context import Context
 
 JWT_LIFETIME_SECONDS = 300
 REUSE_MARGIN_SECONDS = 60
