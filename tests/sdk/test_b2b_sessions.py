@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import base64
-import json
-
 import pytest
 import requests
 from stytch.core.response_base import StytchError
 
-from tests.flows import discovery_signup, unique_email
+from tests.flows import discovery_signup, jwt_of, jwt_parts, unique_email
 
 
 @pytest.fixture
@@ -120,18 +117,6 @@ class TestJWT:
         assert "max-age" in raw.headers["cache-control"]
 
 
-def _segments(token: str) -> list[str]:
-    return token.split(".")
-
-
-def _encoded(value: dict) -> str:
-    return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
-
-
-def _decoded(segment: str) -> dict:
-    return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-
-
 def _refused(b2b, session_jwt: str) -> str:
     with pytest.raises(StytchError) as exc:
         b2b.sessions.authenticate(session_jwt=session_jwt)
@@ -144,35 +129,32 @@ class TestJWTChecks:
     the server remembers the JWTs it signed or checked, and that must never let another through."""
 
     def test_a_changed_claim_breaks_the_signature(self, b2b, member):
-        header, payload, signature = _segments(member.session_jwt)
-        claims = _decoded(payload)
+        header, claims, signature = jwt_parts(member.session_jwt)
         claims["https://stytch.com/session"]["roles"].append("forged_admin")
-        assert _refused(b2b, ".".join([header, _encoded(claims), signature])) == "jwt_invalid_claims"
+        assert _refused(b2b, jwt_of(header, claims, signature)) == "jwt_invalid_claims"
         # The genuine JWT still works: a refused forgery leaves nothing behind.
         b2b.sessions.authenticate(session_jwt=member.session_jwt)
 
     def test_another_sessions_signature_does_not_fit(self, b2b, inbox, member):
         other = discovery_signup(b2b, inbox, unique_email())
-        header, payload, _ = _segments(member.session_jwt)
-        forged = ".".join([header, payload, _segments(other.session_jwt)[2]])
+        header, claims, _ = jwt_parts(member.session_jwt)
+        forged = jwt_of(header, claims, jwt_parts(other.session_jwt)[2])
         assert _refused(b2b, forged) == "jwt_invalid_claims"
 
     def test_a_jwt_naming_a_key_the_project_does_not_have_is_refused(self, b2b, member):
-        header, payload, signature = _segments(member.session_jwt)
-        named = {**_decoded(header), "kid": "jwk-test-not-ours"}
-        assert _refused(b2b, ".".join([_encoded(named), payload, signature])) == "jwt_invalid_claims"
+        header, claims, signature = jwt_parts(member.session_jwt)
+        named = {**header, "kid": "jwk-test-not-ours"}
+        assert _refused(b2b, jwt_of(named, claims, signature)) == "jwt_invalid_claims"
 
     def test_a_forged_jwt_for_a_session_that_does_not_exist_is_invalid_not_missing(self, b2b, member):
-        header, payload, signature = _segments(member.session_jwt)
-        claims = _decoded(payload)
+        header, claims, signature = jwt_parts(member.session_jwt)
         claims["https://stytch.com/session"]["id"] = "member-session-test-00000000-0000-4000-8000-000000000000"
-        assert _refused(b2b, ".".join([header, _encoded(claims), signature])) == "jwt_invalid_claims"
+        assert _refused(b2b, jwt_of(header, claims, signature)) == "jwt_invalid_claims"
 
     def test_a_jwt_without_a_session_claim_is_invalid(self, b2b, member):
-        header, payload, signature = _segments(member.session_jwt)
-        claims = _decoded(payload)
+        header, claims, signature = jwt_parts(member.session_jwt)
         del claims["https://stytch.com/session"]
-        assert _refused(b2b, ".".join([header, _encoded(claims), signature])) == "jwt_invalid_claims"
+        assert _refused(b2b, jwt_of(header, claims, signature)) == "jwt_invalid_claims"
 
     @pytest.mark.parametrize("junk", ["not-a-jwt", "a.b", "!!!.e30.e30", "e30.e30.e30.e30"])
     def test_what_is_not_a_jwt_cannot_be_parsed(self, b2b, member, junk):

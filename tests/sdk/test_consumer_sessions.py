@@ -4,14 +4,14 @@ the wall between consumer and B2B sessions."""
 
 from __future__ import annotations
 
-import base64
-import json
 import uuid
 from typing import Any
 
 import pytest
 import stytch
 from stytch.core.response_base import StytchError
+
+from tests.flows import jwt_of, jwt_parts
 
 
 def new_email(tag: str = "user") -> str:
@@ -73,11 +73,10 @@ class TestAuthenticate:
     def test_a_jwt_with_a_changed_claim_is_refused_and_the_genuine_one_still_works(self, consumer, inbox):
         login = log_in(consumer, inbox)
         consumer.sessions.authenticate(session_jwt=login.session_jwt)  # checked once, remembered
-        header, payload, signature = login.session_jwt.split(".")
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        header, claims, signature = jwt_parts(login.session_jwt)
         claims["sub"] = "user-test-00000000-0000-4000-8000-000000000000"
-        forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
-        error = error_of(lambda: consumer.sessions.authenticate(session_jwt=f"{header}.{forged}.{signature}"))
+        forged = jwt_of(header, claims, signature)
+        error = error_of(lambda: consumer.sessions.authenticate(session_jwt=forged))
         assert error.error_type == "jwt_invalid_claims"
         assert consumer.sessions.authenticate(session_jwt=login.session_jwt).user.user_id == login.user_id
 
