@@ -215,6 +215,9 @@ def check(ctx: Context, token: str, unverified: Unverified, jwk: dict[str, Any] 
     if jwk is None or (retired_at is not None and retired_at <= ctx.clock.now() - RETIRED_KEY_WINDOW):
         raise errors.InvalidSessionJWT("The session JWT was not signed by this project.")
     cache: JWTCache = ctx.state.jwt_cache
+    # The same string was signed or checked before, against this same key; the key was
+    # read within this project (kids are unique across projects), so its issuer and
+    # audience were this project's too.
     if cache.is_signed(unverified.session_id, token):
         return
     try:
