@@ -62,9 +62,7 @@ def recreate(url: str) -> None:
     parts = urlsplit(url)
     name = parts.path.lstrip("/")
     if not name or name in ("postgres", "template0", "template1"):
-        raise SystemExit(
-            f"refusing to recreate database {name!r}: name a scratch database"
-        )
+        raise SystemExit(f"refusing to recreate database {name!r}: name a scratch database")
     admin = urlunsplit(parts._replace(path="/postgres"))
 
     async def run() -> None:
@@ -90,9 +88,7 @@ class Filler:
         self.now = dt.datetime.now(dt.UTC)
 
     async def organizations_to(self, total: int, progress: Progress) -> None:
-        task = progress.add_task(
-            "organizations + members", total=total - self.organizations
-        )
+        task = progress.add_task("organizations + members", total=total - self.organizations)
         while self.organizations < total:
             n = min(CHUNK, total - self.organizations)
             orgs, mems = [], []
@@ -125,17 +121,13 @@ class Filler:
                 records=orgs,
                 columns=[c.name for c in organizations.columns],
             )
-            await self.conn.copy_records_to_table(
-                "members", records=mems, columns=[c.name for c in members.columns]
-            )
+            await self.conn.copy_records_to_table("members", records=mems, columns=[c.name for c in members.columns])
             self.organizations += n
             progress.advance(task, n)
 
     async def sessions_to(self, total: int, progress: Progress) -> None:
         task = progress.add_task("sessions", total=total - self.sessions)
-        factors = orjson.dumps(
-            [{"type": "magic_link", "delivery_method": "email", "email_factor": {}}]
-        ).decode()
+        factors = orjson.dumps([{"type": "magic_link", "delivery_method": "email", "email_factor": {}}]).decode()
         attributes = '{"ip_address": "", "user_agent": ""}'
         expires = self.now + dt.timedelta(days=1)
         # Started and last accessed ten minutes before the fill, however long the fill
@@ -154,9 +146,7 @@ class Filler:
             rows = []
             for i in range(self.sessions, self.sessions + n):
                 token = secrets.token_urlsafe(33)
-                if len(
-                    self.tokens
-                ) < SAMPLE_TOKENS or random.random() < SAMPLE_TOKENS / (i + 1):
+                if len(self.tokens) < SAMPLE_TOKENS or random.random() < SAMPLE_TOKENS / (i + 1):
                     # reservoir sample, so measured sessions come from the whole table
                     if len(self.tokens) < SAMPLE_TOKENS:
                         self.tokens.append(token)
@@ -170,9 +160,7 @@ class Filler:
                         factors, "{}", attributes, started, started, expires, None,
                     )
                 )  # fmt: skip
-            await self.conn.copy_records_to_table(
-                "sessions", records=rows, columns=columns
-            )
+            await self.conn.copy_records_to_table("sessions", records=rows, columns=columns)
             self.sessions += n
             progress.advance(task, n)
         # VACUUM also merges the GIN pending list a bulk load leaves, as autovacuum would.
@@ -187,9 +175,7 @@ async def measure(
     connections: int,
 ) -> dict[str, float]:
     """B2B sessions.authenticate by token over random known sessions; p50/p99 in ms."""
-    auth = base64.b64encode(
-        f"{project['project_id']}:{project['secret']}".encode()
-    ).decode()
+    auth = base64.b64encode(f"{project['project_id']}:{project['secret']}".encode()).decode()
     headers = {"Authorization": f"Basic {auth}", "Content-Type": "application/json"}
     url = base_url + "v1/b2b/sessions/authenticate"
     latencies: list[float] = []
@@ -212,16 +198,13 @@ async def measure(
         warm = time.perf_counter() + 2
         await asyncio.gather(*(worker(http, warm, False) for _ in range(connections)))
         began = time.perf_counter()
-        await asyncio.gather(
-            *(worker(http, began + seconds, True) for _ in range(connections))
-        )
+        await asyncio.gather(*(worker(http, began + seconds, True) for _ in range(connections)))
         elapsed = time.perf_counter() - began
     latencies.sort()
 
     def pct(p: float) -> float:
         return (
-            latencies[min(len(latencies) - 1, round(p / 100 * (len(latencies) - 1)))]
-            * 1000
+            latencies[min(len(latencies) - 1, round(p / 100 * (len(latencies) - 1)))] * 1000
             if latencies
             else float("nan")
         )
@@ -236,16 +219,10 @@ async def measure(
 
 
 def literal_sql(statement: Any) -> str:
-    return str(
-        statement.compile(
-            dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
-        )
-    )
+    return str(statement.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
 
 
-async def plans(
-    dsn: str, project_id: str, tokens: list[str], organizations_total: int
-) -> dict[str, str]:
+async def plans(dsn: str, project_id: str, tokens: list[str], organizations_total: int) -> dict[str, str]:
     """EXPLAIN ANALYZE of the session lookup (alone, and as concurrent requests share it:
     eight tokens in one statement) and of organization search by slug and by domain."""
     i = organizations_total // 2
@@ -259,9 +236,7 @@ async def plans(
     many = MEMBER_SESSION["token"].many.compiled(dialect)
 
     def search(name: str, value: Any) -> str:
-        condition = _organization_condition(
-            "postgresql", SimpleNamespace(name=name, value=value)
-        )
+        condition = _organization_condition("postgresql", SimpleNamespace(name=name, value=value))
         return literal_sql(
             select(organizations)
             .where(organizations.c.project_id == project_id, condition)
@@ -291,9 +266,7 @@ async def plans(
     try:
         out = {}
         for title, (sql, args) in queries.items():
-            rows = await conn.fetch(
-                "EXPLAIN (ANALYZE, COSTS OFF, BUFFERS OFF) " + sql, *args
-            )
+            rows = await conn.fetch("EXPLAIN (ANALYZE, COSTS OFF, BUFFERS OFF) " + sql, *args)
             out[title] = "\n".join(r[0] for r in rows)
         return out
     finally:
@@ -327,9 +300,7 @@ async def fill(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--database-url", default="postgresql://postgres@127.0.0.1:5432/keystile_scale"
-    )
+    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/keystile_scale")
     parser.add_argument("--sessions", type=int, default=1_000_000)
     parser.add_argument("--organizations", type=int, default=100_000)
     parser.add_argument("--small-sessions", type=int, default=10_000)
@@ -343,27 +314,15 @@ def main() -> None:
     results: dict[str, dict[str, float]] = {}
     with running_keystile(args.database_url, args.workers) as (base_url, project):
         pid = project["project_id"]
-        filler = asyncio.run(
-            fill(args.database_url, pid, small_orgs, args.small_sessions, None)
-        )
-        results[f"{args.small_sessions:,} sessions / {small_orgs:,} orgs"] = (
-            asyncio.run(
-                measure(
-                    base_url, project, filler.tokens, args.seconds, args.connections
-                )
-            )
+        filler = asyncio.run(fill(args.database_url, pid, small_orgs, args.small_sessions, None))
+        results[f"{args.small_sessions:,} sessions / {small_orgs:,} orgs"] = asyncio.run(
+            measure(base_url, project, filler.tokens, args.seconds, args.connections)
         )
         started = time.perf_counter()
-        filler = asyncio.run(
-            fill(args.database_url, pid, args.organizations, args.sessions, filler)
-        )
+        filler = asyncio.run(fill(args.database_url, pid, args.organizations, args.sessions, filler))
         console.print(f"filled up in {time.perf_counter() - started:.0f} s")
-        results[f"{args.sessions:,} sessions / {args.organizations:,} orgs"] = (
-            asyncio.run(
-                measure(
-                    base_url, project, filler.tokens, args.seconds, args.connections
-                )
-            )
+        results[f"{args.sessions:,} sessions / {args.organizations:,} orgs"] = asyncio.run(
+            measure(base_url, project, filler.tokens, args.seconds, args.connections)
         )
         explained = asyncio.run(
             plans(
@@ -393,9 +352,7 @@ def main() -> None:
     out = Console(width=160)
     out.print(table)
     small, large = results.values()
-    out.print(
-        f"p50 at {args.sessions:,} sessions / p50 at {args.small_sessions:,}: {large['p50'] / small['p50']:.2f}×"
-    )
+    out.print(f"p50 at {args.sessions:,} sessions / p50 at {args.small_sessions:,}: {large['p50'] / small['p50']:.2f}×")
     for title, plan in explained.items():
         out.print(f"\n[bold]{title}[/bold]")
         out.print(plan, markup=False, highlight=False)

@@ -67,12 +67,7 @@ class Target:
     headers: dict[str, str] = field(default_factory=dict)
     # A flow: several requests in sequence per virtual user, timed as one. Called with
     # (http, base_url, headers, n) and returns None on success or what went wrong.
-    flow: (
-        Callable[
-            [aiohttp.ClientSession, str, dict[str, str], int], Awaitable[str | None]
-        ]
-        | None
-    ) = None
+    flow: Callable[[aiohttp.ClientSession, str, dict[str, str], int], Awaitable[str | None]] | None = None
 
 
 @dataclass
@@ -146,9 +141,7 @@ def running_keystile(
             keystile_cli(env, "migrate")
         else:
             env.pop("KEYSTILE_DATABASE_URL", None)
-        project = json.loads(
-            keystile_cli(env, "projects", "create", "--name", "bench", "--json")
-        )
+        project = json.loads(keystile_cli(env, "projects", "create", "--name", "bench", "--json"))
         keystile_cli(
             env,
             "redirect-urls",
@@ -179,17 +172,12 @@ def running_keystile(
             while True:
                 if proc.poll() is not None:
                     log.flush()
-                    raise SystemExit(
-                        "keystile serve exited:\n"
-                        + (Path(data_dir) / "serve.log").read_text()
-                    )
+                    raise SystemExit("keystile serve exited:\n" + (Path(data_dir) / "serve.log").read_text())
                 with contextlib.suppress(requests.RequestException):
                     if requests.get(base_url + "healthz", timeout=1).status_code == 200:
                         break
                 if time.monotonic() > deadline:
-                    raise SystemExit(
-                        "keystile serve did not answer /healthz within 60 s"
-                    )
+                    raise SystemExit("keystile serve did not answer /healthz within 60 s")
                 time.sleep(0.1)
             yield base_url, project
         finally:
@@ -206,9 +194,7 @@ def running_keystile(
 
 
 def inbox_token(base_url: str, email: str) -> str:
-    messages = requests.get(
-        f"{base_url}dev/inbox/messages", params={"to": email}, timeout=10
-    ).json()["messages"]
+    messages = requests.get(f"{base_url}dev/inbox/messages", params={"to": email}, timeout=10).json()["messages"]
     link = messages[0]["links"][0]
     return parse_qs(urlsplit(link).query)["token"][0]
 
@@ -217,16 +203,12 @@ def why(exc: StytchError) -> str:
     return f"{exc.details.error_type} ({exc.details.status_code})"
 
 
-def b2b_sessions(
-    base_url: str, project: dict[str, str], count: int
-) -> tuple[list[tuple[str, str]], str] | str:
+def b2b_sessions(base_url: str, project: dict[str, str], count: int) -> tuple[list[tuple[str, str]], str] | str:
     """`count` member sessions, one per member, in an organization that anyone at
     acme.test may join: the first through the discovery flow (which creates the
     organization), the others through organization magic links (which add each member);
     ([(token, jwt), …], organization id), or why it failed."""
-    client = stytch.B2BClient(
-        project["project_id"], project["secret"], environment=base_url
-    )
+    client = stytch.B2BClient(project["project_id"], project["secret"], environment=base_url)
     email = f"bench-0-{RUN}@acme.test"
     try:
         client.magic_links.email.discovery.send(email_address=email)
@@ -248,9 +230,7 @@ def b2b_sessions(
         found = [(created.session_token, created.session_jwt)]
         for n in range(1, count):
             email = f"bench-{n}-{RUN}@acme.test"
-            client.magic_links.email.login_or_signup(
-                organization_id=organization_id, email_address=email
-            )
+            client.magic_links.email.login_or_signup(organization_id=organization_id, email_address=email)
             member = client.magic_links.authenticate(
                 magic_links_token=inbox_token(base_url, email),
                 session_duration_minutes=60,
@@ -261,42 +241,30 @@ def b2b_sessions(
     return found, organization_id
 
 
-def consumer_sessions(
-    base_url: str, project: dict[str, str], count: int
-) -> list[tuple[str, str]] | str:
+def consumer_sessions(base_url: str, project: dict[str, str], count: int) -> list[tuple[str, str]] | str:
     """`count` user sessions, one per user, through login_or_create + authenticate;
     [(token, jwt), …], or why it failed."""
-    client = stytch.Client(
-        project["project_id"], project["secret"], environment=base_url
-    )
+    client = stytch.Client(project["project_id"], project["secret"], environment=base_url)
     found = []
     try:
         for n in range(count):
             email = f"bench-{n}-{RUN}@example.test"
             client.magic_links.email.login_or_create(email=email)
-            resp = client.magic_links.authenticate(
-                token=inbox_token(base_url, email), session_duration_minutes=60
-            )
+            resp = client.magic_links.authenticate(token=inbox_token(base_url, email), session_duration_minutes=60)
             found.append((resp.session_token, resp.session_jwt))
     except StytchError as exc:
         return why(exc)
     return found
 
 
-RUN = secrets.token_hex(
-    4
-)  # keeps this run's email addresses apart from any earlier run's
+RUN = secrets.token_hex(4)  # keeps this run's email addresses apart from any earlier run's
 
 
-async def _post(
-    http: aiohttp.ClientSession, url: str, headers: dict[str, str], body: dict[str, Any]
-) -> dict[str, Any]:
+async def _post(http: aiohttp.ClientSession, url: str, headers: dict[str, str], body: dict[str, Any]) -> dict[str, Any]:
     async with http.post(url, data=json.dumps(body).encode(), headers=headers) as resp:
         data = await resp.json(content_type=None)
         if resp.status != 200:
-            raise FlowError(
-                f"{url.rsplit('/v1/', 1)[-1]}: {resp.status} {data.get('error_type')}"
-            )
+            raise FlowError(f"{url.rsplit('/v1/', 1)[-1]}: {resp.status} {data.get('error_type')}")
         return data
 
 
@@ -304,9 +272,7 @@ class FlowError(Exception):
     pass
 
 
-async def _send_to_inbox(
-    http: aiohttp.ClientSession, base_url: str, headers: dict[str, str], email: str
-) -> str:
+async def _send_to_inbox(http: aiohttp.ClientSession, base_url: str, headers: dict[str, str], email: str) -> str:
     """Discovery send, then the link from the dev inbox; returns the token."""
     await _post(
         http,
@@ -314,18 +280,14 @@ async def _send_to_inbox(
         headers,
         {"email_address": email},
     )
-    async with http.get(
-        base_url + "dev/inbox/messages", params={"to": email, "limit": "1"}
-    ) as resp:
+    async with http.get(base_url + "dev/inbox/messages", params={"to": email, "limit": "1"}) as resp:
         messages = (await resp.json())["messages"]
     if not messages:
         raise FlowError("no message in the inbox")
     return parse_qs(urlsplit(messages[0]["links"][0]).query)["token"][0]
 
 
-async def magic_link_flow(
-    http: aiohttp.ClientSession, base_url: str, headers: dict[str, str], n: int
-) -> str | None:
+async def magic_link_flow(http: aiohttp.ClientSession, base_url: str, headers: dict[str, str], n: int) -> str | None:
     """A discovery magic link sent, and its link read from the dev inbox."""
     try:
         await _send_to_inbox(http, base_url, headers, f"ml-{RUN}-{n}@acme.test")
@@ -335,15 +297,11 @@ async def magic_link_flow(
 
 
 def discovery_flow(organization_id: str) -> Callable[..., Awaitable[str | None]]:
-    async def flow(
-        http: aiohttp.ClientSession, base_url: str, headers: dict[str, str], n: int
-    ) -> str | None:
+    async def flow(http: aiohttp.ClientSession, base_url: str, headers: dict[str, str], n: int) -> str | None:
         """A new person of acme.test: send → inbox → discovery authenticate → exchange into
         the bench organization (joining it by email domain), which starts a session."""
         try:
-            token = await _send_to_inbox(
-                http, base_url, headers, f"disc-{RUN}-{n}@acme.test"
-            )
+            token = await _send_to_inbox(http, base_url, headers, f"disc-{RUN}-{n}@acme.test")
             ist = (
                 await _post(
                     http,
@@ -391,16 +349,10 @@ def targets(base_url: str, project: dict[str, str], sessions: int) -> list[Targe
             else:
                 bodies = [{kind: session[index]} for session in made]
                 rows.append(Target(name, kind, "POST", path, bodies=bodies))
-    rows.append(
-        Target(
-            "B2B discovery send → dev inbox", "flow of 2", "", "", flow=magic_link_flow
-        )
-    )
+    rows.append(Target("B2B discovery send → dev inbox", "flow of 2", "", "", flow=magic_link_flow))
     name = "B2B discovery send → inbox → authenticate → exchange"
     if isinstance(b2b, str):
-        rows.append(
-            Target(name, "flow of 4", "", "", skipped=f"no organization: {b2b}")
-        )
+        rows.append(Target(name, "flow of 4", "", "", skipped=f"no organization: {b2b}"))
     else:
         rows.append(Target(name, "flow of 4", "", "", flow=discovery_flow(b2b[1])))
     return rows
@@ -415,9 +367,7 @@ def running_better_auth(users: int) -> Iterator[Target]:
     row, with `users` users signed up, one session cookie per connection."""
     name, by = "better-auth GET /api/auth/get-session", "session cookie"
     if not (PEER_DIR / "node_modules").is_dir():
-        yield Target(
-            name, by, "GET", "", skipped="run `npm ci` in bench/peers/better-auth first"
-        )
+        yield Target(name, by, "GET", "", skipped="run `npm ci` in bench/peers/better-auth first")
         return
     with tempfile.TemporaryDirectory(prefix="better-auth-bench-") as data_dir:
         port = free_port()
@@ -441,9 +391,7 @@ def running_better_auth(users: int) -> Iterator[Target]:
                     if requests.get(base + "healthz", timeout=1).status_code == 200:
                         break
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    yield Target(
-                        name, by, "GET", "", skipped="better-auth server did not start"
-                    )
+                    yield Target(name, by, "GET", "", skipped="better-auth server did not start")
                     return
                 time.sleep(0.1)
             cookies = []
@@ -476,10 +424,7 @@ def running_better_auth(users: int) -> Iterator[Target]:
                 "api/auth/get-session",
                 auth=False,
                 base_url=base,
-                header_sets=[
-                    {"Cookie": f"better-auth.session_token={cookie}"}
-                    for cookie in cookies
-                ],
+                header_sets=[{"Cookie": f"better-auth.session_token={cookie}"} for cookie in cookies],
             )
         finally:
             proc.terminate()
@@ -509,11 +454,7 @@ async def drive(
 
     async def worker(n: int) -> None:
         data = payloads[n % len(payloads)] if payloads else None
-        own = (
-            {**headers, **target.header_sets[n % len(target.header_sets)]}
-            if target.header_sets
-            else headers
-        )
+        own = {**headers, **target.header_sets[n % len(target.header_sets)]} if target.header_sets else headers
         clock = time.perf_counter
         while clock() < deadline:
             started = clock()
@@ -525,9 +466,7 @@ async def drive(
                 ok, body = problem is None, (problem or "").encode()
             else:
                 try:
-                    async with http.request(
-                        target.method, url, data=data, headers=own
-                    ) as resp:
+                    async with http.request(target.method, url, data=data, headers=own) as resp:
                         body = await resp.read()
                         ok = resp.status == 200
                 except aiohttp.ClientError as exc:
@@ -536,9 +475,7 @@ async def drive(
                 result.latencies.append(clock() - started)
             else:
                 result.errors += 1
-                result.first_error = result.first_error or body[:300].decode(
-                    errors="replace"
-                )
+                result.first_error = result.first_error or body[:300].decode(errors="replace")
 
     began = time.perf_counter()
     await asyncio.gather(*(worker(n) for n in range(connections)))
@@ -558,9 +495,7 @@ async def measure(
     """Each row for `seconds` in all, in `rounds` turns taken in rotation (row 1, row 2, …,
     row 1, row 2, …), so that a machine getting busier or quieter during the run weighs on
     every row alike; a row's turns are pooled into one result."""
-    token = base64.b64encode(
-        f"{project['project_id']}:{project['secret']}".encode()
-    ).decode()
+    token = base64.b64encode(f"{project['project_id']}:{project['secret']}".encode()).decode()
     results = [Result(target) for target in rows]
     connector = aiohttp.TCPConnector(limit=connections, force_close=False)
     timeout = aiohttp.ClientTimeout(total=30)
@@ -578,9 +513,7 @@ async def measure(
                     f"warm-up {warmup:g} s, then {seconds / rounds:g} s[/dim]"
                 )
                 await drive(http, base_url, target, headers, warmup, connections)
-                part = await drive(
-                    http, base_url, target, headers, seconds / rounds, connections
-                )
+                part = await drive(http, base_url, target, headers, seconds / rounds, connections)
                 result.latencies.extend(part.latencies)
                 result.errors += part.errors
                 result.elapsed += part.elapsed
@@ -598,28 +531,22 @@ def machine() -> str:
             if line.startswith("model name"):
                 model = line.split(":", 1)[1].strip()
                 break
-    return f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    return (
+        f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    )
 
 
 def report(results: list[Result], args: argparse.Namespace, database: str) -> Table:
     ceiling = results[0].rps if results and results[0].latencies else 0.0
     peer = next(
-        (
-            r.rps
-            for r in results
-            if r.target.name.startswith("better-auth") and r.latencies
-        ),
+        (r.rps for r in results if r.target.name.startswith("better-auth") and r.latencies),
         0.0,
     )
     table = Table(
         title=f"keystile session authentication — {database}, {args.connections} connections, {args.seconds:g} s per row"
         + (f" in {args.rounds} rounds" if args.rounds > 1 else ""),
         caption=f"{machine()}; "
-        + (
-            f"servers pinned to CPU {args.pin}, load generator on the rest; "
-            if args.pin
-            else "unpinned; "
-        )
+        + (f"servers pinned to CPU {args.pin}, load generator on the rest; " if args.pin else "unpinned; ")
         + f"log level {args.log_level}; load average {os.getloadavg()[0]:.1f}; "
         + f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC",
     )
@@ -634,14 +561,10 @@ def report(results: list[Result], args: argparse.Namespace, database: str) -> Ta
         "vs no-op",
         "vs better-auth",
     ):
-        table.add_column(
-            column, justify="left" if column in ("endpoint", "by") else "right"
-        )
+        table.add_column(column, justify="left" if column in ("endpoint", "by") else "right")
     for r in results:
         if r.target.skipped:
-            table.add_row(
-                r.target.name, r.target.by, "—", "—", "—", "—", "—", "skipped", ""
-            )
+            table.add_row(r.target.name, r.target.by, "—", "—", "—", "—", "—", "skipped", "")
             continue
         ratio = f"{r.rps / ceiling:.2f}×" if ceiling else "—"
         versus_peer = f"{r.rps / peer:.2f}×" if peer and r.target.flow is None else ""
@@ -683,9 +606,7 @@ def main() -> None:
         "--database-url",
         help="PostgreSQL URL of an empty scratch database (default: SQLite in a temporary directory)",
     )
-    parser.add_argument(
-        "--workers", type=int, default=1, help="`keystile serve --workers` (default 1)"
-    )
+    parser.add_argument("--workers", type=int, default=1, help="`keystile serve --workers` (default 1)")
     parser.add_argument(
         "--log-level",
         default="info",
@@ -715,9 +636,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.seconds <= 0 or args.connections < 1 or args.warmup < 0 or args.rounds < 1:
-        parser.error(
-            "--seconds must be > 0, --warmup >= 0, --connections >= 1 and --rounds >= 1"
-        )
+        parser.error("--seconds must be > 0, --warmup >= 0, --connections >= 1 and --rounds >= 1")
     database = "PostgreSQL" if args.database_url else "SQLite"
 
     if args.pin:
@@ -727,11 +646,7 @@ def main() -> None:
             parser.error("--pin must leave at least one CPU for the load generator")
         PIN_SERVER[:] = ["taskset", "-c", args.pin]
         os.sched_setaffinity(0, client_cpus)
-    peer = (
-        running_better_auth(args.connections)
-        if args.peer
-        else contextlib.nullcontext(None)
-    )
+    peer = running_better_auth(args.connections) if args.peer else contextlib.nullcontext(None)
     with (
         running_keystile(args.database_url, args.workers, args.log_level) as (
             base_url,
@@ -739,12 +654,8 @@ def main() -> None:
         ),
         peer as peer_row,
     ):
-        console.print(
-            f"keystile at {base_url} ({database}, {args.workers} worker(s)), project {project['project_id']}"
-        )
-        rows = targets(base_url, project, args.connections) + (
-            [peer_row] if peer_row else []
-        )
+        console.print(f"keystile at {base_url} ({database}, {args.workers} worker(s)), project {project['project_id']}")
+        rows = targets(base_url, project, args.connections) + ([peer_row] if peer_row else [])
         if args.only:
             wanted = [text.strip() for text in args.only.split(",") if text.strip()]
             rows = [r for r in rows if any(text in f"{r.name} {r.by}" for text in wanted)]
@@ -763,13 +674,9 @@ def main() -> None:
     Console(width=160).print(report(results, args, database))
     for r in results:
         if r.target.skipped:
-            console.print(
-                f"[yellow]{r.target.name} by {r.target.by}: skipped, {r.target.skipped}[/yellow]"
-            )
+            console.print(f"[yellow]{r.target.name} by {r.target.by}: skipped, {r.target.skipped}[/yellow]")
         if r.errors:
-            console.print(
-                f"[yellow]{r.target.name}: {r.errors} failed requests, first: {r.first_error}[/yellow]"
-            )
+            console.print(f"[yellow]{r.target.name}: {r.errors} failed requests, first: {r.first_error}[/yellow]")
 
 
 if __name__ == "__main__":

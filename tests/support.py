@@ -229,4 +229,3 @@ class MachineLock:
             fcntl.flock(self._file, fcntl.LOCK_UN)
             self._file.close()
             self._file = None
-

@@ -11,6 +11,7 @@ Run it with `flask --app app run` (see README.md); tests build it with `create_a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from collections.abc import Mapping
@@ -125,10 +126,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         token = session.get("session_token")
         session.clear()
         if token:
-            try:
+            # Already expired or revoked: the person is logged out either way.
+            with contextlib.suppress(StytchError):
                 client.sessions.revoke(session_token=token)
-            except StytchError:
-                pass  # already expired or revoked: the person is logged out either way
         return redirect(url_for("login"))
 
     return app

@@ -32,17 +32,11 @@ DOCUMENTS = {"doc-1": "Quarterly plan", "doc-2": "Launch checklist"}
 
 
 def config_from_env() -> dict[str, str]:
-    config = {
-        k: os.environ[k]
-        for k in ("KEYSTILE_URL", "STYTCH_PROJECT_ID", "STYTCH_SECRET")
-        if k in os.environ
-    }
+    config = {k: os.environ[k] for k in ("KEYSTILE_URL", "STYTCH_PROJECT_ID", "STYTCH_SECRET") if k in os.environ}
     config.setdefault("KEYSTILE_URL", "http://127.0.0.1:4010/")
     missing = [k for k in ("STYTCH_PROJECT_ID", "STYTCH_SECRET") if k not in config]
     if missing:
-        raise RuntimeError(
-            f"Set {', '.join(missing)} (from `keystile projects create`)."
-        )
+        raise RuntimeError(f"Set {', '.join(missing)} (from `keystile projects create`).")
     return config
 
 
@@ -50,39 +44,27 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     config = dict(config if config is not None else config_from_env())
     app = Flask(__name__)
     base_url = config.get("KEYSTILE_URL", "http://127.0.0.1:4010/").rstrip("/") + "/"
-    client = stytch.B2BClient(
-        config["STYTCH_PROJECT_ID"], config["STYTCH_SECRET"], environment=base_url
-    )
+    client = stytch.B2BClient(config["STYTCH_PROJECT_ID"], config["STYTCH_SECRET"], environment=base_url)
     app.extensions["stytch"] = client
 
-    def requires_permission(
-        resource_id: str, action: str
-    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def requires_permission(resource_id: str, action: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Let the view run only for a member of `organization_id` allowed `action` on `resource_id`."""
 
         def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
             @wraps(view)
             def wrapper(organization_id: str, *args: Any, **kwargs: Any) -> Any:
-                scheme, _, session_jwt = request.headers.get(
-                    "Authorization", ""
-                ).partition(" ")
+                scheme, _, session_jwt = request.headers.get("Authorization", "").partition(" ")
                 if scheme.lower() != "bearer" or not session_jwt:
-                    return jsonify(
-                        error="Send the session JWT as `Authorization: Bearer …`."
-                    ), 401
+                    return jsonify(error="Send the session JWT as `Authorization: Bearer …`."), 401
                 check = AuthorizationCheck(
                     organization_id=organization_id,
                     resource_id=resource_id,
                     action=action,
                 )
                 try:
-                    resp = client.sessions.authenticate_jwt(
-                        session_jwt=session_jwt, authorization_check=check
-                    )
+                    resp = client.sessions.authenticate_jwt(session_jwt=session_jwt, authorization_check=check)
                 except TenancyError:
-                    return jsonify(
-                        error="You are not a member of this organization."
-                    ), 403
+                    return jsonify(error="You are not a member of this organization."), 403
                 except RBACPermissionError:
                     return jsonify(error=f"You may not {action} {resource_id}."), 403
                 except StytchError as exc:
@@ -99,9 +81,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     @app.get("/orgs/<organization_id>/documents")
     @requires_permission("documents", "read")
     def list_documents(organization_id: str) -> Any:
-        return jsonify(
-            documents=sorted(DOCUMENTS), member_id=g.member_session.member_id
-        )
+        return jsonify(documents=sorted(DOCUMENTS), member_id=g.member_session.member_id)
 
     @app.delete("/orgs/<organization_id>/documents/<document_id>")
     @requires_permission("documents", "delete")
@@ -114,9 +94,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         """Invite someone as the signed-in member: keystile checks the member's own
         permission (stytch.member:create) because the session travels as a header."""
         email = (request.get_json(silent=True) or {}).get("email_address", "")
-        options = InviteRequestOptions(
-            authorization=Authorization(session_jwt=g.session_jwt)
-        )
+        options = InviteRequestOptions(authorization=Authorization(session_jwt=g.session_jwt))
         try:
             resp = client.magic_links.email.invite(
                 organization_id=organization_id,
@@ -124,9 +102,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                 method_options=options,
             )
         except StytchError as exc:
-            return jsonify(
-                error=exc.details.error_message, error_type=exc.details.error_type
-            ), exc.details.status_code
+            return jsonify(error=exc.details.error_message, error_type=exc.details.error_type), exc.details.status_code
         return jsonify(invited=resp.member.member_id)
 
     return app

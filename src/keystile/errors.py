@@ -42,8 +42,7 @@ InternalServerError = _error(
     "InternalServerError",
     500,
     "internal_server_error",
-    "Oops, something seems to have gone wrong, please reach out to support@stytch.com to let us know "
-    "what went wrong.",
+    "Oops, something seems to have gone wrong, please reach out to support@stytch.com to let us know what went wrong.",
 )
 InvalidEmail = _error("InvalidEmail", 400, "invalid_email", "Email format is invalid.")
 InvalidSessionDuration = _error(
@@ -201,9 +200,7 @@ SessionAuthorizationTenancyError = _error(
 )
 
 # Organizations and members
-OrganizationNotFound = _error(
-    "OrganizationNotFound", 404, "organization_not_found", "Organization could not be found."
-)
+OrganizationNotFound = _error("OrganizationNotFound", 404, "organization_not_found", "Organization could not be found.")
 OrganizationSlugAlreadyUsed = _error(
     "OrganizationSlugAlreadyUsed",
     400,
@@ -287,9 +284,7 @@ InvalidEmailForInvites = _error(
     "invalid_email_for_invites",
     "This organization does not allow invites to this email address.",
 )
-MemberDeleted = _error(
-    "MemberDeleted", 400, "member_deleted", "This member has been deleted; reactivate it first."
-)
+MemberDeleted = _error("MemberDeleted", 400, "member_deleted", "This member has been deleted; reactivate it first.")
 
 # Search: the same failures under each search's prefix, looked up by `search_errors(prefix)`.
 _SEARCH_FAILURES = {
@@ -415,9 +410,7 @@ RBACResourceMissingActions = _error(
     "RBACResourceMissingActions", 400, "rbac_resource_missing_actions", "A resource must declare at least one action."
 )
 EmptyRBACRoleID = _error("EmptyRBACRoleID", 400, "empty_rbac_role_id", "A role_id may not be empty.")
-EmptyRBACResourceID = _error(
-    "EmptyRBACResourceID", 400, "empty_rbac_resource_id", "A resource_id may not be empty."
-)
+EmptyRBACResourceID = _error("EmptyRBACResourceID", 400, "empty_rbac_resource_id", "A resource_id may not be empty.")
 EmptyRBACScope = _error("EmptyRBACScope", 400, "empty_rbac_scope", "A scope may not be empty.")
 
 # Member administration and organization policy

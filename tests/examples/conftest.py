@@ -8,8 +8,8 @@ import sys
 import uuid
 from pathlib import Path
 from types import ModuleType
-from urllib.parse import urlsplit
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 

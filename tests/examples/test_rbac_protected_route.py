@@ -41,12 +41,7 @@ def test_editor_may_read_documents(client, b2b, inbox, admin):
 def test_editor_may_not_delete_documents(client, b2b, inbox, admin):
     org_id = admin.organization.organization_id
     editor = add_member(b2b, inbox, org_id, roles=["editor"])
-    assert (
-        client.delete(
-            f"/orgs/{org_id}/documents/doc-1", headers=bearer(editor)
-        ).status_code
-        == 403
-    )
+    assert client.delete(f"/orgs/{org_id}/documents/doc-1", headers=bearer(editor)).status_code == 403
 
 
 def test_admin_may_delete_documents(client, admin):
@@ -58,34 +53,23 @@ def test_admin_may_delete_documents(client, admin):
 def test_member_without_a_role_may_not_read(client, b2b, inbox, admin):
     org_id = admin.organization.organization_id
     plain = add_member(b2b, inbox, org_id)
-    assert (
-        client.get(f"/orgs/{org_id}/documents", headers=bearer(plain)).status_code
-        == 403
-    )
+    assert client.get(f"/orgs/{org_id}/documents", headers=bearer(plain)).status_code == 403
 
 
 def test_member_of_another_organization_is_refused(client, b2b, inbox, admin):
     stranger = discovery_signup(b2b, inbox, unique_email())
     org_id = admin.organization.organization_id
-    assert (
-        client.get(f"/orgs/{org_id}/documents", headers=bearer(stranger)).status_code
-        == 403
-    )
+    assert client.get(f"/orgs/{org_id}/documents", headers=bearer(stranger)).status_code == 403
 
 
 def test_missing_token_is_401(client, admin):
-    assert (
-        client.get(f"/orgs/{admin.organization.organization_id}/documents").status_code
-        == 401
-    )
+    assert client.get(f"/orgs/{admin.organization.organization_id}/documents").status_code == 401
 
 
 def test_admin_may_invite_as_itself(client, inbox, admin):
     email = unique_email()
     org_id = admin.organization.organization_id
-    resp = client.post(
-        f"/orgs/{org_id}/invites", json={"email_address": email}, headers=bearer(admin)
-    )
+    resp = client.post(f"/orgs/{org_id}/invites", json={"email_address": email}, headers=bearer(admin))
     assert resp.status_code == 200, resp.text
     assert inbox.latest_token(email)
 

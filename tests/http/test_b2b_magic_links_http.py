@@ -50,13 +50,11 @@ class TestProjectIsolation:
         mine = post(http, "/v1/b2b/magic_links/discovery/authenticate", {"discovery_magic_links_token": token})
         assert mine.status_code == 200, mine.text
 
-    def test_another_projects_secret_cannot_use_this_projects_intermediate_session(
-        self, http, inbox, other_project
-    ):
+    def test_another_projects_secret_cannot_use_this_projects_intermediate_session(self, http, inbox, other_project):
         token = send_discovery_link(http, inbox)
-        ist = post(
-            http, "/v1/b2b/magic_links/discovery/authenticate", {"discovery_magic_links_token": token}
-        ).json()["intermediate_session_token"]
+        ist = post(http, "/v1/b2b/magic_links/discovery/authenticate", {"discovery_magic_links_token": token}).json()[
+            "intermediate_session_token"
+        ]
         resp = requests.post(
             f"{http.base_url}v1/b2b/discovery/organizations/create",
             json={"intermediate_session_token": ist, "organization_name": "Stolen"},

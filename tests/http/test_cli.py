@@ -105,8 +105,17 @@ def test_redirect_url_default_applies_to_every_type_given(data_dir):
     project = json.loads(_cli(data_dir, "projects", "create", "--name", "ci", "--json").stdout)
     url = "http://localhost:5000/authenticate"
     result = _cli(
-        data_dir, "redirect-urls", "add", "--project", project["project_id"], url,
-        "--type", "login", "--type", "discovery", "--default",
+        data_dir,
+        "redirect-urls",
+        "add",
+        "--project",
+        project["project_id"],
+        url,
+        "--type",
+        "login",
+        "--type",
+        "discovery",
+        "--default",
     )
     assert result.returncode == 0, result.stderr
     listed = json.loads(_cli(data_dir, "redirect-urls", "list", "--project", project["project_id"], "--json").stdout)
@@ -128,8 +137,15 @@ def test_cli_changes_reach_a_running_server_at_once(data_dir):
             client.magic_links.email.discovery.send(email_address="late@acme.test")
         assert exc.value.details.error_type == "no_discovery_redirect_urls_set"
         added = _cli(
-            data_dir, "redirect-urls", "add", "--project", project["project_id"],
-            "http://localhost:5000/authenticate", "--type", "discovery", "--default",
+            data_dir,
+            "redirect-urls",
+            "add",
+            "--project",
+            project["project_id"],
+            "http://localhost:5000/authenticate",
+            "--type",
+            "discovery",
+            "--default",
         )
         assert added.returncode == 0, added.stderr
         client.magic_links.email.discovery.send(email_address="late@acme.test")

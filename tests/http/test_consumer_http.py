@@ -36,8 +36,9 @@ class TestQuickstart:
         headers = {"Content-Type": "application/json"}
         email = new_email("quickstart")
 
-        sent = requests.post(f"{base}v1/magic_links/email/login_or_create", auth=auth, headers=headers,
-                             json={"email": email}, timeout=10)
+        sent = requests.post(
+            f"{base}v1/magic_links/email/login_or_create", auth=auth, headers=headers, json={"email": email}, timeout=10
+        )
         assert sent.status_code == 200
         assert sent.json()["user_created"] is True
 
@@ -46,15 +47,25 @@ class TestQuickstart:
         assert link.startswith("http://localhost:3000/authenticate?")
         assert params["stytch_token_type"] == "magic_links"
 
-        authed = requests.post(f"{base}v1/magic_links/authenticate", auth=auth, headers=headers,
-                               json={"token": params["token"], "session_duration_minutes": 60}, timeout=10)
+        authed = requests.post(
+            f"{base}v1/magic_links/authenticate",
+            auth=auth,
+            headers=headers,
+            json={"token": params["token"], "session_duration_minutes": 60},
+            timeout=10,
+        )
         assert authed.status_code == 200
         body = authed.json()
         assert body["user_id"] == sent.json()["user_id"]
         assert body["session_token"] and body["session_jwt"]
 
-        protected = requests.post(f"{base}v1/sessions/authenticate", auth=auth, headers=headers,
-                                  json={"session_jwt": body["session_jwt"]}, timeout=10)
+        protected = requests.post(
+            f"{base}v1/sessions/authenticate",
+            auth=auth,
+            headers=headers,
+            json={"session_jwt": body["session_jwt"]},
+            timeout=10,
+        )
         assert protected.status_code == 200
         session = protected.json()
         assert session["session"]["user_id"] == body["user_id"]
@@ -72,8 +83,12 @@ class TestErrorEnvelopes:
         assert body["error_type"] == "email_not_found"
 
     def test_wrong_secret_is_unauthorized_credentials(self, project):
-        resp = requests.post(f"{project.server.base_url}v1/users", auth=(project.project_id, "secret-test-wrong"),
-                             json={"email": new_email()}, timeout=10)
+        resp = requests.post(
+            f"{project.server.base_url}v1/users",
+            auth=(project.project_id, "secret-test-wrong"),
+            json={"email": new_email()},
+            timeout=10,
+        )
         assert resp.status_code == 401
         assert resp.json()["error_type"] == "unauthorized_credentials"
 
@@ -83,8 +98,13 @@ class TestErrorEnvelopes:
         assert set(resp.json()) == ENVELOPE
 
     def test_unknown_search_filter_names_the_filter(self, http):
-        resp = post(http, "/v1/users/search", json={
-            "query": {"operator": "AND", "operands": [{"filter_name": "favourite_colour", "filter_value": "blue"}]}})
+        resp = post(
+            http,
+            "/v1/users/search",
+            json={
+                "query": {"operator": "AND", "operands": [{"filter_name": "favourite_colour", "filter_value": "blue"}]}
+            },
+        )
         assert resp.status_code == 400
         assert resp.json()["error_type"] == "user_search_filter_name_not_recognized"
         assert "favourite_colour" in resp.json()["error_message"]
@@ -106,16 +126,23 @@ class TestBadInputWritesNothing:
         assert inbox.messages("two@@signs.test") == []
 
     def test_login_or_create_with_malformed_json(self, http):
-        resp = post(http, "/v1/magic_links/email/login_or_create", data=b'{"email": ',
-                    headers={"Content-Type": "application/json"})
+        resp = post(
+            http,
+            "/v1/magic_links/email/login_or_create",
+            data=b'{"email": ',
+            headers={"Content-Type": "application/json"},
+        )
         assert resp.status_code == 400
         assert resp.json()["error_message"] == "The request body is not valid JSON."
         assert user_count(http) == 0
 
     def test_login_or_create_with_a_bad_redirect_url(self, http, inbox):
         email = new_email()
-        resp = post(http, "/v1/magic_links/email/login_or_create",
-                    json={"email": email, "signup_magic_link_url": "https://elsewhere.test/"})
+        resp = post(
+            http,
+            "/v1/magic_links/email/login_or_create",
+            json={"email": email, "signup_magic_link_url": "https://elsewhere.test/"},
+        )
         assert resp.status_code == 400
         assert user_count(http) == 0
         assert inbox.messages(email) == []
@@ -164,8 +191,9 @@ class TestSDKRequestShapes:
 
     def test_update_with_the_path_parameter_copied_into_the_body(self, http):
         user_id = post(http, "/v1/users", json={"email": new_email()}).json()["user_id"]
-        resp = http.put(f"{http.base_url}v1/users/{user_id}",
-                        json={"user_id": user_id, "name": {"first_name": "Ada"}}, timeout=10)
+        resp = http.put(
+            f"{http.base_url}v1/users/{user_id}", json={"user_id": user_id, "name": {"first_name": "Ada"}}, timeout=10
+        )
         assert resp.status_code == 200
         assert resp.json()["user"]["name"]["first_name"] == "Ada"
 
@@ -176,14 +204,20 @@ class TestSDKRequestShapes:
 
     def test_explicit_nulls_leave_fields_unchanged(self, http):
         created = post(http, "/v1/users", json={"email": new_email(), "trusted_metadata": {"a": 1}}).json()
-        resp = http.put(f"{http.base_url}v1/users/{created['user_id']}",
-                        json={"trusted_metadata": None, "external_id": None, "name": None}, timeout=10)
+        resp = http.put(
+            f"{http.base_url}v1/users/{created['user_id']}",
+            json={"trusted_metadata": None, "external_id": None, "name": None},
+            timeout=10,
+        )
         assert resp.status_code == 200
         assert resp.json()["user"]["trusted_metadata"] == {"a": 1}
 
     def test_unknown_fields_are_ignored(self, http):
-        resp = post(http, "/v1/magic_links/email/login_or_create",
-                    json={"email": new_email(), "locale": "fr", "login_template_id": "t", "something_new": 1})
+        resp = post(
+            http,
+            "/v1/magic_links/email/login_or_create",
+            json={"email": new_email(), "locale": "fr", "login_template_id": "t", "something_new": 1},
+        )
         assert resp.status_code == 200
 
     def test_magic_link_authenticate_without_session_has_null_session(self, http, inbox):

@@ -34,7 +34,15 @@ class TestLogs:
         data_dir: Path = tmp_path_factory.mktemp("logs") / "keystile-data"
         env = keystile_env(data_dir)
         project = json.loads(cli(env, "projects", "create", "--name", "logs", "--json").stdout)
-        cli(env, "redirect-urls", "add", "--project", project["project_id"], "http://localhost:3000/authenticate", "--default")
+        cli(
+            env,
+            "redirect-urls",
+            "add",
+            "--project",
+            project["project_id"],
+            "http://localhost:3000/authenticate",
+            "--default",
+        )
         server = Serve(env)
         seen: list[str] = [project["secret"]]
         request_ids: list[str] = []
@@ -136,7 +144,10 @@ class TestMetrics:
     def test_latency_is_a_histogram_per_route_and_status(self, http, server):
         http.post(f"{http.base_url}v1/b2b/organizations/search", json={})
         text = metrics_text(server)
-        assert 'keystile_http_request_duration_seconds_bucket{le="0.005",method="POST",route="/v1/b2b/organizations/search",status="200"}' in text
+        assert (
+            'keystile_http_request_duration_seconds_bucket{le="0.005",method="POST",route="/v1/b2b/organizations/search",status="200"}'
+            in text
+        )
 
     def test_unknown_paths_share_one_label(self, server):
         requests.get(f"{server.base_url}no/such/path/abc123", timeout=10)

@@ -19,7 +19,7 @@ def call(project: Any, method: str, path: str, **kwargs: Any) -> requests.Respon
 def assert_error(resp: requests.Response, status: int, error_type: str) -> dict[str, Any]:
     body = resp.json()
     assert resp.status_code == status, body
-    assert ENVELOPE <= body.keys()
+    assert body.keys() >= ENVELOPE
     assert body["status_code"] == status
     assert body["error_type"] == error_type
     assert body["error_message"]
@@ -110,7 +110,9 @@ class TestStartEmailUpdate:
     def test_missing_email_address_is_a_bad_request_and_nothing_is_sent(self, project):
         org = new_org(project)
         member = new_member(project, org)
-        assert_error(call(project, "POST", members_path(org, member, "/start_email_update"), json={}), 400, "bad_request")
+        assert_error(
+            call(project, "POST", members_path(org, member, "/start_email_update"), json={}), 400, "bad_request"
+        )
 
     def test_invalid_email_address(self, project):
         org = new_org(project)
@@ -164,7 +166,9 @@ class TestOrganizationMetrics:
     def test_another_projects_organization_is_not_found(self, project, other_project):
         org = new_org(other_project)
         assert_error(
-            call(project, "GET", f"/v1/b2b/organizations/{org['organization_id']}/metrics"), 404, "organization_not_found"
+            call(project, "GET", f"/v1/b2b/organizations/{org['organization_id']}/metrics"),
+            404,
+            "organization_not_found",
         )
 
 
@@ -172,7 +176,10 @@ class TestOrganizationDeleteExternalId:
     def test_another_projects_organization_is_not_found_and_keeps_its_id(self, project, other_project):
         external = f"crm-{uuid.uuid4().hex[:8]}"
         resp = call(
-            other_project, "POST", "/v1/b2b/organizations", json={"organization_name": "Acme", "organization_external_id": external}
+            other_project,
+            "POST",
+            "/v1/b2b/organizations",
+            json={"organization_name": "Acme", "organization_external_id": external},
         )
         org = resp.json()["organization"]
         assert_error(
@@ -188,7 +195,12 @@ class TestPolicyErrorsWriteNothing:
     def test_claimed_common_domain_envelope(self, project):
         org = new_org(project)
         body = assert_error(
-            call(project, "PUT", f"/v1/b2b/organizations/{org['organization_id']}", json={"claimed_email_domains": ["gmail.com"]}),
+            call(
+                project,
+                "PUT",
+                f"/v1/b2b/organizations/{org['organization_id']}",
+                json={"claimed_email_domains": ["gmail.com"]},
+            ),
             400,
             "organization_settings_claimed_domain_too_common",
         )

@@ -173,7 +173,9 @@ class Cluster:
             if proc.poll() is not None:
                 raise RuntimeError(f"keystile serve exited:\n{self.log.read_text()}")
             try:
-                if requests.get(f"{base_url}healthz", timeout=1).ok and (workers == 1 or len(self.workers(proc)) >= workers):
+                if requests.get(f"{base_url}healthz", timeout=1).ok and (
+                    workers == 1 or len(self.workers(proc)) >= workers
+                ):
                     return base_url
             except requests.ConnectionError:
                 pass

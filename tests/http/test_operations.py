@@ -61,9 +61,7 @@ class Serve:
         threading.Thread(target=self._read, daemon=True).start()
         # One process: started, then bound. Several: the parent binds, a worker listens once started.
         if not (
-            self.wait_for("Application startup complete")
-            and self.wait_for("Uvicorn running on")
-            and self._accepting()
+            self.wait_for("Application startup complete") and self.wait_for("Uvicorn running on") and self._accepting()
         ):
             self.proc.kill()
             raise RuntimeError("keystile serve did not start:\n" + self.output)
@@ -206,7 +204,8 @@ class TestWorkers:
                 assert requests.get(f"{server.base_url}healthz", timeout=10, headers={"Connection": "close"}).ok
             text = requests.get(f"{server.base_url}metrics", timeout=10).text
             line = next(
-                line for line in text.splitlines()
+                line
+                for line in text.splitlines()
                 if line.startswith("keystile_http_requests_total{") and 'route="/healthz"' in line
             )
             assert float(line.rsplit(" ", 1)[1]) == 20

@@ -19,7 +19,7 @@ def call(project, method, path, **kwargs):
 def assert_error(resp, status, error_type):
     body = resp.json()
     assert resp.status_code == status, body
-    assert ENVELOPE <= body.keys()
+    assert body.keys() >= ENVELOPE
     assert body["status_code"] == status
     assert body["error_type"] == error_type
     assert body["error_message"]

@@ -117,9 +117,7 @@ class Client:
         return self.post("v1/b2b/magic_links/email/discovery/send", {"email_address": email, **extra})
 
     def discovery_authenticate(self, token: str, **extra: Any) -> requests.Response:
-        return self.post(
-            "v1/b2b/magic_links/discovery/authenticate", {"discovery_magic_links_token": token, **extra}
-        )
+        return self.post("v1/b2b/magic_links/discovery/authenticate", {"discovery_magic_links_token": token, **extra})
 
 
 def new_email() -> str:

@@ -64,12 +64,8 @@ class TestPolicyEndpoint:
 
 
 class TestOrgPolicyEndpoint:
-    def test_another_projects_organization_is_not_found(
-        self, http, org_id, other_project
-    ):
-        resp = http.get(
-            url(http, f"/v1/b2b/rbac/organizations/{org_id}"), auth=other_project.auth
-        )
+    def test_another_projects_organization_is_not_found(self, http, org_id, other_project):
+        resp = http.get(url(http, f"/v1/b2b/rbac/organizations/{org_id}"), auth=other_project.auth)
         assert_envelope(resp, 404, "organization_not_found")
 
     def test_another_project_cannot_set_custom_roles(self, http, org_id, other_project):
@@ -81,12 +77,8 @@ class TestOrgPolicyEndpoint:
         )
         assert_envelope(resp, 404, "organization_not_found")
 
-    def test_role_without_permissions_field_shape_is_invalid_custom_role(
-        self, http, org_id
-    ):
-        body = {
-            "org_policy": {"roles": [{"role_id": "x", "permissions": "everything"}]}
-        }
+    def test_role_without_permissions_field_shape_is_invalid_custom_role(self, http, org_id):
+        body = {"org_policy": {"roles": [{"role_id": "x", "permissions": "everything"}]}}
         resp = http.put(url(http, f"/v1/b2b/rbac/organizations/{org_id}"), json=body)
         assert_envelope(resp, 400, "invalid_rbac_custom_role")
 
@@ -101,9 +93,7 @@ class TestOrgPolicyEndpoint:
             json={"org_policy": {"roles": [role]}},
         )
         assert_envelope(resp, 400, "invalid_rbac_stytch_role_edit")
-        assert http.get(url(http, f"/v1/b2b/rbac/organizations/{org_id}")).json()[
-            "org_policy"
-        ] == {"roles": []}
+        assert http.get(url(http, f"/v1/b2b/rbac/organizations/{org_id}")).json()["org_policy"] == {"roles": []}
 
     def test_missing_org_policy_is_bad_request(self, http, org_id):
         resp = http.put(url(http, f"/v1/b2b/rbac/organizations/{org_id}"), json={})
@@ -111,9 +101,7 @@ class TestOrgPolicyEndpoint:
 
 
 class TestEnvelopes:
-    def test_refused_action_is_a_403_unauthorized_action_envelope(
-        self, http, b2b, inbox, org_id
-    ):
+    def test_refused_action_is_a_403_unauthorized_action_envelope(self, http, b2b, inbox, org_id):
         bob = add_member(b2b, inbox, org_id)
         resp = http.put(
             url(http, f"/v1/b2b/organizations/{org_id}"),
@@ -121,10 +109,7 @@ class TestEnvelopes:
             headers={"X-Stytch-Member-Session": bob.session_token},
         )
         body = assert_envelope(resp, 403, "unauthorized_action")
-        assert (
-            "update.info.name" in body["error_message"]
-            and "stytch.organization" in body["error_message"]
-        )
+        assert "update.info.name" in body["error_message"] and "stytch.organization" in body["error_message"]
 
     def test_session_jwt_header_runs_as_that_member(self, http, admin, org_id):
         resp = http.put(
@@ -135,12 +120,8 @@ class TestEnvelopes:
         assert resp.status_code == 200
         assert resp.json()["organization"]["organization_name"] == "By JWT"
 
-    def test_garbage_session_jwt_header_is_refused_and_nothing_changes(
-        self, http, org_id
-    ):
-        before = http.get(url(http, f"/v1/b2b/organizations/{org_id}")).json()[
-            "organization"
-        ]["organization_name"]
+    def test_garbage_session_jwt_header_is_refused_and_nothing_changes(self, http, org_id):
+        before = http.get(url(http, f"/v1/b2b/organizations/{org_id}")).json()["organization"]["organization_name"]
         resp = http.put(
             url(http, f"/v1/b2b/organizations/{org_id}"),
             json={"organization_name": "Nope"},
@@ -148,15 +129,10 @@ class TestEnvelopes:
         )
         assert resp.status_code in (400, 401)
         assert (
-            http.get(url(http, f"/v1/b2b/organizations/{org_id}")).json()[
-                "organization"
-            ]["organization_name"]
-            == before
+            http.get(url(http, f"/v1/b2b/organizations/{org_id}")).json()["organization"]["organization_name"] == before
         )
 
-    def test_revoked_session_header_is_session_not_found(
-        self, http, b2b, inbox, admin, org_id
-    ):
+    def test_revoked_session_header_is_session_not_found(self, http, b2b, inbox, admin, org_id):
         bob = add_member(b2b, inbox, org_id)
         b2b.sessions.revoke(session_token=bob.session_token)
         resp = http.delete(
@@ -165,9 +141,7 @@ class TestEnvelopes:
         )
         assert_envelope(resp, 404, "session_not_found")
 
-    def test_another_projects_session_header_is_session_not_found(
-        self, http, b2b, inbox, org_id, other_project
-    ):
+    def test_another_projects_session_header_is_session_not_found(self, http, b2b, inbox, org_id, other_project):
         import stytch
 
         other_client = stytch.B2BClient(
@@ -183,9 +157,7 @@ class TestEnvelopes:
         assert_envelope(resp, 404, "session_not_found")
         assert http.get(url(http, f"/v1/b2b/organizations/{org_id}")).status_code == 200
 
-    def test_failed_authorization_check_is_a_403_session_authorization_error_envelope(
-        self, http, b2b, inbox, org_id
-    ):
+    def test_failed_authorization_check_is_a_403_session_authorization_error_envelope(self, http, b2b, inbox, org_id):
         bob = add_member(b2b, inbox, org_id, roles=["editor"])
         resp = http.post(
             url(http, "/v1/b2b/sessions/authenticate"),
@@ -200,9 +172,7 @@ class TestEnvelopes:
         )
         assert_envelope(resp, 403, "session_authorization_error")
 
-    def test_authorization_check_missing_action_is_bad_request(
-        self, http, admin, org_id
-    ):
+    def test_authorization_check_missing_action_is_bad_request(self, http, admin, org_id):
         resp = http.post(
             url(http, "/v1/b2b/sessions/authenticate"),
             json={
@@ -236,9 +206,7 @@ permissions = [{{ resource_id = "reports", actions = ["view"] }}]
 
         async def work() -> None:
             async with server.state.transaction() as conn:
-                await apply_file_config(
-                    conn, server.state.keyring, server.clock.now(), config
-                )
+                await apply_file_config(conn, server.state.keyring, server.clock.now(), config)
 
         server.run(work())
         roles = {r.role_id for r in b2b.rbac.policy().policy.roles}
@@ -289,13 +257,9 @@ class TestCLI:
             '[[resources]]\nresource_id = "documents"\nactions = ["read", "write"]\n\n'
             '[[roles]]\nrole_id = "editor"\npermissions = [{ resource_id = "documents", actions = ["read", "write"] }]\n'
         )
-        result = cli(
-            data_dir, "rbac", "set", "--project", project_id, "--file", str(policy)
-        )
+        result = cli(data_dir, "rbac", "set", "--project", project_id, "--file", str(policy))
         assert result.returncode == 0, result.stderr
-        shown = json.loads(
-            cli(data_dir, "rbac", "show", "--project", project_id, "--json").stdout
-        )
+        shown = json.loads(cli(data_dir, "rbac", "show", "--project", project_id, "--json").stdout)
         assert "editor" in [r["role_id"] for r in shown["roles"]]
         assert "documents" in [r["resource_id"] for r in shown["resources"]]
 
@@ -326,9 +290,7 @@ class TestCLI:
             "--json",
         )
         assert result.returncode == 0, result.stderr
-        payer = next(
-            r for r in json.loads(result.stdout)["roles"] if r["role_id"] == "payer"
-        )
+        payer = next(r for r in json.loads(result.stdout)["roles"] if r["role_id"] == "payer")
         assert payer["permissions"] == [{"resource_id": "invoices", "actions": ["pay"]}]
 
     def test_role_naming_an_undeclared_action_is_refused(self, cli_project):
@@ -347,8 +309,6 @@ class TestCLI:
         assert "invalid_permission_action" in result.stderr
 
     def test_unknown_project_fails_clearly(self, tmp_path):
-        result = cli(
-            tmp_path / "data", "rbac", "show", "--project", "project-test-nope"
-        )
+        result = cli(tmp_path / "data", "rbac", "show", "--project", "project-test-nope")
         assert result.returncode == 2
         assert "project-test-nope" in result.stderr

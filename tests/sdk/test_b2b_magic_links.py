@@ -32,9 +32,7 @@ def make_org(b2b, inbox, **settings):
 
 
 def jit_org(b2b, inbox):
-    return make_org(
-        b2b, inbox, email_allowed_domains=["acme.test"], email_jit_provisioning="RESTRICTED"
-    ).organization
+    return make_org(b2b, inbox, email_allowed_domains=["acme.test"], email_jit_provisioning="RESTRICTED").organization
 
 
 class TestLoginOrSignup:

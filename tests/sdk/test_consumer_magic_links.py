@@ -135,13 +135,17 @@ class TestLoginOrCreate:
         assert "60 minutes" in inbox.latest(email)["text"]
 
     def test_expiration_out_of_range_is_rejected(self, consumer):
-        details = error_of(lambda: consumer.magic_links.email.login_or_create(
-            email=new_email(), login_expiration_minutes=4))
+        details = error_of(
+            lambda: consumer.magic_links.email.login_or_create(email=new_email(), login_expiration_minutes=4)
+        )
         assert details.error_type == "invalid_expiration_minutes"
 
     def test_unlisted_redirect_url_is_rejected(self, consumer):
-        details = error_of(lambda: consumer.magic_links.email.login_or_create(
-            email=new_email(), signup_magic_link_url="https://evil.test/steal"))
+        details = error_of(
+            lambda: consumer.magic_links.email.login_or_create(
+                email=new_email(), signup_magic_link_url="https://evil.test/steal"
+            )
+        )
         assert details.error_type == "invalid_signup_redirect_url"
 
     def test_invalid_email_is_rejected(self, consumer):
@@ -424,11 +428,13 @@ class TestAuthenticate:
     def test_ip_match_required_rejects_another_ip(self, consumer, inbox):
         email = new_email()
         consumer.magic_links.email.login_or_create(email=email, attributes={"ip_address": "203.0.113.1"})
-        details = error_of(lambda: consumer.magic_links.authenticate(
-            token=inbox.latest_token(email),
-            attributes={"ip_address": "198.51.100.7"},
-            options={"ip_match_required": True, "user_agent_match_required": False},
-        ))
+        details = error_of(
+            lambda: consumer.magic_links.authenticate(
+                token=inbox.latest_token(email),
+                attributes={"ip_address": "198.51.100.7"},
+                options={"ip_match_required": True, "user_agent_match_required": False},
+            )
+        )
         assert details.error_type == "unable_to_auth_magic_link"
 
     def test_ip_match_required_accepts_the_same_ip(self, consumer, inbox):
@@ -457,8 +463,7 @@ class TestIsolation:
         email = new_email()
         consumer.magic_links.email.login_or_create(email=email)
         token = inbox.latest_token(email)
-        other = stytch.Client(other_project.project_id, other_project.secret,
-                              environment=other_project.server.base_url)
+        other = stytch.Client(other_project.project_id, other_project.secret, environment=other_project.server.base_url)
         details = error_of(lambda: other.magic_links.authenticate(token=token))
         assert details.error_type == "magic_link_not_found"
         assert consumer.magic_links.authenticate(token=token).user_id
@@ -468,7 +473,6 @@ class TestIsolation:
 
         email = new_email()
         consumer.users.create(email=email)
-        other = stytch.Client(other_project.project_id, other_project.secret,
-                              environment=other_project.server.base_url)
+        other = stytch.Client(other_project.project_id, other_project.secret, environment=other_project.server.base_url)
         details = error_of(lambda: other.magic_links.email.send(email=email))
         assert details.error_type == "email_not_found"

@@ -106,9 +106,7 @@ class TestAuthenticate:
 
     def test_custom_claims_reach_the_jwt(self, consumer, inbox, server):
         login = log_in(consumer, inbox)
-        resp = consumer.sessions.authenticate(
-            session_token=login.session_token, session_custom_claims={"tier": "gold"}
-        )
+        resp = consumer.sessions.authenticate(session_token=login.session_token, session_custom_claims={"tier": "gold"})
         assert resp.session.custom_claims == {"tier": "gold"}
         local = consumer.sessions.authenticate_jwt_local(session_jwt=resp.session_jwt, leeway=leeway(server))
         assert local.custom_claims["tier"] == "gold"
@@ -126,14 +124,16 @@ class TestAuthenticate:
 
     def test_token_and_jwt_together_are_rejected(self, consumer, inbox):
         login = log_in(consumer, inbox)
-        details = error_of(lambda: consumer.sessions.authenticate(
-            session_token=login.session_token, session_jwt=login.session_jwt))
+        details = error_of(
+            lambda: consumer.sessions.authenticate(session_token=login.session_token, session_jwt=login.session_jwt)
+        )
         assert details.error_type == "too_many_session_arguments"
 
     def test_bad_duration_is_rejected(self, consumer, inbox):
         login = log_in(consumer, inbox)
-        details = error_of(lambda: consumer.sessions.authenticate(
-            session_token=login.session_token, session_duration_minutes=527041))
+        details = error_of(
+            lambda: consumer.sessions.authenticate(session_token=login.session_token, session_duration_minutes=527041)
+        )
         assert details.error_type == "invalid_session_duration_minutes"
 
 
@@ -159,8 +159,9 @@ class TestRevoke:
 
     def test_two_selectors_are_rejected(self, consumer, inbox):
         login = log_in(consumer, inbox)
-        details = error_of(lambda: consumer.sessions.revoke(
-            session_id=login.session.session_id, session_token=login.session_token))
+        details = error_of(
+            lambda: consumer.sessions.revoke(session_id=login.session.session_id, session_token=login.session_token)
+        )
         assert details.error_type == "too_many_session_revoke_arguments"
 
     def test_no_selector_is_rejected(self, consumer):
@@ -184,9 +185,7 @@ class TestGet:
         login = log_in(consumer, inbox)
         external_id = f"ext-{uuid.uuid4().hex[:8]}"
         consumer.users.update(user_id=login.user_id, external_id=external_id)
-        assert [s.session_id for s in consumer.sessions.get(user_id=external_id).sessions] == [
-            login.session.session_id
-        ]
+        assert [s.session_id for s in consumer.sessions.get(user_id=external_id).sessions] == [login.session.session_id]
 
     def test_unknown_user_is_user_not_found(self, consumer):
         assert error_of(lambda: consumer.sessions.get(user_id="user-test-nope")).error_type == "user_not_found"
@@ -235,29 +234,25 @@ class TestKinds:
 class TestIsolation:
     def test_another_projects_secret_cannot_authenticate_the_session(self, consumer, inbox, other_project):
         login = log_in(consumer, inbox)
-        other = stytch.Client(other_project.project_id, other_project.secret,
-                              environment=other_project.server.base_url)
+        other = stytch.Client(other_project.project_id, other_project.secret, environment=other_project.server.base_url)
         details = error_of(lambda: other.sessions.authenticate(session_token=login.session_token))
         assert details.error_type == "session_not_found"
 
     def test_another_projects_secret_cannot_use_the_jwt(self, consumer, inbox, other_project):
         login = log_in(consumer, inbox)
-        other = stytch.Client(other_project.project_id, other_project.secret,
-                              environment=other_project.server.base_url)
+        other = stytch.Client(other_project.project_id, other_project.secret, environment=other_project.server.base_url)
         details = error_of(lambda: other.sessions.authenticate(session_jwt=login.session_jwt))
         assert details.status_code == 401
 
     def test_another_projects_secret_cannot_revoke_the_session(self, consumer, inbox, other_project):
         login = log_in(consumer, inbox)
-        other = stytch.Client(other_project.project_id, other_project.secret,
-                              environment=other_project.server.base_url)
+        other = stytch.Client(other_project.project_id, other_project.secret, environment=other_project.server.base_url)
         error_of(lambda: other.sessions.revoke(session_id=login.session.session_id))
         assert consumer.sessions.authenticate(session_token=login.session_token).session
 
     def test_another_projects_sdk_does_not_verify_the_jwt_locally(self, consumer, inbox, other_project, server):
         login = log_in(consumer, inbox)
-        other = stytch.Client(other_project.project_id, other_project.secret,
-                              environment=other_project.server.base_url)
+        other = stytch.Client(other_project.project_id, other_project.secret, environment=other_project.server.base_url)
         try:
             verified = other.sessions.authenticate_jwt_local(session_jwt=login.session_jwt, leeway=leeway(server))
         except Exception:  # PyJWKClient finds no key with this kid in the other project's JWKS

@@ -79,7 +79,9 @@ class TestDiscoverySend:
         params = link_params(link)
         assert params["tenant"] == "eu"
         assert params["stytch_token_type"] == "discovery"
-        assert b2b.magic_links.discovery.authenticate(discovery_magic_links_token=params["token"]).email_address == email
+        assert (
+            b2b.magic_links.discovery.authenticate(discovery_magic_links_token=params["token"]).email_address == email
+        )
 
     def test_redirect_url_outside_the_allowlist_is_refused_and_sends_nothing(self, b2b, inbox):
         email = new_email()
@@ -459,7 +461,9 @@ class TestExchange:
         email = new_email()
         org = create_org(b2b, inbox, email, organization_name="Acme").organization
         ist = discover(b2b, inbox, email).intermediate_session_token
-        b2b.discovery.intermediate_sessions.exchange(intermediate_session_token=ist, organization_id=org.organization_id)
+        b2b.discovery.intermediate_sessions.exchange(
+            intermediate_session_token=ist, organization_id=org.organization_id
+        )
         with pytest.raises(StytchError) as caught:
             b2b.discovery.intermediate_sessions.exchange(
                 intermediate_session_token=ist, organization_id=org.organization_id

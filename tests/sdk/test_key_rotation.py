@@ -49,7 +49,12 @@ def keys_process(server: Any, *args: str) -> subprocess.CompletedProcess[str]:
     env["KEYSTILE_DATA_DIR"] = str(server.settings.data_dir)
     env["KEYSTILE_DATABASE_URL"] = server.settings.database_url
     return subprocess.run(
-        [sys.executable, "-m", "keystile", "keys", *args], check=False, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "keystile", "keys", *args],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

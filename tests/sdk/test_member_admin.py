@@ -511,7 +511,6 @@ class TestOrganizationDeleteExternalId:
         assert resp.organization.organization_external_id is None
 
 
-
 class TestDeletedMembersFreeTheirAddresses:
     def test_a_deleted_members_retired_address_is_free_again(self, b2b, org):
         member = create(b2b, org)

@@ -229,7 +229,9 @@ class TestDelete:
 
     def test_frees_the_email_address_for_a_new_member(self, b2b, org, member):
         b2b.organizations.members.delete(organization_id=org.organization_id, member_id=member.member_id)
-        again = b2b.organizations.members.create(organization_id=org.organization_id, email_address=member.email_address)
+        again = b2b.organizations.members.create(
+            organization_id=org.organization_id, email_address=member.email_address
+        )
         assert again.member.member_id != member.member_id
         got = b2b.organizations.members.get(organization_id=org.organization_id, email_address=member.email_address)
         assert got.member.member_id == again.member.member_id

@@ -56,10 +56,14 @@ class TestEmailAllowedDomains:
         assert resp.organization.email_allowed_domains == ["acme.test"]
 
     def test_invalid_domain_is_refused(self, b2b, inbox):
-        refused_update(b2b, make_org(b2b, inbox), "organization_settings_invalid_domain", email_allowed_domains=["not a domain"])
+        refused_update(
+            b2b, make_org(b2b, inbox), "organization_settings_invalid_domain", email_allowed_domains=["not a domain"]
+        )
 
     def test_common_domain_is_refused(self, b2b, inbox):
-        refused_update(b2b, make_org(b2b, inbox), "organization_settings_domain_too_common", email_allowed_domains=["gmail.com"])
+        refused_update(
+            b2b, make_org(b2b, inbox), "organization_settings_domain_too_common", email_allowed_domains=["gmail.com"]
+        )
 
     def test_duplicate_domain_is_refused(self, b2b, inbox):
         refused_update(
@@ -109,17 +113,24 @@ class TestEmailJitProvisioning:
         assert error_type(caught) == "email_jit_provisioning_not_allowed"
 
     def test_restricted_without_allowed_domains_is_refused(self, b2b, inbox):
-        refused_update(b2b, make_org(b2b, inbox), "invalid_restricted_email_setting", email_jit_provisioning="RESTRICTED")
+        refused_update(
+            b2b, make_org(b2b, inbox), "invalid_restricted_email_setting", email_jit_provisioning="RESTRICTED"
+        )
 
     def test_unknown_value_is_refused(self, b2b, inbox):
-        refused_update(b2b, make_org(b2b, inbox), "invalid_organization_auth_factor_setting", email_jit_provisioning="ALL_ALLOWED")
+        refused_update(
+            b2b, make_org(b2b, inbox), "invalid_organization_auth_factor_setting", email_jit_provisioning="ALL_ALLOWED"
+        )
 
 
 class TestEmailInvites:
     def test_all_allowed_invites_any_domain(self, b2b, inbox):
         org = make_org(b2b, inbox, email_invites="ALL_ALLOWED")
         email = unique_email("anywhere.test", "bob")
-        assert b2b.magic_links.email.invite(organization_id=org.organization_id, email_address=email).member.status == "invited"
+        assert (
+            b2b.magic_links.email.invite(organization_id=org.organization_id, email_address=email).member.status
+            == "invited"
+        )
 
     def test_restricted_invites_an_allowed_domain(self, b2b, inbox):
         org = make_org(b2b, inbox, email_allowed_domains=["acme.test"], email_invites="RESTRICTED")
@@ -138,7 +149,13 @@ class TestEmailInvites:
             b2b.organizations.members.get(organization_id=org.organization_id, email_address=email)
 
     def test_not_allowed_refuses_every_invite(self, b2b, inbox):
-        org = make_org(b2b, inbox, email_allowed_domains=["acme.test"], email_jit_provisioning="RESTRICTED", email_invites="NOT_ALLOWED")
+        org = make_org(
+            b2b,
+            inbox,
+            email_allowed_domains=["acme.test"],
+            email_jit_provisioning="RESTRICTED",
+            email_invites="NOT_ALLOWED",
+        )
         with pytest.raises(StytchError) as caught:
             b2b.magic_links.email.invite(organization_id=org.organization_id, email_address=unique_email("acme.test"))
         assert error_type(caught) == "invalid_email_for_invites"
@@ -168,7 +185,10 @@ class TestAuthMethods:
         founder = unique_email()
         ist = discover(b2b, inbox, founder).intermediate_session_token
         org = b2b.discovery.organizations.create(
-            intermediate_session_token=ist, organization_name="Acme", auth_methods="RESTRICTED", allowed_auth_methods=["sso"]
+            intermediate_session_token=ist,
+            organization_name="Acme",
+            auth_methods="RESTRICTED",
+            allowed_auth_methods=["sso"],
         ).organization
         sent = len(inbox.messages(founder))
         with pytest.raises(StytchError) as caught:
@@ -205,7 +225,10 @@ class TestAuthMethods:
         founder = unique_email()
         ist = discover(b2b, inbox, founder).intermediate_session_token
         b2b.discovery.organizations.create(
-            intermediate_session_token=ist, organization_name="Acme", auth_methods="RESTRICTED", allowed_auth_methods=["sso"]
+            intermediate_session_token=ist,
+            organization_name="Acme",
+            auth_methods="RESTRICTED",
+            allowed_auth_methods=["sso"],
         )
         found = discover(b2b, inbox, founder).discovered_organizations
         assert [d.primary_required.allowed_auth_methods for d in found] == [["sso"]]
@@ -223,7 +246,9 @@ class TestAuthMethods:
         assert [d.primary_required for d in discover(b2b, inbox, founder).discovered_organizations] == [None]
 
     def test_restricted_without_allowed_methods_is_refused(self, b2b, inbox):
-        refused_update(b2b, make_org(b2b, inbox), "allowed_auth_methods_required_for_restricted", auth_methods="RESTRICTED")
+        refused_update(
+            b2b, make_org(b2b, inbox), "allowed_auth_methods_required_for_restricted", auth_methods="RESTRICTED"
+        )
 
     def test_unknown_method_is_refused(self, b2b, inbox):
         refused_update(
@@ -244,11 +269,16 @@ class TestMfaMethods:
         assert resp.organization.allowed_mfa_methods == ["totp"]
 
     def test_restricted_without_methods_is_refused(self, b2b, inbox):
-        refused_update(b2b, make_org(b2b, inbox), "allowed_mfa_methods_required_for_restricted", mfa_methods="RESTRICTED")
+        refused_update(
+            b2b, make_org(b2b, inbox), "allowed_mfa_methods_required_for_restricted", mfa_methods="RESTRICTED"
+        )
 
     def test_unknown_method_is_refused(self, b2b, inbox):
         refused_update(
-            b2b, make_org(b2b, inbox), "invalid_organization_allowed_mfa_methods", allowed_mfa_methods=["carrier_pigeon"]
+            b2b,
+            make_org(b2b, inbox),
+            "invalid_organization_allowed_mfa_methods",
+            allowed_mfa_methods=["carrier_pigeon"],
         )
 
 
@@ -275,7 +305,10 @@ class TestSomeoneMustBeAbleToJoin:
             b2b.organizations.create(organization_name="Closed", sso_jit_provisioning="NOT_ALLOWED")
         assert error_type(caught) == "invalid_organization_auth_factor_setting"
         found = b2b.organizations.search(
-            query={"operator": "AND", "operands": [{"filter_name": "organization_name_fuzzy", "filter_value": "Closed"}]}
+            query={
+                "operator": "AND",
+                "operands": [{"filter_name": "organization_name_fuzzy", "filter_value": "Closed"}],
+            }
         )
         assert found.organizations == []
 
@@ -289,11 +322,16 @@ class TestClaimedEmailDomains:
         assert self.claim(b2b, org, "Acme.TEST").organization.claimed_email_domains == ["acme.test"]
 
     def test_invalid_domain_is_refused(self, b2b, inbox):
-        refused_update(b2b, make_org(b2b, inbox), "organization_settings_invalid_claimed_domain", claimed_email_domains=["acme"])
+        refused_update(
+            b2b, make_org(b2b, inbox), "organization_settings_invalid_claimed_domain", claimed_email_domains=["acme"]
+        )
 
     def test_common_domain_is_refused(self, b2b, inbox):
         refused_update(
-            b2b, make_org(b2b, inbox), "organization_settings_claimed_domain_too_common", claimed_email_domains=["gmail.com"]
+            b2b,
+            make_org(b2b, inbox),
+            "organization_settings_claimed_domain_too_common",
+            claimed_email_domains=["gmail.com"],
         )
 
     def test_duplicate_domain_is_refused(self, b2b, inbox):

@@ -200,9 +200,7 @@ def killed_before_acceptance(tmp_path_factory: pytest.TempPathFactory) -> Iterat
                 if killed or looking or len(sink.received) < 100:
                     return
                 looking = True
-                rows = await cluster.aquery(
-                    "SELECT message_id, claimed_by FROM outbox WHERE to_address = $1", address
-                )
+                rows = await cluster.aquery("SELECT message_id, claimed_by FROM outbox WHERE to_address = $1", address)
                 pid = int(rows[0]["claimed_by"].split(":")[1])
                 if pid in helpers:
                     os.kill(pid, signal.SIGKILL)
@@ -405,7 +403,7 @@ class TestOutboxCommand:
         assert {m["status"] for m in json.loads(done.stdout)} == {"failed"}
 
     def test_list_prints_a_table(self, smtp_server):
-        _, row = failed_for_good(smtp_server)
+        _, _row = failed_for_good(smtp_server)
 
         done = cli(smtp_server, "list", "--failed")
 

@@ -27,13 +27,8 @@ def acting(options: type, member: Any, *, jwt: bool = False) -> Any:
     return options(authorization=Authorization(session_token=member.session_token))
 
 
-def refused(
-    err: pytest.ExceptionInfo[StytchError], error_type: str = "unauthorized_action"
-) -> bool:
-    return (
-        err.value.details.status_code in (400, 403)
-        and err.value.details.error_type == error_type
-    )
+def refused(err: pytest.ExceptionInfo[StytchError], error_type: str = "unauthorized_action") -> bool:
+    return err.value.details.status_code in (400, 403) and err.value.details.error_type == error_type
 
 
 @pytest.fixture
@@ -63,9 +58,7 @@ class TestOrganizationUpdate:
         assert resp.organization.organization_name == "Renamed"
 
     def test_plain_member_may_not_rename_and_nothing_changes(self, b2b, bob, org_id):
-        before = b2b.organizations.get(
-            organization_id=org_id
-        ).organization.organization_name
+        before = b2b.organizations.get(organization_id=org_id).organization.organization_name
         with pytest.raises(StytchError) as err:
             b2b.organizations.update(
                 organization_id=org_id,
@@ -74,10 +67,7 @@ class TestOrganizationUpdate:
             )
         assert refused(err)
         assert err.value.details.status_code == 403
-        assert (
-            b2b.organizations.get(organization_id=org_id).organization.organization_name
-            == before
-        )
+        assert b2b.organizations.get(organization_id=org_id).organization.organization_name == before
 
     def test_admin_header_by_jwt_works_too(self, b2b, admin, org_id):
         resp = b2b.organizations.update(
@@ -95,14 +85,9 @@ class TestOrganizationUpdate:
                 method_options=acting(organizations.UpdateRequestOptions, admin),
             )
         assert refused(err, "cannot_update_trusted_metadata")
-        assert (
-            b2b.organizations.get(organization_id=org_id).organization.trusted_metadata
-            == {}
-        )
+        assert b2b.organizations.get(organization_id=org_id).organization.trusted_metadata == {}
 
-    def test_member_of_another_organization_is_a_tenancy_error(
-        self, b2b, inbox, org_id
-    ):
+    def test_member_of_another_organization_is_a_tenancy_error(self, b2b, inbox, org_id):
         stranger = discovery_signup(b2b, inbox, unique_email())
         with pytest.raises(StytchError) as err:
             b2b.organizations.update(
@@ -113,19 +98,13 @@ class TestOrganizationUpdate:
         assert refused(err, "session_authorization_tenancy_error")
 
     def test_unknown_session_header_is_session_not_found(self, b2b, org_id):
-        options = organizations.UpdateRequestOptions(
-            authorization=Authorization(session_token="nope")
-        )
+        options = organizations.UpdateRequestOptions(authorization=Authorization(session_token="nope"))
         with pytest.raises(StytchError) as err:
-            b2b.organizations.update(
-                organization_id=org_id, organization_name="X", method_options=options
-            )
+            b2b.organizations.update(organization_id=org_id, organization_name="X", method_options=options)
         assert err.value.details.error_type == "session_not_found"
 
     def test_without_a_header_the_secret_alone_suffices(self, b2b, org_id):
-        assert b2b.organizations.update(
-            organization_id=org_id, organization_name="Plain"
-        ).organization
+        assert b2b.organizations.update(organization_id=org_id, organization_name="Plain").organization
 
 
 class TestOrganizationDelete:
@@ -144,10 +123,7 @@ class TestOrganizationDelete:
                 method_options=acting(organizations.DeleteRequestOptions, bob),
             )
         assert refused(err)
-        assert (
-            b2b.organizations.get(organization_id=org_id).organization.organization_id
-            == org_id
-        )
+        assert b2b.organizations.get(organization_id=org_id).organization.organization_id == org_id
 
 
 class TestMemberCreate:
@@ -159,9 +135,7 @@ class TestMemberCreate:
         )
         assert resp.member.status == "active"
 
-    def test_plain_member_may_not_create_and_no_member_is_written(
-        self, b2b, bob, org_id
-    ):
+    def test_plain_member_may_not_create_and_no_member_is_written(self, b2b, bob, org_id):
         email = unique_email()
         with pytest.raises(StytchError) as err:
             b2b.organizations.members.create(
@@ -180,9 +154,7 @@ class TestMemberCreate:
                 organization_id=org_id,
                 email_address=unique_email(),
                 roles=["stytch_admin"],
-                method_options=acting(
-                    organizations_members.CreateRequestOptions, inviter
-                ),
+                method_options=acting(organizations_members.CreateRequestOptions, inviter),
             )
         assert refused(err)
 
@@ -215,9 +187,9 @@ class TestMemberUpdate:
                 method_options=acting(organizations_members.UpdateRequestOptions, bob),
             )
         assert refused(err)
-        assert b2b.organizations.members.get(
-            organization_id=org_id, member_id=admin.member_id
-        ).member.name != ("Renamed by Bob")
+        assert b2b.organizations.members.get(organization_id=org_id, member_id=admin.member_id).member.name != (
+            "Renamed by Bob"
+        )
 
     def test_member_may_not_grant_itself_roles(self, b2b, bob, org_id):
         with pytest.raises(StytchError) as err:
@@ -228,9 +200,7 @@ class TestMemberUpdate:
                 method_options=acting(organizations_members.UpdateRequestOptions, bob),
             )
         assert refused(err)
-        member = b2b.organizations.members.get(
-            organization_id=org_id, member_id=bob.member_id
-        ).member
+        member = b2b.organizations.members.get(organization_id=org_id, member_id=bob.member_id).member
         assert [r.role_id for r in member.roles] == ["stytch_member"]
 
     def test_admin_may_assign_roles(self, b2b, admin, bob, org_id):
@@ -251,9 +221,7 @@ class TestMemberDelete:
             method_options=acting(organizations_members.DeleteRequestOptions, admin),
         )
         with pytest.raises(StytchError):
-            b2b.organizations.members.get(
-                organization_id=org_id, member_id=bob.member_id
-            )
+            b2b.organizations.members.get(organization_id=org_id, member_id=bob.member_id)
 
     def test_member_may_not_delete_another(self, b2b, admin, bob, org_id):
         with pytest.raises(StytchError) as err:
@@ -263,9 +231,7 @@ class TestMemberDelete:
                 method_options=acting(organizations_members.DeleteRequestOptions, bob),
             )
         assert refused(err)
-        assert b2b.organizations.members.get(
-            organization_id=org_id, member_id=admin.member_id
-        ).member
+        assert b2b.organizations.members.get(organization_id=org_id, member_id=admin.member_id).member
 
     def test_member_may_delete_itself(self, b2b, bob, org_id):
         b2b.organizations.members.delete(
@@ -274,9 +240,7 @@ class TestMemberDelete:
             method_options=acting(organizations_members.DeleteRequestOptions, bob),
         )
         with pytest.raises(StytchError):
-            b2b.organizations.members.get(
-                organization_id=org_id, member_id=bob.member_id
-            )
+            b2b.organizations.members.get(organization_id=org_id, member_id=bob.member_id)
 
 
 class TestMemberSearch:
@@ -300,9 +264,7 @@ class TestMemberSearch:
         with pytest.raises(StytchError) as err:
             b2b.organizations.members.search(
                 organization_ids=[other.organization.organization_id],
-                method_options=acting(
-                    organizations_members.SearchRequestOptions, admin
-                ),
+                method_options=acting(organizations_members.SearchRequestOptions, admin),
             )
         assert refused(err, "session_authorization_tenancy_error")
 
@@ -318,9 +280,7 @@ class TestInvite:
         assert resp.member.status == "invited"
         assert inbox.latest_token(email)
 
-    def test_plain_member_may_not_invite_and_no_member_is_written(
-        self, b2b, bob, org_id
-    ):
+    def test_plain_member_may_not_invite_and_no_member_is_written(self, b2b, bob, org_id):
         email = unique_email()
         with pytest.raises(StytchError) as err:
             b2b.magic_links.email.invite(
@@ -334,9 +294,7 @@ class TestInvite:
 
     def test_invite_with_an_unknown_role_is_refused(self, b2b, org_id):
         with pytest.raises(StytchError) as err:
-            b2b.magic_links.email.invite(
-                organization_id=org_id, email_address=unique_email(), roles=["wizard"]
-            )
+            b2b.magic_links.email.invite(organization_id=org_id, email_address=unique_email(), roles=["wizard"])
         assert refused(err, "invalid_rbac_role_id")
 
 
@@ -356,9 +314,7 @@ class TestSessionRevoke:
                 method_options=acting(sessions.RevokeRequestOptions, bob),
             )
         assert refused(err)
-        assert b2b.sessions.authenticate(
-            session_token=admin.session_token
-        ).member_session
+        assert b2b.sessions.authenticate(session_token=admin.session_token).member_session
 
     def test_admin_may_revoke_a_members_sessions(self, b2b, bob, admin):
         b2b.sessions.revoke(
@@ -368,9 +324,7 @@ class TestSessionRevoke:
         with pytest.raises(StytchError):
             b2b.sessions.authenticate(session_token=bob.session_token)
 
-    def test_admin_may_not_revoke_sessions_in_another_organization(
-        self, b2b, inbox, admin
-    ):
+    def test_admin_may_not_revoke_sessions_in_another_organization(self, b2b, inbox, admin):
         other = discovery_signup(b2b, inbox, unique_email())
         with pytest.raises(StytchError) as err:
             b2b.sessions.revoke(
@@ -378,6 +332,4 @@ class TestSessionRevoke:
                 method_options=acting(sessions.RevokeRequestOptions, admin),
             )
         assert refused(err, "session_authorization_tenancy_error")
-        assert b2b.sessions.authenticate(
-            session_token=other.session_token
-        ).member_session
+        assert b2b.sessions.authenticate(session_token=other.session_token).member_session

@@ -72,9 +72,7 @@ def set_policy(project: Any, policy: dict[str, Any]) -> None:
 
 def login(b2b: Any, inbox: Any, organization_id: str, email: str) -> Any:
     """An existing Member logs in with an email magic link; returns the authenticate response."""
-    b2b.magic_links.email.login_or_signup(
-        organization_id=organization_id, email_address=email
-    )
+    b2b.magic_links.email.login_or_signup(organization_id=organization_id, email_address=email)
     return b2b.magic_links.authenticate(magic_links_token=inbox.latest_token(email))
 
 
@@ -88,9 +86,7 @@ def add_member(
 ) -> Any:
     """A second Member of the organization, logged in."""
     email = unique_email(domain, "bob")
-    b2b.organizations.members.create(
-        organization_id=organization_id, email_address=email, roles=roles
-    )
+    b2b.organizations.members.create(organization_id=organization_id, email_address=email, roles=roles)
     return login(b2b, inbox, organization_id, email)
 
 
@@ -101,9 +97,7 @@ def admin(b2b, inbox, project):
 
 
 def check(org_id: str, resource_id: str, action: str) -> AuthorizationCheck:
-    return AuthorizationCheck(
-        organization_id=org_id, resource_id=resource_id, action=action
-    )
+    return AuthorizationCheck(organization_id=org_id, resource_id=resource_id, action=action)
 
 
 class TestPolicy:
@@ -118,10 +112,9 @@ class TestPolicy:
             "stytch.scim",
             "stytch.self",
         }
-        assert {
-            (p.resource_id, tuple(p.actions))
-            for p in roles["stytch_member"].permissions
-        } == {("stytch.self", ("*",))}
+        assert {(p.resource_id, tuple(p.actions)) for p in roles["stytch_member"].permissions} == {
+            ("stytch.self", ("*",))
+        }
         assert policy.scopes == []
 
     def test_declared_resources_roles_and_scopes_are_returned(self, b2b, project):
@@ -135,9 +128,7 @@ class TestPolicy:
 
     def test_declared_permissions_add_to_stytch_admin(self, b2b, project):
         set_policy(project, DOCUMENTS_POLICY)
-        admin_role = next(
-            r for r in b2b.rbac.policy().policy.roles if r.role_id == "stytch_admin"
-        )
+        admin_role = next(r for r in b2b.rbac.policy().policy.roles if r.role_id == "stytch_admin")
         granted = {p.resource_id: p.actions for p in admin_role.permissions}
         assert granted["documents"] == ["*"]
         assert granted["stytch.organization"] == ["*"]
@@ -150,12 +141,7 @@ class TestPolicy:
 class TestOrgPolicy:
     def test_new_organization_has_no_custom_roles(self, b2b, admin):
         org_id = admin.organization.organization_id
-        assert (
-            b2b.rbac.organizations.get_org_policy(
-                organization_id=org_id
-            ).org_policy.roles
-            == []
-        )
+        assert b2b.rbac.organizations.get_org_policy(organization_id=org_id).org_policy.roles == []
 
     def test_set_org_policy_shows_as_custom_roles(self, b2b, admin):
         org_id = admin.organization.organization_id
@@ -164,18 +150,11 @@ class TestOrgPolicy:
             "description": "Reads invoices",
             "permissions": [{"resource_id": "invoices", "actions": ["read"]}],
         }
-        resp = b2b.rbac.organizations.set_org_policy(
-            organization_id=org_id, org_policy={"roles": [role]}
-        )
+        resp = b2b.rbac.organizations.set_org_policy(organization_id=org_id, org_policy={"roles": [role]})
         assert [r.role_id for r in resp.org_policy.roles] == ["auditor"]
         organization = b2b.organizations.get(organization_id=org_id).organization
         assert [r.role_id for r in organization.custom_roles] == ["auditor"]
-        assert (
-            b2b.rbac.organizations.get_org_policy(organization_id=org_id)
-            .org_policy.roles[0]
-            .role_id
-            == "auditor"
-        )
+        assert b2b.rbac.organizations.get_org_policy(organization_id=org_id).org_policy.roles[0].role_id == "auditor"
 
     def test_custom_role_naming_an_unknown_resource_is_refused(self, b2b, admin):
         role = {
@@ -205,9 +184,7 @@ class TestOrgPolicy:
 
     def test_unknown_organization_is_not_found(self, b2b):
         with pytest.raises(StytchError) as err:
-            b2b.rbac.organizations.get_org_policy(
-                organization_id="organization-test-nope"
-            )
+            b2b.rbac.organizations.get_org_policy(organization_id="organization-test-nope")
         assert err.value.details.error_type == "organization_not_found"
 
 
@@ -224,25 +201,19 @@ class TestMemberRoles:
         org_id = admin.organization.organization_id
         b2b.organizations.update(
             organization_id=org_id,
-            rbac_email_implicit_role_assignments=[
-                {"domain": "editors.test", "role_id": "editor"}
-            ],
+            rbac_email_implicit_role_assignments=[{"domain": "editors.test", "role_id": "editor"}],
         )
         member = b2b.organizations.members.create(
             organization_id=org_id, email_address=unique_email("editors.test")
         ).member
         editor = next(r for r in member.roles if r.role_id == "editor")
-        assert [(s.type, s.details) for s in editor.sources] == [
-            ("email_assignment", {"email_domain": "editors.test"})
-        ]
+        assert [(s.type, s.details) for s in editor.sources] == [("email_assignment", {"email_domain": "editors.test"})]
 
     def test_role_held_directly_and_by_email_lists_both_sources(self, b2b, admin):
         org_id = admin.organization.organization_id
         b2b.organizations.update(
             organization_id=org_id,
-            rbac_email_implicit_role_assignments=[
-                {"domain": "editors.test", "role_id": "editor"}
-            ],
+            rbac_email_implicit_role_assignments=[{"domain": "editors.test", "role_id": "editor"}],
         )
         member = b2b.organizations.members.create(
             organization_id=org_id,
@@ -259,22 +230,16 @@ class TestMemberRoles:
         org_id = admin.organization.organization_id
         b2b.organizations.update(
             organization_id=org_id,
-            rbac_email_implicit_role_assignments=[
-                {"domain": "editors.test", "role_id": "editor"}
-            ],
+            rbac_email_implicit_role_assignments=[{"domain": "editors.test", "role_id": "editor"}],
         )
-        member = b2b.organizations.members.create(
-            organization_id=org_id, email_address=unique_email()
-        ).member
+        member = b2b.organizations.members.create(organization_id=org_id, email_address=unique_email()).member
         assert [r.role_id for r in member.roles] == ["stytch_member"]
 
     def test_unknown_role_is_refused_and_no_member_is_created(self, b2b, admin):
         org_id = admin.organization.organization_id
         email = unique_email()
         with pytest.raises(StytchError) as err:
-            b2b.organizations.members.create(
-                organization_id=org_id, email_address=email, roles=["wizard"]
-            )
+            b2b.organizations.members.create(organization_id=org_id, email_address=email, roles=["wizard"])
         assert err.value.details.error_type == "invalid_rbac_role_id"
         with pytest.raises(StytchError):
             b2b.organizations.members.get(organization_id=org_id, email_address=email)
@@ -286,9 +251,7 @@ class TestMemberRoles:
             "description": "",
             "permissions": [{"resource_id": "invoices", "actions": ["read"]}],
         }
-        b2b.rbac.organizations.set_org_policy(
-            organization_id=org_id, org_policy={"roles": [role]}
-        )
+        b2b.rbac.organizations.set_org_policy(organization_id=org_id, org_policy={"roles": [role]})
         member = b2b.organizations.members.update(
             organization_id=org_id,
             member_id=admin.member_id,
@@ -301,17 +264,10 @@ class TestMemberRoles:
         with pytest.raises(StytchError) as err:
             b2b.organizations.update(
                 organization_id=org_id,
-                rbac_email_implicit_role_assignments=[
-                    {"domain": "acme.test", "role_id": "wizard"}
-                ],
+                rbac_email_implicit_role_assignments=[{"domain": "acme.test", "role_id": "wizard"}],
             )
         assert err.value.details.error_type == "invalid_rbac_role_id"
-        assert (
-            b2b.organizations.get(
-                organization_id=org_id
-            ).organization.rbac_email_implicit_role_assignments
-            == []
-        )
+        assert b2b.organizations.get(organization_id=org_id).organization.rbac_email_implicit_role_assignments == []
 
     def test_roles_are_in_the_session_and_its_jwt(self, b2b, inbox, admin):
         org_id = admin.organization.organization_id
@@ -325,24 +281,17 @@ class TestMemberRoles:
         org_id = admin.organization.organization_id
         b2b.organizations.update(
             organization_id=org_id,
-            rbac_email_implicit_role_assignments=[
-                {"domain": "editors.test", "role_id": "editor"}
-            ],
+            rbac_email_implicit_role_assignments=[{"domain": "editors.test", "role_id": "editor"}],
         )
         bob = add_member(b2b, inbox, org_id, domain="editors.test")
         resp = b2b.sessions.authenticate(session_token=bob.session_token)
-        assert (
-            "editor"
-            in b2b.sessions.authenticate_jwt_local(session_jwt=resp.session_jwt).roles
-        )
+        assert "editor" in b2b.sessions.authenticate_jwt_local(session_jwt=resp.session_jwt).roles
 
     def test_email_granted_role_is_in_the_first_jwt_of_a_login(self, b2b, inbox, admin):
         org_id = admin.organization.organization_id
         b2b.organizations.update(
             organization_id=org_id,
-            rbac_email_implicit_role_assignments=[
-                {"domain": "editors.test", "role_id": "editor"}
-            ],
+            rbac_email_implicit_role_assignments=[{"domain": "editors.test", "role_id": "editor"}],
         )
         bob = add_member(b2b, inbox, org_id, domain="editors.test")
         assert "editor" in bob.member_session.roles
@@ -361,9 +310,7 @@ class TestAuthorizationCheck:
         assert resp.verdict.authorized is True
         assert resp.verdict.granting_roles == ["stytch_admin"]
 
-    def test_missing_permission_is_403_session_authorization_error(
-        self, b2b, inbox, admin
-    ):
+    def test_missing_permission_is_403_session_authorization_error(self, b2b, inbox, admin):
         org_id = admin.organization.organization_id
         bob = add_member(b2b, inbox, org_id, roles=["editor"])
         with pytest.raises(StytchError) as err:
@@ -388,9 +335,7 @@ class TestAuthorizationCheck:
         with pytest.raises(StytchError) as err:
             b2b.sessions.authenticate(
                 session_token=admin.session_token,
-                authorization_check=check(
-                    other.organization.organization_id, "documents", "read"
-                ),
+                authorization_check=check(other.organization.organization_id, "documents", "read"),
             )
         assert err.value.details.status_code == 403
         assert err.value.details.error_type == "session_authorization_tenancy_error"
@@ -402,9 +347,7 @@ class TestAuthorizationCheck:
             "description": "",
             "permissions": [{"resource_id": "invoices", "actions": ["read"]}],
         }
-        b2b.rbac.organizations.set_org_policy(
-            organization_id=org_id, org_policy={"roles": [role]}
-        )
+        b2b.rbac.organizations.set_org_policy(organization_id=org_id, org_policy={"roles": [role]})
         bob = add_member(b2b, inbox, org_id, roles=["auditor"])
         resp = b2b.sessions.authenticate(
             session_token=bob.session_token,
@@ -416,9 +359,7 @@ class TestAuthorizationCheck:
         org_id = admin.organization.organization_id
         b2b.organizations.update(
             organization_id=org_id,
-            rbac_email_implicit_role_assignments=[
-                {"domain": "editors.test", "role_id": "editor"}
-            ],
+            rbac_email_implicit_role_assignments=[{"domain": "editors.test", "role_id": "editor"}],
         )
         bob = add_member(b2b, inbox, org_id, domain="editors.test")
         resp = b2b.sessions.authenticate(
@@ -428,9 +369,7 @@ class TestAuthorizationCheck:
         assert resp.verdict.granting_roles == ["editor"]
 
     def test_without_a_check_there_is_no_verdict(self, b2b, admin):
-        assert (
-            b2b.sessions.authenticate(session_token=admin.session_token).verdict is None
-        )
+        assert b2b.sessions.authenticate(session_token=admin.session_token).verdict is None
 
 
 class TestLocalAuthorization:
@@ -468,9 +407,7 @@ class TestLocalAuthorization:
         with pytest.raises(TenancyError):
             b2b.sessions.authenticate_jwt(
                 session_jwt=admin.session_jwt,
-                authorization_check=check(
-                    other.organization.organization_id, "documents", "read"
-                ),
+                authorization_check=check(other.organization.organization_id, "documents", "read"),
             )
 
     def test_organizations_custom_role_allows_locally(self, b2b, inbox, admin):
@@ -480,9 +417,7 @@ class TestLocalAuthorization:
             "description": "",
             "permissions": [{"resource_id": "invoices", "actions": ["read"]}],
         }
-        b2b.rbac.organizations.set_org_policy(
-            organization_id=org_id, org_policy={"roles": [role]}
-        )
+        b2b.rbac.organizations.set_org_policy(organization_id=org_id, org_policy={"roles": [role]})
         bob = add_member(b2b, inbox, org_id, roles=["auditor"])
         resp = b2b.sessions.authenticate_jwt(
             session_jwt=bob.session_jwt,
@@ -490,18 +425,14 @@ class TestLocalAuthorization:
         )
         assert resp.member_session.member_id == bob.member_id
 
-    def test_organizations_custom_role_does_not_allow_other_actions_locally(
-        self, b2b, inbox, admin
-    ):
+    def test_organizations_custom_role_does_not_allow_other_actions_locally(self, b2b, inbox, admin):
         org_id = admin.organization.organization_id
         role = {
             "role_id": "auditor",
             "description": "",
             "permissions": [{"resource_id": "invoices", "actions": ["read"]}],
         }
-        b2b.rbac.organizations.set_org_policy(
-            organization_id=org_id, org_policy={"roles": [role]}
-        )
+        b2b.rbac.organizations.set_org_policy(organization_id=org_id, org_policy={"roles": [role]})
         bob = add_member(b2b, inbox, org_id, roles=["auditor"])
         with pytest.raises(RBACPermissionError):
             b2b.sessions.authenticate_jwt(

@@ -84,7 +84,9 @@ def smtp_sink() -> Iterator[tuple[CollectingHandler, int]]:
 
 
 @pytest.fixture(scope="module")
-def smtp_keystile(smtp_sink: tuple[CollectingHandler, int], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def smtp_keystile(
+    smtp_sink: tuple[CollectingHandler, int], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
     """A second keystile, on a fresh SQLite file, delivering email to the SMTP sink."""
     _, port = smtp_sink
     data_dir: Path = tmp_path_factory.mktemp("keystile-smtp")

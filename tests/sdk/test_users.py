@@ -99,8 +99,9 @@ class TestCreate:
         taken = new_external_id()
         consumer.users.create(email=new_email(), external_id=taken)
         error_of(lambda: consumer.users.create(email=email, external_id=taken))
-        found = consumer.users.search(query={"operator": "AND", "operands": [
-            {"filter_name": "email_address", "filter_value": [email]}]})
+        found = consumer.users.search(
+            query={"operator": "AND", "operands": [{"filter_name": "email_address", "filter_value": [email]}]}
+        )
         assert found.results == []
 
 
@@ -126,9 +127,7 @@ class TestGet:
 
 class TestUpdate:
     def test_absent_fields_are_unchanged(self, consumer):
-        created = consumer.users.create(
-            email=new_email(), name={"first_name": "Ada"}, trusted_metadata={"plan": "pro"}
-        )
+        created = consumer.users.create(email=new_email(), name={"first_name": "Ada"}, trusted_metadata={"plan": "pro"})
         resp = consumer.users.update(user_id=created.user_id, untrusted_metadata={"theme": "dark"})
         assert resp.user.name.first_name == "Ada"
         assert resp.user.trusted_metadata == {"plan": "pro"}
@@ -228,11 +227,13 @@ def five_users(consumer) -> list[Any]:
     tag = uuid.uuid4().hex[:8]
     users = []
     for i in range(5):
-        users.append(consumer.users.create(
-            email=f"{tag}-{i}@search.test",
-            name={"first_name": f"Grace{tag}", "last_name": f"Hopper{i}"},
-            create_user_as_pending=(i % 2 == 1),
-        ))
+        users.append(
+            consumer.users.create(
+                email=f"{tag}-{i}@search.test",
+                name={"first_name": f"Grace{tag}", "last_name": f"Hopper{i}"},
+                create_user_as_pending=(i % 2 == 1),
+            )
+        )
     return users
 
 
@@ -309,8 +310,9 @@ class TestSearch:
         assert {u.user_id for u in resp.results} == {u.user_id for u in five_users[1:4]}
 
     def test_and_combines_filters(self, consumer, five_users):
-        resp = consumer.users.search(query=_query(
-            ("status", "active"), ("user_id", [five_users[0].user_id, five_users[1].user_id])))
+        resp = consumer.users.search(
+            query=_query(("status", "active"), ("user_id", [five_users[0].user_id, five_users[1].user_id]))
+        )
         assert [u.user_id for u in resp.results] == [five_users[0].user_id]
 
     def test_unknown_filter_is_a_clear_400(self, consumer, five_users):

@@ -42,8 +42,9 @@ def test_one_magic_link_redeemed_in_parallel_succeeds_once(project, inbox, http)
 
 def test_one_magic_link_redeemed_in_parallel_starts_one_session(project, inbox, http):
     email = f"race-{uuid.uuid4().hex[:10]}@example.test"
-    user_id = http.post(f"{http.base_url}v1/magic_links/email/login_or_create", json={"email": email},
-                        timeout=10).json()["user_id"]
+    user_id = http.post(
+        f"{http.base_url}v1/magic_links/email/login_or_create", json={"email": email}, timeout=10
+    ).json()["user_id"]
     token = inbox.latest_token(email)
 
     _together(project, "v1/magic_links/authenticate", {"token": token, "session_duration_minutes": 60})

@@ -15,7 +15,7 @@ BODIES = [
     b'{"claims": {"deep": [1, {"n": 123456789012345678901234567890}]}}',
     b'{"x": 1.5, "y": [0.1, 2e3], "z": 12345678901234567890.0}',
     b'{"s": "12345678901234567890123456789"}',  # digits inside a string stay a string
-    b'[' * 600 + b'1' + b']' * 600,  # deeper than Python's recursion limit would allow a walk
+    b"[" * 600 + b"1" + b"]" * 600,  # deeper than Python's recursion limit would allow a walk
     b'\xef\xbb\xbf{"bom": true}',
     b'{"nan": NaN}',
     b'"\\ud800"',

@@ -52,9 +52,7 @@ async def until(check: Any, seconds: float = 3.0) -> bool:
 async def test_callers_beyond_its_size_wait_their_turn_and_all_are_served():
     pool = ReadPool(DSN, size=3, idle_seconds=5)
     try:
-        results = await asyncio.gather(
-            *(pool.fetch("SELECT pg_backend_pid(), pg_sleep(0.05)", []) for _ in range(12))
-        )
+        results = await asyncio.gather(*(pool.fetch("SELECT pg_backend_pid(), pg_sleep(0.05)", []) for _ in range(12)))
         assert len(results) == 12
         assert len({rows[0][0] for rows in results}) <= 3
         assert pool.opened <= 3
@@ -183,9 +181,11 @@ items = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
 )
 BY_KEY = Lookup(
-    lambda condition: select(items)
-    .where(condition, items.c.owner == bindparam("owner"), items.c.expires_at > bindparam("now"))
-    .order_by(items.c.item_id),
+    lambda condition: (
+        select(items)
+        .where(condition, items.c.owner == bindparam("owner"), items.c.expires_at > bindparam("now"))
+        .order_by(items.c.item_id)
+    ),
     items.c.key,
     "key",
 )
@@ -246,7 +246,12 @@ async def test_concurrent_lookups_run_as_one_statement_and_each_gets_its_own_row
         assert len(counting.statements) == 1
         assert "ANY" in counting.statements[0]
         assert [[row.item_id for row in rows] for rows in together] == [
-            alone["k0"], alone["k1"], alone["k3"], alone["k5"], alone["k9"], alone["k1"]
+            alone["k0"],
+            alone["k1"],
+            alone["k3"],
+            alone["k5"],
+            alone["k9"],
+            alone["k1"],
         ]
         assert alone == {"k0": [0], "k1": [1], "k3": [3, 10], "k5": [], "k9": [9]}
     finally:

@@ -58,7 +58,9 @@ def intermediate_session(http: Any, inbox: Any, email: str) -> str:
 
 def test_discovery_magic_link_redeemed_concurrently_succeeds_once(project, http, inbox):
     token = discovery_token(http, inbox, new_email())
-    results = outcomes(race(project, "/v1/b2b/magic_links/discovery/authenticate", {"discovery_magic_links_token": token}))
+    results = outcomes(
+        race(project, "/v1/b2b/magic_links/discovery/authenticate", {"discovery_magic_links_token": token})
+    )
     assert results[(200, "ok")] == 1
     assert sum(results.values()) == N
     assert set(results) <= {(200, "ok"), (401, "unable_to_auth_magic_link"), (404, "magic_link_not_found")}
@@ -107,9 +109,7 @@ def test_intermediate_session_exchanged_concurrently_succeeds_once(project, http
 
 def test_intermediate_session_used_concurrently_to_create_organizations_creates_one(project, http, inbox):
     ist = intermediate_session(http, inbox, new_email())
-    results = outcomes(
-        race(project, "/v1/b2b/discovery/organizations/create", {"intermediate_session_token": ist})
-    )
+    results = outcomes(race(project, "/v1/b2b/discovery/organizations/create", {"intermediate_session_token": ist}))
     assert results[(200, "ok")] == 1
     assert set(results) <= {(200, "ok"), (404, "intermediate_session_not_found")}
 

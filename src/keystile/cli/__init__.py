@@ -47,7 +47,9 @@ app.add_typer(rbac_cli.app, name="rbac")
 
 @app.command()
 def serve(
-    config: Annotated[Path | None, typer.Option(help="keystile.toml declaring projects, secrets and redirect URLs.")] = None,
+    config: Annotated[
+        Path | None, typer.Option(help="keystile.toml declaring projects, secrets and redirect URLs.")
+    ] = None,
     host: Annotated[str | None, typer.Option(help="Interface to bind (default 127.0.0.1, KEYSTILE_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 4010, KEYSTILE_PORT).")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Processes serving the one port.")] = 1,

@@ -59,9 +59,7 @@ def _reason(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
-        return f"{where + ': ' if where else ''}{first.get('msg', exc)}".replace(
-            "Value error, ", ""
-        )
+        return f"{where + ': ' if where else ''}{first.get('msg', exc)}".replace("Value error, ", "")
     return str(exc)
 
 
@@ -82,20 +80,14 @@ def _print(policy: dict[str, Any], as_json: bool) -> None:
         resources.add_row(r["resource_id"], ", ".join(r["actions"]), r["description"])
     roles = Table("role_id", "permissions", "description", title="Roles")
     for role in policy["roles"]:
-        perms = "; ".join(
-            f"{p['resource_id']}: {', '.join(p['actions'])}"
-            for p in role["permissions"]
-        )
+        perms = "; ".join(f"{p['resource_id']}: {', '.join(p['actions'])}" for p in role["permissions"])
         roles.add_row(role["role_id"], perms, role["description"])
     out.print(resources)
     out.print(roles)
     if policy["scopes"]:
         scopes = Table("scope", "permissions", "description", title="Scopes")
         for s in policy["scopes"]:
-            perms = "; ".join(
-                f"{p['resource_id']}: {', '.join(p['actions'])}"
-                for p in s["permissions"]
-            )
+            perms = "; ".join(f"{p['resource_id']}: {', '.join(p['actions'])}" for p in s["permissions"])
             scopes.add_row(s["scope"], perms, s["description"])
         out.print(scopes)
 
@@ -105,10 +97,7 @@ def _load_file(path: Path) -> dict[str, Any]:
         err.print(f"[red]No such file: {path}[/red]")
         raise typer.Exit(2)
     try:
-        if path.suffix == ".json":
-            data = json.loads(path.read_text())
-        else:
-            data = tomllib.loads(path.read_text())
+        data = json.loads(path.read_text()) if path.suffix == ".json" else tomllib.loads(path.read_text())
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
         err.print(f"[red]Cannot parse {path}: {exc}[/red]")
         raise typer.Exit(2) from None
@@ -149,9 +138,7 @@ def set_policy(
 def _parse_permission(text: str) -> dict[str, Any]:
     resource, sep, actions = text.partition(":")
     if not sep or not resource or not actions:
-        err.print(
-            f"[red]--permission {text!r}: use RESOURCE:ACTION[,ACTION…], e.g. documents:read,write[/red]"
-        )
+        err.print(f"[red]--permission {text!r}: use RESOURCE:ACTION[,ACTION…], e.g. documents:read,write[/red]")
         raise typer.Exit(2)
     return {
         "resource_id": resource.strip(),
@@ -181,9 +168,7 @@ def add_role(
     def change(declared: Policy) -> Policy:
         doc = declared.model_dump()
         doc["roles"] = [r for r in doc["roles"] if r["role_id"] != role_id]
-        doc["roles"].append(
-            {"role_id": role_id, "description": description, "permissions": perms}
-        )
+        doc["roles"].append({"role_id": role_id, "description": description, "permissions": perms})
         return Policy.model_validate(doc)
 
     _done(_work(project, change), as_json, f"role {role_id} saved")
@@ -191,13 +176,9 @@ def add_role(
 
 @app.command("add-resource")
 def add_resource(
-    resource_id: Annotated[
-        str, typer.Argument(help="The resource's id, e.g. documents (not stytch.*).")
-    ],
+    resource_id: Annotated[str, typer.Argument(help="The resource's id, e.g. documents (not stytch.*).")],
     project: ProjectOpt,
-    actions: Annotated[
-        str, typer.Option(help="Comma-separated actions, e.g. read,write,delete.")
-    ],
+    actions: Annotated[str, typer.Option(help="Comma-separated actions, e.g. read,write,delete.")],
     description: Annotated[str, typer.Option(help="What the resource is.")] = "",
     as_json: JsonOpt = False,
 ) -> None:
@@ -206,9 +187,7 @@ def add_resource(
 
     def change(declared: Policy) -> Policy:
         doc = declared.model_dump()
-        doc["resources"] = [
-            r for r in doc["resources"] if r["resource_id"] != resource_id
-        ]
+        doc["resources"] = [r for r in doc["resources"] if r["resource_id"] != resource_id]
         doc["resources"].append(
             {
                 "resource_id": resource_id,

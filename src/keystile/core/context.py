@@ -114,7 +114,9 @@ class ProjectCache:
 _projects = ProjectCache()
 
 PROJECT_SECRETS = Query(
-    select(projects.c.project_id, projects.c.name, projects.c.live, projects.c.public_token, project_secrets.c.secret_hash)
+    select(
+        projects.c.project_id, projects.c.name, projects.c.live, projects.c.public_token, project_secrets.c.secret_hash
+    )
     .join(project_secrets, project_secrets.c.project_id == projects.c.project_id)
     .where(projects.c.project_id == bindparam("project_id"))
 )

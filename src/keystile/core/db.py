@@ -110,9 +110,7 @@ class Row(tuple):
     @classmethod
     def of(cls, fields: tuple[str, ...]) -> type[Row]:
         attributes: dict[str, Any] = {"__slots__": (), "_fields": fields}
-        attributes.update(
-            (name, property(itemgetter(i))) for i, name in enumerate(fields)
-        )
+        attributes.update((name, property(itemgetter(i))) for i, name in enumerate(fields))
         return type("Row", (cls,), attributes)
 
     @property
@@ -136,9 +134,7 @@ class Query:
     def compiled(self, dialect: Dialect) -> _Compiled:
         found = self._compiled.get(dialect.name)
         if found is None:
-            found = self._compiled[dialect.name] = _Compiled(
-                self.statement, dialect, self.per_table
-            )
+            found = self._compiled[dialect.name] = _Compiled(self.statement, dialect, self.per_table)
         return found
 
 
@@ -212,7 +208,7 @@ class _Batches:
             for _, waiter in waiters:
                 waiter.cancel()
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - every caller of the batch gets its failure, whatever it is
             for _, waiter in waiters:
                 if not waiter.done():
                     waiter.set_exception(exc)
@@ -229,9 +225,7 @@ class _Compiled:
     (a, b, c), so a join returns the same rows as three separate lookups would; columns of
     no table (labels) that follow each other form one more Row."""
 
-    def __init__(
-        self, statement: Select[Any], dialect: Dialect, per_table: bool
-    ) -> None:
+    def __init__(self, statement: Select[Any], dialect: Dialect, per_table: bool) -> None:
         if per_table:
             statement = statement.set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)
         compiled = statement.compile(dialect=dialect)
@@ -243,9 +237,7 @@ class _Compiled:
             (
                 name,
                 compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect),
-                _REQUIRED
-                if compiled.binds[name].required
-                else compiled.binds[name].effective_value,
+                _REQUIRED if compiled.binds[name].required else compiled.binds[name].effective_value,
             )
             for name in names
         ]
@@ -256,9 +248,7 @@ class _Compiled:
         for i, column in enumerate(columns):
             last = i + 1 == len(columns)
             table = getattr(column, "table", None)
-            if last or (
-                per_table and getattr(columns[i + 1], "table", None) is not table
-            ):
+            if last or (per_table and getattr(columns[i + 1], "table", None) is not table):
                 names = tuple(c.name for c in columns[start : i + 1])
                 self.groups.append((start, i + 1, Row.of(names)))
                 start = i + 1
@@ -266,9 +256,7 @@ class _Compiled:
         self.converters: list[tuple[int, Callable[[Any], Any]]] = []
         for i, column in enumerate(columns):
             ctype = column.type
-            if isinstance(ctype, JSON) or isinstance(
-                getattr(ctype, "impl", None), JSON
-            ):
+            if isinstance(ctype, JSON) or isinstance(getattr(ctype, "impl", None), JSON):
                 self.converters.append((i, _json))
             else:
                 proc = ctype.dialect_impl(dialect).result_processor(dialect, None)
@@ -295,11 +283,7 @@ _REQUIRED = object()
 
 
 def _json(value: Any) -> Any:
-    return (
-        orjson.loads(value)
-        if value.__class__ is str or value.__class__ is bytes
-        else value
-    )
+    return orjson.loads(value) if value.__class__ is str or value.__class__ is bytes else value
 
 
 class _SQLiteReader:
@@ -316,9 +300,7 @@ class _SQLiteReader:
 
     async def fetch(self, compiled: _Compiled, params: list[Any]) -> list[Any]:
         if self._conn is None:
-            self._conn = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False
-            )
+            self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             _sqlite_pragmas(self._conn)
         return self._conn.execute(compiled.sql, params).fetchall()
 
@@ -348,9 +330,7 @@ class _PostgresReader:
     @staticmethod
     async def _init(conn: Any) -> None:
         for name in ("json", "jsonb"):
-            await conn.set_type_codec(
-                name, encoder=_json_text, decoder=orjson.loads, schema="pg_catalog"
-            )
+            await conn.set_type_codec(name, encoder=_json_text, decoder=orjson.loads, schema="pg_catalog")
 
     async def fetch(self, compiled: _Compiled, params: list[Any]) -> list[Any]:
         return await self.pool.fetch(compiled.sql, params)
@@ -399,9 +379,7 @@ class Database:
         async with self._lock, self.engine.begin() as conn:
             yield conn
 
-    async def read_all(
-        self, query: Query, *, conn: AsyncConnection | None = None, **values: Any
-    ) -> list[Any]:
+    async def read_all(self, query: Query, *, conn: AsyncConnection | None = None, **values: Any) -> list[Any]:
         """The rows of a read-only query. Without `conn`, on the read path, outside any
         transaction; with one (a transaction already open), through it, so the query
         sees that transaction's own writes and holds no second connection."""
@@ -409,9 +387,7 @@ class Database:
         params = compiled.bind(values)
         if conn is not None:
             raw = (await conn.exec_driver_sql(compiled.sql, tuple(params))).all()
-        elif (
-            self._reader is None
-        ):  # in-memory SQLite: the engine's connection is the database
+        elif self._reader is None:  # in-memory SQLite: the engine's connection is the database
             async with self.engine.connect() as own:
                 raw = (await own.exec_driver_sql(compiled.sql, tuple(params))).all()
         else:
@@ -427,9 +403,7 @@ class Database:
             return await self.read_all(lookup.one, conn=conn, **{lookup.name: key}, **values)
         return await self._batches.add(lookup, key, values)
 
-    async def _lookup_many(
-        self, lookup: Lookup, keys: list[Any], values: dict[str, Any]
-    ) -> dict[Any, list[Any]]:
+    async def _lookup_many(self, lookup: Lookup, keys: list[Any], values: dict[str, Any]) -> dict[Any, list[Any]]:
         assert self._reader is not None
         if len(keys) == 1:  # the one-key statement: the plan every lone request has used
             return {keys[0]: await self.read_all(lookup.one, **{lookup.name: keys[0]}, **values)}
@@ -441,9 +415,7 @@ class Database:
             found[r[at]].append(compiled.row(r))
         return found
 
-    async def read_one(
-        self, query: Query, *, conn: AsyncConnection | None = None, **values: Any
-    ) -> Any | None:
+    async def read_one(self, query: Query, *, conn: AsyncConnection | None = None, **values: Any) -> Any | None:
         """The first row of a read-only query, or None."""
         rows = await self.read_all(query, conn=conn, **values)
         return rows[0] if rows else None

@@ -64,14 +64,20 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 
 _REDACTIONS: tuple[tuple[re.Pattern[str], str], ...] = (
     # Magic links and any URL parameter that carries a credential.
-    (re.compile(r"([?&#][\w.-]*(?:token|secret|password|code|verifier)[\w.-]*=)[^&\s\"'<>]+", re.IGNORECASE), r"\1[redacted]"),
+    (
+        re.compile(r"([?&#][\w.-]*(?:token|secret|password|code|verifier)[\w.-]*=)[^&\s\"'<>]+", re.IGNORECASE),
+        r"\1[redacted]",
+    ),
     # Project secrets, HTTP credentials, JWTs.
     (re.compile(r"\bsecret-(test|live)-[\w-]+"), r"secret-\1-[redacted]"),
     (re.compile(r"\b(Basic|Bearer)\s+[\w+/=.-]+", re.IGNORECASE), r"\1 [redacted]"),
     (re.compile(r"\beyJ[\w-]+\.[\w-]+\.[\w-]*"), "[redacted-jwt]"),
     # "password": "...", 'session_token': '...', token=... in reprs and JSON bodies.
     (
-        re.compile(r"""(["']?[\w-]*(?:password|secret|token|master_key)[\w-]*["']?\s*[:=]\s*)(["'])(?:(?!\2).)*\2""", re.IGNORECASE),
+        re.compile(
+            r"""(["']?[\w-]*(?:password|secret|token|master_key)[\w-]*["']?\s*[:=]\s*)(["'])(?:(?!\2).)*\2""",
+            re.IGNORECASE,
+        ),
         r"\1\2[redacted]\2",
     ),
 )
@@ -108,7 +114,11 @@ logging.logThreads = False
 logging.logProcesses = False
 logging.logMultiprocessing = False
 
-_STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "color_message"}
+_STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "color_message",
+}
 
 
 class AccessRecord(logging.LogRecord):
@@ -117,7 +127,9 @@ class AccessRecord(logging.LogRecord):
     so the formatter writes it without running `redact`, and the middleware hands it to
     the logger's handlers directly (no caller lookup, no record factory)."""
 
-    def __init__(self, level: int, method: str, route: str, status: int, duration_ms: float, request_id: str | None) -> None:
+    def __init__(
+        self, level: int, method: str, route: str, status: int, duration_ms: float, request_id: str | None
+    ) -> None:
         super().__init__(access_log.name, level, "", 0, "%s %s %d", (method, route, status), None)
         self.method = method
         self.route = route
@@ -341,7 +353,9 @@ async def _email_families(state: Any) -> list[Metric]:
         for status, count in rows:
             key = names.get(status, status)
             counts[key] = counts.get(key, 0) + count
-    family = GaugeMetricFamily("keystile_emails", "Emails in the outbox by status (queued, sent, failed).", labels=["status"])
+    family = GaugeMetricFamily(
+        "keystile_emails", "Emails in the outbox by status (queued, sent, failed).", labels=["status"]
+    )
     for status, count in sorted(counts.items()):
         family.add_metric([status], count)
     return [family]

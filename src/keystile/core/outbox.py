@@ -4,6 +4,7 @@ transaction, delivered by SMTP when configured, always visible in the dev inbox.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -105,7 +106,7 @@ class SMTPTarget:
             username=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
             use_tls=parts.scheme == "smtps",
-            start_tls=True if parts.scheme == "smtp+starttls" else False,
+            start_tls=parts.scheme == "smtp+starttls",
         )
 
 
@@ -198,10 +199,8 @@ class Deliverer:
                 sent_any = False
             if sent_any:
                 continue
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
-            except TimeoutError:
-                pass
             self._wake.clear()
 
     async def deliver_batch(self, size: int = 50) -> bool:
@@ -310,7 +309,7 @@ async def _close(smtp: aiosmtplib.SMTP | None) -> None:
             await smtp.quit()
         except (aiosmtplib.SMTPException, OSError, TimeoutError):
             smtp.close()
-    return None
+    return
 
 
 async def list_messages(conn: Any, *, status: str | None = None, limit: int = 50) -> list[Row[Any]]:

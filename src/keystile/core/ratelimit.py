@@ -17,7 +17,7 @@ import contextvars
 import logging
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import TYPE_CHECKING, Any
 
 from limits import RateLimitItem, parse_many
@@ -107,7 +107,7 @@ class Limiter:
     async def _ask(self, method: Any, item: RateLimitItem, *key: str) -> bool:
         try:
             return bool(await method(item, *key))
-        except Exception as exc:  # Redis down or unreachable: fail open, say so now and then
+        except Exception as exc:  # noqa: BLE001 - Redis down or unreachable: fail open, say so now and then
             now = time.monotonic()
             if now - self._warned_at > 60:
                 self._warned_at = now
@@ -171,10 +171,8 @@ async def attempts(ctx: Context, token: str) -> AsyncIterator[None]:
 
 async def _count_failure(limiter: Limiter, scope: str, items: list[RateLimitItem], *key: str) -> None:
     # The attempt already failed with its own error; a full window shows on the next one.
-    try:
+    with suppress(errors.TooManyRequests):
         await limiter.hit(scope, items, *key)
-    except errors.TooManyRequests:
-        pass
 
 
 class ClientAddress:

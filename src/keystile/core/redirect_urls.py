@@ -25,9 +25,7 @@ def _without_query(url: str) -> str:
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, "", ""))
 
 
-async def resolve(
-    conn: AsyncConnection, project_id: str, requested: str | None, redirect_type: RedirectType
-) -> str:
+async def resolve(conn: AsyncConnection, project_id: str, requested: str | None, redirect_type: RedirectType) -> str:
     """The URL to send the user to. A requested URL must match an allowed one of that type
     (its query string may differ: developers pass state in it)."""
     none_set, no_default, not_allowed = errors.redirect_url_errors(redirect_type.value)
@@ -44,9 +42,7 @@ async def resolve(
         wanted = _without_query(requested)
         if any(_without_query(row.url) == wanted for row in rows):
             return requested
-        raise not_allowed(
-            f"The {redirect_type.value} redirect URL {requested!r} is not in this project's allowlist."
-        )
+        raise not_allowed(f"The {redirect_type.value} redirect URL {requested!r} is not in this project's allowlist.")
     for row in rows:
         if row.is_default:
             return row.url

@@ -30,7 +30,7 @@ class AppState:
     def engine(self) -> AsyncEngine:
         return self.db.engine
 
-    def transaction(self):  # noqa: ANN201 - an async context manager yielding the connection
+    def transaction(self):
         return self.db.transaction()
 
 

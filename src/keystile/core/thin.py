@@ -77,7 +77,15 @@ async def read_json(request: Request) -> Any:
         return decode_json(raw)
     except json.JSONDecodeError as exc:
         raise RequestValidationError(
-            [{"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error", "input": {}, "ctx": {"error": exc.msg}}]
+            [
+                {
+                    "type": "json_invalid",
+                    "loc": ("body", exc.pos),
+                    "msg": "JSON decode error",
+                    "input": {},
+                    "ctx": {"error": exc.msg},
+                }
+            ]
         ) from exc
     except Exception as exc:  # undecodable bytes, a body cut short: FastAPI's answer
         raise HTTPException(status_code=400, detail="There was an error parsing the body") from exc

@@ -97,7 +97,9 @@ async def redeem(
     raise unknown()
 
 
-async def peek(ctx: Context, token: str, kinds: tuple[TokenKind, ...], *, missing: type[errors.StytchError]) -> Row[Any]:
+async def peek(
+    ctx: Context, token: str, kinds: tuple[TokenKind, ...], *, missing: type[errors.StytchError]
+) -> Row[Any]:
     """Read a live token without consuming it (discovery lists organizations this way)."""
     row = (
         await ctx.conn.execute(

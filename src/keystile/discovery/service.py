@@ -89,9 +89,7 @@ async def _jit_candidates(ctx: Context, email: str, exclude: set[str]) -> list[R
             organizations.c.settings["email_jit_provisioning"].as_string() == "RESTRICTED",
         )
     )
-    candidates = [
-        org for org in rows if org.organization_id not in exclude and jit_allowed(org, email)
-    ]
+    candidates = [org for org in rows if org.organization_id not in exclude and jit_allowed(org, email)]
     # A claimed domain's users may join only the organizations that claim it.
     claimants = await orgs_service.domain_claimants(ctx, email) if candidates else set()
     candidates = [org for org in candidates if not claimants or org.organization_id in claimants]

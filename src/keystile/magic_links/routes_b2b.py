@@ -7,7 +7,6 @@ from fastapi import APIRouter
 from keystile.core.context import Ctx
 from keystile.core.responses import JSON, ok
 from keystile.magic_links import service_b2b as service
-from keystile.rbac import guards as rbac_guards
 from keystile.magic_links.schemas_b2b import (
     AuthenticateRequest,
     DiscoveryAuthenticateRequest,
@@ -15,6 +14,7 @@ from keystile.magic_links.schemas_b2b import (
     InviteRequest,
     LoginOrSignupRequest,
 )
+from keystile.rbac import guards as rbac_guards
 
 router = APIRouter()
 

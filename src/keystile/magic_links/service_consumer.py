@@ -112,11 +112,27 @@ async def _login_or_signup_link(
 ) -> None:
     """A pending user gets the signup link, an active one the login link."""
     if user.status == "active":
-        await _email_link(ctx, flow="login", to=to, user_id=user.user_id, email_id=email.email_id,
-                          url=req.login_url, minutes=req.login_minutes, **kwargs)
+        await _email_link(
+            ctx,
+            flow="login",
+            to=to,
+            user_id=user.user_id,
+            email_id=email.email_id,
+            url=req.login_url,
+            minutes=req.login_minutes,
+            **kwargs,
+        )
     else:
-        await _email_link(ctx, flow="signup", to=to, user_id=user.user_id, email_id=email.email_id,
-                          url=req.signup_url, minutes=req.signup_minutes, **kwargs)
+        await _email_link(
+            ctx,
+            flow="signup",
+            to=to,
+            user_id=user.user_id,
+            email_id=email.email_id,
+            url=req.signup_url,
+            minutes=req.signup_minutes,
+            **kwargs,
+        )
 
 
 async def login_or_create(
@@ -136,16 +152,23 @@ async def login_or_create(
     req = await _link_request(
         ctx, login_url=login_url, signup_url=signup_url, login_minutes=login_minutes, signup_minutes=signup_minutes
     )
-    user, email_row, created = await users.find_or_create_by_email(
-        ctx, email, pending=bool(create_user_as_pending)
-    )
+    user, email_row, created = await users.find_or_create_by_email(ctx, email, pending=bool(create_user_as_pending))
     if created:
-        await _email_link(ctx, flow="signup", to=email, user_id=user.user_id, email_id=email_row.email_id,
-                          url=req.signup_url, minutes=req.signup_minutes, pkce_challenge=pkce_challenge,
-                          attributes=attributes)
+        await _email_link(
+            ctx,
+            flow="signup",
+            to=email,
+            user_id=user.user_id,
+            email_id=email_row.email_id,
+            url=req.signup_url,
+            minutes=req.signup_minutes,
+            pkce_challenge=pkce_challenge,
+            attributes=attributes,
+        )
     else:
-        await _login_or_signup_link(ctx, req, user, email_row, email, pkce_challenge=pkce_challenge,
-                                    attributes=attributes)
+        await _login_or_signup_link(
+            ctx, req, user, email_row, email, pkce_challenge=pkce_challenge, attributes=attributes
+        )
     return user, email_row, created
 
 
@@ -178,15 +201,25 @@ async def send(
         if existing is None:
             raise errors.EmailNotFound(f"No user in this project has the email {email!r}.")
         user = await users.load(ctx, existing.user_id)
-        await _login_or_signup_link(ctx, req, user, existing, email, pkce_challenge=pkce_challenge,
-                                    attributes=attributes)
+        await _login_or_signup_link(
+            ctx, req, user, existing, email, pkce_challenge=pkce_challenge, attributes=attributes
+        )
         return user.user_id, existing.email_id
     if existing is not None:
         raise errors.DuplicateEmail("Another user in this project already has this email.")
     email_id = ids.email_id(ctx.live)
-    await _email_link(ctx, flow="login", to=email, user_id=owner.user_id, email_id=email_id,
-                      url=req.login_url, minutes=min(req.login_minutes, ATTACH_MINUTES),
-                      pkce_challenge=pkce_challenge, attributes=attributes, extra={"attach_email": email})
+    await _email_link(
+        ctx,
+        flow="login",
+        to=email,
+        user_id=owner.user_id,
+        email_id=email_id,
+        url=req.login_url,
+        minutes=min(req.login_minutes, ATTACH_MINUTES),
+        pkce_challenge=pkce_challenge,
+        attributes=attributes,
+        extra={"attach_email": email},
+    )
     return owner.user_id, email_id
 
 
@@ -228,8 +261,16 @@ async def invite(
     )
     if user.status == "active":
         raise errors.UserAlreadyActive()
-    await _email_link(ctx, flow="invite", to=email, user_id=user.user_id, email_id=email_row.email_id,
-                      url=target, minutes=lifetime, attributes=attributes)
+    await _email_link(
+        ctx,
+        flow="invite",
+        to=email,
+        user_id=user.user_id,
+        email_id=email_row.email_id,
+        url=target,
+        minutes=lifetime,
+        attributes=attributes,
+    )
     return user, email_row
 
 
@@ -326,7 +367,9 @@ async def authenticate(
     if session_token and session_jwt:
         raise errors.TooManySessionArguments()
     async with ratelimit.attempts(ctx, token):
-        row = await tokens.redeem(ctx, token, KINDS, used=errors.UnableToAuthMagicLink, unknown=errors.MagicLinkNotFound)
+        row = await tokens.redeem(
+            ctx, token, KINDS, used=errors.UnableToAuthMagicLink, unknown=errors.MagicLinkNotFound
+        )
         tokens.check_pkce(row, code_verifier)
     _check_options(row, options, attributes)
     user = await users_repo.find_user(ctx.conn, ctx.project_id, row.user_id or "")
@@ -339,8 +382,7 @@ async def authenticate(
         factor = _embedded_factor(now, method_id)
     else:
         if data.get("attach_email"):
-            email = await users.add_email(ctx, user.user_id, data["attach_email"], verified=True,
-                                          email_id=row.email_id)
+            email = await users.add_email(ctx, user.user_id, data["attach_email"], verified=True, email_id=row.email_id)
         else:
             email = await users_repo.get_email(ctx.conn, ctx.project_id, row.email_id or "")
             if email is None or email.user_id != user.user_id:

@@ -50,9 +50,7 @@ async def get(conn: AsyncConnection, project_id: str, organization_id: str, ref:
     return row
 
 
-async def find_by_email(
-    conn: AsyncConnection, project_id: str, organization_id: str, email: str
-) -> Row[Any] | None:
+async def find_by_email(conn: AsyncConnection, project_id: str, organization_id: str, email: str) -> Row[Any] | None:
     """The live (not deleted) membership of an email address in one organization."""
     return (
         await conn.execute(
@@ -69,9 +67,7 @@ async def find_by_email(
 async def all_by_email(conn: AsyncConnection, project_id: str, email: str) -> list[Row[Any]]:
     """Every membership of one email address across the project's organizations."""
     rows = await conn.execute(
-        select(members).where(
-            members.c.project_id == project_id, members.c.email_normalized == emails.normalize(email)
-        )
+        select(members).where(members.c.project_id == project_id, members.c.email_normalized == emails.normalize(email))
     )
     return list(rows)
 
@@ -83,7 +79,9 @@ async def find_by_id(conn: AsyncConnection, project_id: str, member_id: str) -> 
     ).first()
 
 
-async def retired_emails(conn: AsyncConnection, project_id: str, member_ids: list[str]) -> dict[str, list[dict[str, str]]]:
+async def retired_emails(
+    conn: AsyncConnection, project_id: str, member_ids: list[str]
+) -> dict[str, list[dict[str, str]]]:
     """Each Member's retired addresses as `Member.retired_email_addresses` lists them, oldest first."""
     found: dict[str, list[dict[str, str]]] = {member_id: [] for member_id in member_ids}
     if not member_ids:
@@ -101,9 +99,7 @@ async def retired_emails(conn: AsyncConnection, project_id: str, member_ids: lis
     return found
 
 
-async def find_retired(
-    conn: AsyncConnection, project_id: str, organization_id: str, email: str
-) -> Row[Any] | None:
+async def find_retired(conn: AsyncConnection, project_id: str, organization_id: str, email: str) -> Row[Any] | None:
     """The retired-address record holding this email in one organization, if any. A deleted
     Member's addresses, retired ones included, are free again (PY `members.update` docstring)."""
     return (

@@ -178,9 +178,7 @@ async def delete_member_external_id(organization_id: str, member_id: str, ctx: C
 
 
 @router.post("/v1/b2b/organizations/{organization_id}/members/{member_id}/unlink_retired_email")
-async def unlink_retired_email(
-    organization_id: str, member_id: str, body: UnlinkRetiredEmailRequest, ctx: Ctx
-) -> JSON:
+async def unlink_retired_email(organization_id: str, member_id: str, body: UnlinkRetiredEmailRequest, ctx: Ctx) -> JSON:
     organization = await orgs_repo.get(ctx.conn, ctx.project_id, organization_id)
     member = await service.get_existing(ctx, organization.organization_id, member_id)
     await _as_member(ctx, organization, member, "update.info.email")
@@ -189,9 +187,7 @@ async def unlink_retired_email(
 
 
 @router.post("/v1/b2b/organizations/{organization_id}/members/{member_id}/start_email_update")
-async def start_email_update(
-    organization_id: str, member_id: str, body: StartEmailUpdateRequest, ctx: Ctx
-) -> JSON:
+async def start_email_update(organization_id: str, member_id: str, body: StartEmailUpdateRequest, ctx: Ctx) -> JSON:
     """Self-serve: a Member acting on itself needs no permission (the new inbox must confirm);
     on another Member it needs `update.info.email`."""
     organization = await orgs_repo.get(ctx.conn, ctx.project_id, organization_id)

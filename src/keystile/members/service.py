@@ -249,7 +249,11 @@ def _member_condition(dialect: str, operand: Operand, orgs: dict[str, Row[Any]])
         for org_id, org in orgs.items():
             assignments = orgs_repo.settings_of(org)["rbac_email_implicit_role_assignments"]
             domains = sorted(
-                {str(a.get("domain", "")).lower() for a in assignments if isinstance(a, dict) and a.get("role_id") in value}
+                {
+                    str(a.get("domain", "")).lower()
+                    for a in assignments
+                    if isinstance(a, dict) and a.get("role_id") in value
+                }
                 - {""}
             )
             if domains:
@@ -351,7 +355,9 @@ async def unlink_retired_email(
         wanted = emails.normalize(email_address or "")
         target = next((r for r in retired if emails.normalize(r["email_address"]) == wanted), None)
     if target is None:
-        raise errors.EmailNotFound("The Member has no retired email address matching the email_id or email_address given.")
+        raise errors.EmailNotFound(
+            "The Member has no retired email address matching the email_id or email_address given."
+        )
     if email_id and email_address and emails.normalize(target["email_address"]) != emails.normalize(email_address):
         raise errors.BadRequest("email_id and email_address must name the same retired email address.")
     await ctx.conn.execute(
@@ -458,7 +464,9 @@ async def start_email_update(
     if retired is not None and retired.member_id != member.member_id:
         raise errors.DesiredEmailDeactivatedByDifferentMember()
     if await _pending_update_by_other(ctx, member, email):
-        raise errors.DuplicateMemberEmail("Another Member of the organization is already updating to this email address.")
+        raise errors.DuplicateMemberEmail(
+            "Another Member of the organization is already updating to this email address."
+        )
     url = await redirect_urls.resolve(ctx.conn, ctx.project_id, login_redirect_url, RedirectType.LOGIN)
     token, _ = await tokens.issue(
         ctx,

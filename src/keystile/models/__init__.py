@@ -1,6 +1,6 @@
 """Tables, as SQLAlchemy Core: one module per aggregate, one MetaData for Alembic."""
 
+from keystile.models import organizations, outbox, projects, sessions, tokens, users  # noqa: F401
 from keystile.models.meta import metadata
-from keystile.models import projects, organizations, users, tokens, sessions, outbox  # noqa: F401
 
 __all__ = ["metadata"]

@@ -54,7 +54,7 @@ signing_keys = Table(
     ),
 )
 
-__all__ = ["projects", "project_secrets", "redirect_urls", "signing_keys", "rbac_policies"]
+__all__ = ["project_secrets", "projects", "rbac_policies", "redirect_urls", "signing_keys"]
 
 # The project's RBAC policy (resources, roles, scopes) as Stytch's rbac.policy returns it.
 rbac_policies = Table(

@@ -45,7 +45,8 @@ async def find(conn: AsyncConnection, project_id: str, ref: str) -> Row[Any] | N
     """By `organization_id`, `organization_slug` or `organization_external_id` (reference §1.5)."""
     return (
         await conn.execute(
-            select(organizations).where(
+            select(organizations)
+            .where(
                 organizations.c.project_id == project_id,
                 or_(
                     organizations.c.organization_id == ref,

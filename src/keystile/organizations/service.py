@@ -143,7 +143,9 @@ def _domains(value: list[str], field: str) -> list[str]:
     for raw in value:
         domain = str(raw).strip().lower()
         if not DOMAIN.match(domain):
-            invalid = errors.OrganizationSettingsInvalidClaimedDomain if claimed else errors.OrganizationSettingsInvalidDomain
+            invalid = (
+                errors.OrganizationSettingsInvalidClaimedDomain if claimed else errors.OrganizationSettingsInvalidDomain
+            )
             raise invalid(f"{raw!r} in {field} is not a valid domain.")
         if domain in COMMON_EMAIL_DOMAINS and field != "rbac_email_implicit_role_assignments":
             if claimed:
@@ -154,7 +156,11 @@ def _domains(value: list[str], field: str) -> list[str]:
                 f"{domain} is a common email provider and cannot be an allowed domain."
             )
         if domain in cleaned and field != "rbac_email_implicit_role_assignments":
-            duplicate = errors.OrganizationSettingsDuplicateClaimedDomain if claimed else errors.OrganizationSettingsDuplicateDomain
+            duplicate = (
+                errors.OrganizationSettingsDuplicateClaimedDomain
+                if claimed
+                else errors.OrganizationSettingsDuplicateDomain
+            )
             raise duplicate(f"{domain} is listed more than once in {field}.")
         cleaned.append(domain)
     return cleaned
@@ -298,9 +304,7 @@ EXTERNAL_ID = re.compile(r"^[A-Za-z0-9._|-]{1,128}$")
 def validate_external_id(external_id: str, field: str = "organization_external_id") -> str:
     """Alphanumerics, `.`, `_`, `-` and `|`, at most 128 characters (PY `create` docstring)."""
     if not EXTERNAL_ID.match(external_id):
-        raise errors.InvalidArgument(
-            f"{field} must be 1 to 128 characters of letters, digits, '.', '_', '-' or '|'."
-        )
+        raise errors.InvalidArgument(f"{field} must be 1 to 128 characters of letters, digits, '.', '_', '-' or '|'.")
     return external_id
 
 

@@ -50,9 +50,7 @@ async def create_project(
     secret = secret or new_secret(live)
     public_token = public_token or f"public-token-{'live' if live else 'test'}-{uuid.uuid4()}"
     await conn.execute(
-        insert(projects).values(
-            project_id=project_id, name=name, live=live, public_token=public_token, created_at=now
-        )
+        insert(projects).values(project_id=project_id, name=name, live=live, public_token=public_token, created_at=now)
     )
     await add_secret(conn, project_id, secret, now)
     await keyring.create(conn, project_id, live, now)
@@ -69,10 +67,7 @@ async def add_secret(conn: AsyncConnection, project_id: str, secret: str, now: d
 
 async def list_projects(conn: AsyncConnection) -> list[dict]:
     rows = await conn.execute(select(projects).order_by(projects.c.created_at))
-    return [
-        {"project_id": r.project_id, "name": r.name, "live": r.live, "public_token": r.public_token}
-        for r in rows
-    ]
+    return [{"project_id": r.project_id, "name": r.name, "live": r.live, "public_token": r.public_token} for r in rows]
 
 
 async def require_project(conn: AsyncConnection, project_id: str) -> None:

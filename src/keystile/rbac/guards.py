@@ -71,16 +71,12 @@ MEMBER_FIELD_ACTIONS: dict[str, tuple[str, str | None]] = {
     "external_id": (WILDCARD, None),
 }
 # Fields that only steer the request, never a permission.
-IGNORED_FIELDS = frozenset(
-    {"organization_id", "member_id", "preserve_existing_sessions", "unlink_email"}
-)
+IGNORED_FIELDS = frozenset({"organization_id", "member_id", "preserve_existing_sessions", "unlink_email"})
 
 
 def given(body: BaseModel) -> set[str]:
     """The fields a request sets to a value."""
-    return {
-        name for name in body.model_fields_set if getattr(body, name) is not None
-    } - IGNORED_FIELDS
+    return {name for name in body.model_fields_set if getattr(body, name) is not None} - IGNORED_FIELDS
 
 
 def _no_trusted_metadata(fields: set[str]) -> None:
@@ -88,17 +84,13 @@ def _no_trusted_metadata(fields: set[str]) -> None:
         raise errors.CannotUpdateTrustedMetadata()
 
 
-async def organization_update(
-    ctx: Context, organization: Row[Any], body: BaseModel
-) -> None:
+async def organization_update(ctx: Context, organization: Row[Any], body: BaseModel) -> None:
     actor = await acting_member(ctx)
     if actor is None:
         return
     fields = given(body)
     _no_trusted_metadata(fields)
-    needs = sorted(
-        {(ORGANIZATION, ORGANIZATION_FIELD_ACTIONS.get(f, WILDCARD)) for f in fields}
-    )
+    needs = sorted({(ORGANIZATION, ORGANIZATION_FIELD_ACTIONS.get(f, WILDCARD)) for f in fields})
     require(actor, organization.organization_id, needs)
 
 
@@ -140,22 +132,14 @@ async def invite(ctx: Context, organization_ref: str, body: BaseModel) -> None:
     await check_role_ids(ctx, organization, roles)
 
 
-def _self_or_member(
-    actor: Actor, member_id: str, member_action: str, self_action: str | None
-) -> list[tuple[str, str]]:
+def _self_or_member(actor: Actor, member_id: str, member_action: str, self_action: str | None) -> list[tuple[str, str]]:
     """Acting on oneself, the stytch.self action suffices where Stytch allows it."""
-    if (
-        self_action is not None
-        and actor.member_id == member_id
-        and actor.may(SELF, self_action)
-    ):
+    if self_action is not None and actor.member_id == member_id and actor.may(SELF, self_action):
         return []
     return [(MEMBER, member_action)]
 
 
-async def member_update(
-    ctx: Context, organization: Row[Any], member: Row[Any], body: BaseModel
-) -> None:
+async def member_update(ctx: Context, organization: Row[Any], member: Row[Any], body: BaseModel) -> None:
     actor = await acting_member(ctx)
     if actor is None:
         return

@@ -179,9 +179,7 @@ DEFAULT_ROLE_DEFINITIONS: tuple[Role, ...] = (
 )
 
 
-def _check_actions(
-    resources: dict[str, Resource], permissions: list[Permission], owner: str
-) -> None:
+def _check_actions(resources: dict[str, Resource], permissions: list[Permission], owner: str) -> None:
     for permission in permissions:
         resource = resources.get(permission.resource_id)
         if resource is None:
@@ -189,12 +187,8 @@ def _check_actions(
                 f"{owner} names resource {permission.resource_id!r}, which the policy does not declare."
             )
         if not permission.actions:
-            raise errors.InvalidPermissionAction(
-                f"{owner} lists no actions for {permission.resource_id!r}."
-            )
-        unknown = [
-            a for a in permission.actions if a != WILDCARD and a not in resource.actions
-        ]
+            raise errors.InvalidPermissionAction(f"{owner} lists no actions for {permission.resource_id!r}.")
+        unknown = [a for a in permission.actions if a != WILDCARD and a not in resource.actions]
         if unknown:
             raise errors.InvalidPermissionAction(
                 f"{owner} names actions {unknown} that resource {permission.resource_id!r} does not declare "
@@ -219,18 +213,12 @@ def validate_declared(policy: Policy) -> None:
                 f"resource_id {rid!r} starts with stytch, a prefix reserved for Stytch's default resources."
             )
         if rid in seen:
-            raise errors.RBACResourceDuplicate(
-                f"resource_id {rid!r} is declared twice."
-            )
+            raise errors.RBACResourceDuplicate(f"resource_id {rid!r} is declared twice.")
         seen.add(rid)
         if not resource.actions:
-            raise errors.RBACResourceMissingActions(
-                f"Resource {rid!r} declares no actions."
-            )
+            raise errors.RBACResourceMissingActions(f"Resource {rid!r} declares no actions.")
         if len(set(resource.actions)) != len(resource.actions):
-            raise errors.RBACActionDuplicate(
-                f"Resource {rid!r} declares an action twice."
-            )
+            raise errors.RBACActionDuplicate(f"Resource {rid!r} declares an action twice.")
         if WILDCARD in resource.actions or any(not a.strip() for a in resource.actions):
             raise errors.InvalidPermissionAction(
                 f"Resource {rid!r}: actions must be non-empty names; * is implied, not declared."
@@ -241,9 +229,7 @@ def validate_declared(policy: Policy) -> None:
         if not role.role_id.strip():
             raise errors.EmptyRBACRoleID()
         if role.role_id in roles:
-            raise errors.RBACRoleDuplicate(
-                f"role_id {role.role_id!r} is declared twice."
-            )
+            raise errors.RBACRoleDuplicate(f"role_id {role.role_id!r} is declared twice.")
         if role.role_id.startswith("stytch_") and role.role_id not in DEFAULT_ROLES:
             raise errors.InvalidRBACStytchRoleEdit(
                 f"role_id {role.role_id!r}: the stytch_ prefix is reserved for stytch_member and stytch_admin."
@@ -264,28 +250,21 @@ def _merged_role(default: Role, declared: Role | None) -> Role:
     """A default role with a project's declared permissions added (never taken away)."""
     if declared is None:
         return default
-    actions: dict[str, list[str]] = {
-        p.resource_id: list(p.actions) for p in default.permissions
-    }
+    actions: dict[str, list[str]] = {p.resource_id: list(p.actions) for p in default.permissions}
     for permission in declared.permissions:
         current = actions.setdefault(permission.resource_id, [])
         current.extend(a for a in permission.actions if a not in current)
     return Role(
         role_id=default.role_id,
         description=declared.description or default.description,
-        permissions=[
-            Permission(resource_id=rid, actions=acts) for rid, acts in actions.items()
-        ],
+        permissions=[Permission(resource_id=rid, actions=acts) for rid, acts in actions.items()],
     )
 
 
 def effective(declared: Policy) -> Policy:
     """What `rbac.policy` returns: Stytch's default roles (plus declared additions) first, then
     the project's roles; Stytch's resources, then the project's; the project's scopes."""
-    roles = [
-        _merged_role(default, declared.role(default.role_id))
-        for default in DEFAULT_ROLE_DEFINITIONS
-    ]
+    roles = [_merged_role(default, declared.role(default.role_id)) for default in DEFAULT_ROLE_DEFINITIONS]
     roles += [r for r in declared.roles if r.role_id not in DEFAULT_ROLES]
     return Policy.model_construct(
         roles=roles,
@@ -305,9 +284,7 @@ def with_org_roles(policy: Policy, org_roles: list[Role]) -> Policy:
     )
 
 
-def granting_roles(
-    policy: Policy, subject_roles: list[str], resource_id: str, action: str
-) -> list[str]:
+def granting_roles(policy: Policy, subject_roles: list[str], resource_id: str, action: str) -> list[str]:
     """The subject's roles that grant `action` on `resource_id`; empty means refused."""
     held = set(subject_roles)
     granting: list[str] = []
@@ -351,7 +328,5 @@ def validate_org_roles(project: Policy, org_roles: list[Role]) -> None:
             )
         seen.add(role.role_id)
         if not role.permissions:
-            raise errors.InvalidRBACCustomRole(
-                f"Custom role {role.role_id!r} has no permissions."
-            )
+            raise errors.InvalidRBACCustomRole(f"Custom role {role.role_id!r} has no permissions.")
         _check_actions(resources, role.permissions, f"Custom role {role.role_id!r}")

@@ -13,13 +13,7 @@ from keystile.rbac.policy import Policy, effective
 
 
 async def declared(conn: AsyncConnection, project_id: str) -> Policy:
-    row = (
-        await conn.execute(
-            select(rbac_policies.c.policy).where(
-                rbac_policies.c.project_id == project_id
-            )
-        )
-    ).first()
+    row = (await conn.execute(select(rbac_policies.c.policy).where(rbac_policies.c.project_id == project_id))).first()
     return Policy.model_validate(row.policy) if row is not None else Policy()
 
 
@@ -28,25 +22,15 @@ async def project_policy(conn: AsyncConnection, project_id: str) -> Policy:
     return effective(await declared(conn, project_id))
 
 
-async def save(
-    conn: AsyncConnection, project_id: str, policy: Policy, now: datetime
-) -> None:
+async def save(conn: AsyncConnection, project_id: str, policy: Policy, now: datetime) -> None:
     """Replace the project's declared policy (already validated by the Policy model)."""
     document = policy.model_dump()
     done = await conn.execute(
-        update(rbac_policies)
-        .where(rbac_policies.c.project_id == project_id)
-        .values(policy=document, updated_at=now)
+        update(rbac_policies).where(rbac_policies.c.project_id == project_id).values(policy=document, updated_at=now)
     )
     if done.rowcount == 0:
-        await conn.execute(
-            insert(rbac_policies).values(
-                project_id=project_id, policy=document, updated_at=now
-            )
-        )
+        await conn.execute(insert(rbac_policies).values(project_id=project_id, policy=document, updated_at=now))
 
 
 async def reset(conn: AsyncConnection, project_id: str) -> None:
-    await conn.execute(
-        delete(rbac_policies).where(rbac_policies.c.project_id == project_id)
-    )
+    await conn.execute(delete(rbac_policies).where(rbac_policies.c.project_id == project_id))

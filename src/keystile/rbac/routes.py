@@ -46,9 +46,7 @@ async def get_org_policy(organization_id: str, ctx: Ctx) -> JSON:
 
 
 @router.put("/v1/b2b/rbac/organizations/{organization_id}")
-async def set_org_policy(
-    organization_id: str, body: SetOrgPolicyRequest, ctx: Ctx
-) -> JSON:
+async def set_org_policy(organization_id: str, body: SetOrgPolicyRequest, ctx: Ctx) -> JSON:
     """Replace the organization's custom roles; they show as the Organization's `custom_roles`."""
     organization = await orgs_repo.get(ctx.conn, ctx.project_id, organization_id)
     roles: list[Role] = []

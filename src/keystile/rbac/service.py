@@ -27,14 +27,10 @@ SESSION_JWT_HEADER = "x-stytch-member-sessionjwt"
 async def organization_policy(ctx: Context, organization: Row[Any]) -> Policy:
     """The project policy plus the organization's custom roles."""
     project = await repository.project_policy(ctx.conn, ctx.project_id)
-    return with_org_roles(
-        project, parse_org_roles((organization.settings or {}).get("custom_roles"))
-    )
+    return with_org_roles(project, parse_org_roles((organization.settings or {}).get("custom_roles")))
 
 
-async def check_role_ids(
-    ctx: Context, organization: Row[Any], roles: list[str] | None
-) -> None:
+async def check_role_ids(ctx: Context, organization: Row[Any], roles: list[str] | None) -> None:
     """Every role to assign exists in the project's policy or the organization's custom roles."""
     if not roles:
         return
@@ -54,9 +50,7 @@ async def check_implicit_assignments(
     if not assignments:
         return
     project = await repository.project_policy(ctx.conn, ctx.project_id)
-    known = {
-        r.role_id for r in with_org_roles(project, parse_org_roles(custom_roles)).roles
-    }
+    known = {r.role_id for r in with_org_roles(project, parse_org_roles(custom_roles)).roles}
     for assignment in assignments:
         if not assignment.get("domain") or not assignment.get("role_id"):
             raise errors.InvalidRBACRoleAssignment()
@@ -113,9 +107,7 @@ async def acting_member(ctx: Context) -> Actor | None:
         )
     ).first()
     if session is None:
-        raise errors.SessionNotFound(
-            "The session in the X-Stytch-Member-Session header could not be found."
-        )
+        raise errors.SessionNotFound("The session in the X-Stytch-Member-Session header could not be found.")
     member = (
         await ctx.conn.execute(
             select(members).where(
@@ -125,9 +117,7 @@ async def acting_member(ctx: Context) -> Actor | None:
         )
     ).first()
     if member is None or member.status == "deleted":
-        raise errors.SessionNotFound(
-            "The Member of the session in the request headers no longer exists."
-        )
+        raise errors.SessionNotFound("The Member of the session in the request headers no longer exists.")
     organization = (
         await ctx.conn.execute(
             select(organizations).where(

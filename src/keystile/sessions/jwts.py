@@ -36,6 +36,7 @@ SESSION_CLAIM = "https://stytch.com/session"
 ORGANIZATION_CLAIM = "https://stytch.com/organization"
 RESERVED_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti"})
 
+
 def _current_kid() -> Select[Any]:
     return (
         select(signing_keys.c.kid)
@@ -206,7 +207,9 @@ def peek(token: str) -> Unverified:
     return Unverified(header["kid"], claims)
 
 
-def check(ctx: Context, token: str, unverified: Unverified, jwk: dict[str, Any] | None, retired_at: datetime | None) -> None:
+def check(
+    ctx: Context, token: str, unverified: Unverified, jwk: dict[str, Any] | None, retired_at: datetime | None
+) -> None:
     """Raise `jwt_invalid_claims` unless `token` is signed by the key it names (read as
     `jwk` and `retired_at`; None if the project has no such key), that key is published
     now (Keyring.public_key's rule: unretired, or retired less than RETIRED_KEY_WINDOW
@@ -244,9 +247,7 @@ async def verify(ctx: Context, token: str) -> dict[str, Any]:
 
 def custom_claims_of(claims: dict[str, Any]) -> dict[str, Any]:
     return {
-        k: v
-        for k, v in claims.items()
-        if k not in RESERVED_CLAIMS and k not in (SESSION_CLAIM, ORGANIZATION_CLAIM)
+        k: v for k, v in claims.items() if k not in RESERVED_CLAIMS and k not in (SESSION_CLAIM, ORGANIZATION_CLAIM)
     }
 
 

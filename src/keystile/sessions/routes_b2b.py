@@ -68,9 +68,7 @@ async def authenticate(body: AuthenticateRequest, ctx: Context) -> JSON:
     member_role_list = member_roles(member, organization)
     roles = role_ids(member, roles=member_role_list)
     check = body.authorization_check
-    verdict = (
-        await service_b2b.authorize(ctx, organization, roles, **check.model_dump()) if check is not None else None
-    )
+    verdict = await service_b2b.authorize(ctx, organization, roles, **check.model_dump()) if check is not None else None
     return ok(
         ctx.request_id,
         member_session=service.member_session_json(row, roles, organization.slug),
@@ -86,9 +84,7 @@ async def authenticate(body: AuthenticateRequest, ctx: Context) -> JSON:
 async def get_sessions(ctx: Ctx, organization_id: str, member_id: str) -> JSON:
     organization = await orgs_repo.get(ctx.conn, ctx.project_id, organization_id)
     member = await members_repo.get(ctx.conn, ctx.project_id, organization.organization_id, member_id)
-    rows = await service.list_live(
-        ctx, "b2b", member_id=member.member_id, organization_id=organization.organization_id
-    )
+    rows = await service.list_live(ctx, "b2b", member_id=member.member_id, organization_id=organization.organization_id)
     roles = role_ids(member, organization)
     return ok(ctx.request_id, member_sessions=[service.member_session_json(r, roles, organization.slug) for r in rows])
 

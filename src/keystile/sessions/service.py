@@ -71,10 +71,13 @@ def email_factor(now: Any, email_id: str, email: str, factor_type: str = "magic_
 
 def _add_factor(factors: list[dict[str, Any]], factor: dict[str, Any]) -> list[dict[str, Any]]:
     """Re-authenticating with the same factor refreshes it instead of listing it twice."""
+
     def same(f: dict[str, Any]) -> bool:
-        return f["type"] == factor["type"] and f["delivery_method"] == factor["delivery_method"] and f.get(
-            "email_factor"
-        ) == factor.get("email_factor")
+        return (
+            f["type"] == factor["type"]
+            and f["delivery_method"] == factor["delivery_method"]
+            and f.get("email_factor") == factor.get("email_factor")
+        )
 
     kept = [f for f in factors if not same(f)]
     previous = next((f for f in factors if same(f)), None)
@@ -164,9 +167,7 @@ async def start(
     return row, token
 
 
-async def _find_live(
-    ctx: Context, kind: Kind, token: str | None, session_jwt: str | None
-) -> tuple[Row[Any], str]:
+async def _find_live(ctx: Context, kind: Kind, token: str | None, session_jwt: str | None) -> tuple[Row[Any], str]:
     """The live session named by exactly one of token or JWT, and its token if known."""
     if token and session_jwt:
         raise errors.TooManySessionArguments()
@@ -229,15 +230,17 @@ HAS_RETIRED_EMAILS = (
 )
 MEMBER_SESSION = {
     by: Lookup(
-        lambda c, by=by: select(*_KEY_NAMED[by], sessions, members, organizations, SIGNING_KID, HAS_RETIRED_EMAILS)
-        .join(members, members.c.member_id == sessions.c.member_id)
-        .join(organizations, organizations.c.organization_id == members.c.organization_id)
-        .where(
-            *_live_session(c),
-            members.c.project_id == bindparam("project_id"),
-            # A literal, not a parameter: SQLite re-prepares a statement on every run when a
-            # bound value could decide whether a partial index (status <> 'deleted') applies.
-            members.c.status != literal_column("'deleted'"),
+        lambda c, by=by: (
+            select(*_KEY_NAMED[by], sessions, members, organizations, SIGNING_KID, HAS_RETIRED_EMAILS)
+            .join(members, members.c.member_id == sessions.c.member_id)
+            .join(organizations, organizations.c.organization_id == members.c.organization_id)
+            .where(
+                *_live_session(c),
+                members.c.project_id == bindparam("project_id"),
+                # A literal, not a parameter: SQLite re-prepares a statement on every run when a
+                # bound value could decide whether a partial index (status <> 'deleted') applies.
+                members.c.status != literal_column("'deleted'"),
+            )
         ),
         *key,
         per_table=True,
@@ -248,22 +251,24 @@ MEMBER_SESSION = {
 # least one; the outer join keeps a user without any): one statement instead of two.
 USER_SESSION = {
     by: Lookup(
-        lambda c, by=by: select(
-            *_KEY_NAMED[by],
-            sessions,
-            users,
-            SIGNING_KID,
-            user_emails.c.email_id,
-            user_emails.c.email,
-            user_emails.c.verified,
-        )
-        .join(users, users.c.user_id == sessions.c.user_id)
-        .outerjoin(
-            user_emails,
-            and_(user_emails.c.user_id == users.c.user_id, user_emails.c.project_id == bindparam("project_id")),
-        )
-        .where(*_live_session(c), users.c.project_id == bindparam("project_id"))
-        .order_by(user_emails.c.created_at, user_emails.c.email_id),
+        lambda c, by=by: (
+            select(
+                *_KEY_NAMED[by],
+                sessions,
+                users,
+                SIGNING_KID,
+                user_emails.c.email_id,
+                user_emails.c.email,
+                user_emails.c.verified,
+            )
+            .join(users, users.c.user_id == sessions.c.user_id)
+            .outerjoin(
+                user_emails,
+                and_(user_emails.c.user_id == users.c.user_id, user_emails.c.project_id == bindparam("project_id")),
+            )
+            .where(*_live_session(c), users.c.project_id == bindparam("project_id"))
+            .order_by(user_emails.c.created_at, user_emails.c.email_id)
+        ),
         *key,
         per_table=True,
     )
@@ -311,9 +316,7 @@ async def _read_by_jwt(ctx: Context, lookup: Lookup, session_jwt: str, where: di
     return [row[1:] for row in found]
 
 
-async def _touch(
-    ctx: Context, row: Any, minutes: int | None, custom_claims: dict[str, Any] | None
-) -> Any:
+async def _touch(ctx: Context, row: Any, minutes: int | None, custom_claims: dict[str, Any] | None) -> Any:
     """Extend the session if asked, and move last_accessed_at; the only write of
     sessions.authenticate, so most calls write nothing."""
     now = ctx.clock.now()
@@ -380,7 +383,9 @@ async def authenticate_member(
     row = await _touch(ctx, row, minutes, custom_claims)
     retired = []
     if key.has_retired_emails:
-        found = await ctx.read_all(members_repo.RETIRED_OF_MEMBER, project_id=ctx.project_id, member_id=member.member_id)
+        found = await ctx.read_all(
+            members_repo.RETIRED_OF_MEMBER, project_id=ctx.project_id, member_id=member.member_id
+        )
         retired = [members_repo.retired_json(r) for r in found]
     return MemberSession(row, known_token, member, organization, key.signing_kid, retired)
 
@@ -549,5 +554,3 @@ def user_session_json(row: Row[Any], roles: list[str]) -> dict[str, Any]:
         "custom_claims": row.custom_claims or {},
         "roles": roles,
     }
-
-

@@ -74,8 +74,9 @@ async def user_body(ctx: Context, row: Row[Any]) -> dict[str, Any]:
     return user_json(row, found[row.user_id])
 
 
-async def _insert_email(ctx: Context, user_id: str, email: str, *, verified: bool = False,
-                        email_id: str | None = None) -> Row[Any]:
+async def _insert_email(
+    ctx: Context, user_id: str, email: str, *, verified: bool = False, email_id: str | None = None
+) -> Row[Any]:
     return await repository.insert_email(
         ctx.conn,
         {
@@ -212,9 +213,7 @@ async def update_user(
     if trusted_metadata is not None:
         values["trusted_metadata"] = merge_metadata("trusted_metadata", row.trusted_metadata, trusted_metadata)
     if untrusted_metadata is not None:
-        values["untrusted_metadata"] = merge_metadata(
-            "untrusted_metadata", row.untrusted_metadata, untrusted_metadata
-        )
+        values["untrusted_metadata"] = merge_metadata("untrusted_metadata", row.untrusted_metadata, untrusted_metadata)
     if external_id is not None and external_id != row.external_id:
         check_external_id(external_id)
         if await repository.external_id_owner(ctx.conn, ctx.project_id, external_id):
@@ -313,7 +312,7 @@ def _has_email(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
 
 
 def _full_name() -> ColumnElement[str]:
-    """"first middle last" (no double space without a middle name), lower-cased."""
+    """ "first middle last" (no double space without a middle name), lower-cased."""
     first, middle, last = (func.coalesce(users.c.name[field].as_string(), "") for field in NAME_FIELDS)
     middle_part = case((middle != "", middle + " "), else_="")
     return func.lower(first + " " + middle_part + last)
@@ -332,7 +331,7 @@ def _condition(operand: Operand) -> ColumnElement[bool]:
     if name == "status":
         if value not in STATUSES:
             raise errors.search_errors(SEARCH_PREFIX)["expected_string"](
-                f"The status filter_value must be \"active\" or \"pending\", not {value!r}."
+                f'The status filter_value must be "active" or "pending", not {value!r}.'
             )
         return users.c.status == value
     if name == "user_id":
