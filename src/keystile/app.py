@@ -21,6 +21,7 @@ from keystile.core.clock import Clock
 from keystile.core.outbox import Deliverer
 from keystile.core.redirect_urls import RedirectType
 from keystile.core.responses import JSON
+from keystile.core.schemas import unstorable_reason
 from keystile.core.state import AppState, make_state
 
 log = logging.getLogger("keystile")
@@ -43,10 +44,19 @@ def _request_id(request: Request) -> str:
     return getattr(request.state, "request_id", None) or ids.request_id()
 
 
+def _printable(part: Any) -> str:
+    """A location part as the error message can carry it: a dict key a client sent may
+    hold a NUL or a lone surrogate, which the JSON response could not encode."""
+    text = str(part)
+    if unstorable_reason(text) is None:
+        return text
+    return text.encode("utf-8", "backslashreplace").decode().replace("\x00", "\\x00")
+
+
 def _describe_validation(exc: RequestValidationError) -> str:
     parts = []
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
+        loc = ".".join(_printable(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
         if err.get("type") == "json_invalid":
             return "The request body is not valid JSON."
         if err.get("type") == "missing":

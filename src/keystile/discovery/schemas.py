@@ -4,20 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from keystile.core.schemas import JwtStr, RequestModel
 
 
-class Request(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class ListOrganizationsRequest(Request):
+class ListOrganizationsRequest(RequestModel):
     intermediate_session_token: str | None = None
     session_token: str | None = None
-    session_jwt: str | None = None
+    session_jwt: JwtStr | None = None
 
 
-class ExchangeRequest(Request):
+class ExchangeRequest(RequestModel):
     intermediate_session_token: str
     organization_id: str
     session_duration_minutes: int | None = None
@@ -48,7 +44,7 @@ POLICY_FIELDS = (
 )
 
 
-class CreateOrganizationRequest(Request):
+class CreateOrganizationRequest(RequestModel):
     intermediate_session_token: str
     session_duration_minutes: int | None = None
     session_custom_claims: dict[str, Any] | None = None

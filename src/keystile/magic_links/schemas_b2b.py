@@ -8,14 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from keystile.core.schemas import JwtStr, RequestModel
 
 
-class Request(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class DiscoverySendRequest(Request):
+class DiscoverySendRequest(RequestModel):
     email_address: str
     discovery_redirect_url: str | None = None
     pkce_code_challenge: str | None = None
@@ -24,12 +20,12 @@ class DiscoverySendRequest(Request):
     discovery_expiration_minutes: int | None = None
 
 
-class DiscoveryAuthenticateRequest(Request):
+class DiscoveryAuthenticateRequest(RequestModel):
     discovery_magic_links_token: str
     pkce_code_verifier: str | None = None
 
 
-class LoginOrSignupRequest(Request):
+class LoginOrSignupRequest(RequestModel):
     organization_id: str
     email_address: str
     login_redirect_url: str | None = None
@@ -42,7 +38,7 @@ class LoginOrSignupRequest(Request):
     signup_expiration_minutes: int | None = None
 
 
-class InviteRequest(Request):
+class InviteRequest(RequestModel):
     organization_id: str
     email_address: str
     invite_redirect_url: str | None = None
@@ -56,11 +52,11 @@ class InviteRequest(Request):
     invite_expiration_minutes: int | None = None
 
 
-class AuthenticateRequest(Request):
+class AuthenticateRequest(RequestModel):
     magic_links_token: str
     pkce_code_verifier: str | None = None
     session_token: str | None = None
-    session_jwt: str | None = None
+    session_jwt: JwtStr | None = None
     session_duration_minutes: int | None = None
     session_custom_claims: dict[str, Any] | None = None
     locale: str | None = None

@@ -7,16 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
+from keystile.core.schemas import JwtStr, RequestModel
 from keystile.users.schemas import NameIn
 
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class LoginOrCreateRequest(Body):
+class LoginOrCreateRequest(RequestModel):
     email: str
     login_magic_link_url: str | None = None
     signup_magic_link_url: str | None = None
@@ -30,7 +25,7 @@ class LoginOrCreateRequest(Body):
     locale: str | None = None
 
 
-class SendRequest(Body):
+class SendRequest(RequestModel):
     email: str
     login_magic_link_url: str | None = None
     signup_magic_link_url: str | None = None
@@ -42,11 +37,11 @@ class SendRequest(Body):
     code_challenge: str | None = None
     user_id: str | None = None
     session_token: str | None = None
-    session_jwt: str | None = None
+    session_jwt: JwtStr | None = None
     locale: str | None = None
 
 
-class InviteRequest(Body):
+class InviteRequest(RequestModel):
     email: str
     invite_template_id: str | None = None
     attributes: dict[str, Any] | None = None
@@ -58,28 +53,28 @@ class InviteRequest(Body):
     untrusted_metadata: dict[str, Any] | None = None
 
 
-class RevokeInviteRequest(Body):
+class RevokeInviteRequest(RequestModel):
     email: str
 
 
-class CreateRequest(Body):
+class CreateRequest(RequestModel):
     user_id: str
     expiration_minutes: int | None = None
     attributes: dict[str, Any] | None = None
 
 
-class Options(Body):
+class Options(RequestModel):
     ip_match_required: bool | None = None
     user_agent_match_required: bool | None = None
 
 
-class AuthenticateRequest(Body):
+class AuthenticateRequest(RequestModel):
     token: str
     attributes: dict[str, Any] | None = None
     options: Options | None = None
     session_token: str | None = None
     session_duration_minutes: int | None = None
-    session_jwt: str | None = None
+    session_jwt: JwtStr | None = None
     session_custom_claims: dict[str, Any] | None = None
     code_verifier: str | None = None
     telemetry_id: str | None = None

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from keystile.core.schemas import RequestModel
 
 
-class CreateRequest(BaseModel):
+class CreateRequest(RequestModel):
     email_address: str
     name: str | None = None
     trusted_metadata: dict[str, Any] | None = None
@@ -23,7 +23,7 @@ class CreateRequest(BaseModel):
     external_id: str | None = None
 
 
-class UpdateRequest(BaseModel):
+class UpdateRequest(RequestModel):
     name: str | None = None
     trusted_metadata: dict[str, Any] | None = None
     untrusted_metadata: dict[str, Any] | None = None
@@ -38,19 +38,19 @@ class UpdateRequest(BaseModel):
     unlink_email: bool | None = None
 
 
-class SearchRequest(BaseModel):
+class SearchRequest(RequestModel):
     organization_ids: list[str] | None = None
     cursor: str | None = None
     limit: int | None = None
     query: dict[str, Any] | None = None
 
 
-class UnlinkRetiredEmailRequest(BaseModel):
+class UnlinkRetiredEmailRequest(RequestModel):
     email_id: str | None = None
     email_address: str | None = None
 
 
-class StartEmailUpdateRequest(BaseModel):
+class StartEmailUpdateRequest(RequestModel):
     email_address: str
     login_redirect_url: str | None = None
     locale: str | None = None

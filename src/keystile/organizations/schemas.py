@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from keystile.core.schemas import RequestModel
 
 
-class EmailImplicitRoleAssignment(BaseModel):
+class EmailImplicitRoleAssignment(RequestModel):
     domain: str
     role_id: str
 
 
-class SettingsFields(BaseModel):
+class SettingsFields(RequestModel):
     """The auth policy fields `create` and `update` share."""
 
     sso_jit_provisioning: str | None = None
@@ -73,7 +73,7 @@ class UpdateRequest(SettingsFields):
         return given
 
 
-class SearchRequest(BaseModel):
+class SearchRequest(RequestModel):
     cursor: str | None = None
     limit: int | None = None
     query: dict[str, Any] | None = None

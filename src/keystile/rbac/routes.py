@@ -7,11 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ValidationError
+from pydantic import Field, ValidationError
 
 from keystile import errors
 from keystile.core.context import Ctx
 from keystile.core.responses import JSON, ok
+from keystile.core.schemas import RequestModel
 from keystile.organizations import repository as orgs_repo
 from keystile.organizations import service as orgs_service
 from keystile.rbac import repository
@@ -20,11 +21,11 @@ from keystile.rbac.policy import Role, parse_org_roles, validate_org_roles
 router = APIRouter()
 
 
-class OrgPolicyBody(BaseModel):
-    roles: list[dict[str, Any]] = []
+class OrgPolicyBody(RequestModel):
+    roles: list[dict[str, Any]] = Field(default_factory=list)
 
 
-class SetOrgPolicyRequest(BaseModel):
+class SetOrgPolicyRequest(RequestModel):
     org_policy: OrgPolicyBody
 
 

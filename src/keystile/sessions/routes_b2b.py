@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel
 from starlette.routing import BaseRoute
 
 from keystile.core.context import Context, Ctx
 from keystile.core.responses import JSON, ok
+from keystile.core.schemas import JwtStr, RequestModel
 from keystile.core.thin import thin_post
 from keystile.members import repository as members_repo
 from keystile.members.serializers import member_json, member_roles, role_ids
@@ -23,31 +23,31 @@ router = APIRouter()
 hot_routes: list[BaseRoute] = []
 
 
-class AuthorizationCheck(BaseModel):
+class AuthorizationCheck(RequestModel):
     organization_id: str
     resource_id: str
     action: str
 
 
-class AuthenticateRequest(BaseModel):
+class AuthenticateRequest(RequestModel):
     session_token: str | None = None
-    session_jwt: str | None = None
+    session_jwt: JwtStr | None = None
     session_duration_minutes: int | None = None
     session_custom_claims: dict[str, Any] | None = None
     authorization_check: AuthorizationCheck | None = None
 
 
-class RevokeRequest(BaseModel):
+class RevokeRequest(RequestModel):
     member_session_id: str | None = None
     session_token: str | None = None
-    session_jwt: str | None = None
+    session_jwt: JwtStr | None = None
     member_id: str | None = None
 
 
-class ExchangeRequest(BaseModel):
+class ExchangeRequest(RequestModel):
     organization_id: str
     session_token: str | None = None
-    session_jwt: str | None = None
+    session_jwt: JwtStr | None = None
     session_duration_minutes: int | None = None
     session_custom_claims: dict[str, Any] | None = None
     locale: str | None = None

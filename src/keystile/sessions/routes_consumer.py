@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict
 from starlette.routing import BaseRoute
 
 from keystile import errors
 from keystile.core.context import Context, Ctx
 from keystile.core.responses import JSON, ok
+from keystile.core.schemas import JwtStr, RequestModel
 from keystile.core.thin import thin_post
 from keystile.sessions import service
 from keystile.users import service as users
@@ -22,22 +22,18 @@ router = APIRouter()
 hot_routes: list[BaseRoute] = []
 
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class AuthenticateRequest(Body):
+class AuthenticateRequest(RequestModel):
     session_token: str | None = None
     session_duration_minutes: int | None = None
-    session_jwt: str | None = None
+    session_jwt: JwtStr | None = None
     session_custom_claims: dict[str, Any] | None = None
     authorization_check: dict[str, Any] | None = None
 
 
-class RevokeRequest(Body):
+class RevokeRequest(RequestModel):
     session_id: str | None = None
     session_token: str | None = None
-    session_jwt: str | None = None
+    session_jwt: JwtStr | None = None
 
 
 # The hot path: a thin route (core/thin.py), same behaviour as a FastAPI route.

@@ -7,20 +7,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from keystile.core.schemas import RequestModel
 
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class NameIn(Body):
+class NameIn(RequestModel):
     first_name: str | None = None
     middle_name: str | None = None
     last_name: str | None = None
 
 
-class CreateUserRequest(Body):
+class CreateUserRequest(RequestModel):
     email: str | None = None
     phone_number: str | None = None
     name: NameIn | None = None
@@ -31,7 +27,7 @@ class CreateUserRequest(Body):
     roles: list[str] | None = None
 
 
-class UpdateUserRequest(Body):
+class UpdateUserRequest(RequestModel):
     name: NameIn | None = None
     trusted_metadata: dict[str, Any] | None = None
     untrusted_metadata: dict[str, Any] | None = None
@@ -39,7 +35,7 @@ class UpdateUserRequest(Body):
     roles: list[str] | None = None
 
 
-class SearchUsersRequest(Body):
+class SearchUsersRequest(RequestModel):
     cursor: str | None = None
     limit: int | None = None
     query: Any = None
