@@ -4,29 +4,26 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import stytch
 
-from keystile.core.redirect_urls import RedirectType
-from keystile.projects import service as projects
 from tests.support import (
     CLUSTER_SCOPES,
     CLUSTERS,
+    IN_CI,
     AsyncBridge,
     Inbox,
     LoopThread,
+    ProjectInfo,
     Server,
     fresh_postgres_url,
+    make_project,
     postgres_reachable,
     start_server,
 )
-
-REDIRECT_URL = "http://localhost:3000/authenticate"
-IN_CI = os.environ.get("CI") == "true"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -96,34 +93,6 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     for running in _servers.values():
         running.stop()
-
-
-class ProjectInfo:
-    def __init__(self, server: Server, created: Any) -> None:
-        self.server = server
-        self.project_id: str = created.project_id
-        self.secret: str = created.secret
-        self.public_token: str = created.public_token
-
-    @property
-    def auth(self) -> tuple[str, str]:
-        return (self.project_id, self.secret)
-
-
-def make_project(server: Server, *, redirect_urls: bool = True, live: bool = False) -> ProjectInfo:
-    async def create() -> Any:
-        state = server.state
-        async with state.transaction() as conn:
-            created = await projects.create_project(
-                conn, state.keyring, state.clock.now(), name=f"test-{uuid.uuid4().hex[:8]}", live=live
-            )
-            if redirect_urls:
-                await projects.add_redirect_url(
-                    conn, state.clock.now(), created.project_id, REDIRECT_URL, list(RedirectType), default=True
-                )
-            return created
-
-    return ProjectInfo(server, server.run(create()))
 
 
 @pytest.fixture

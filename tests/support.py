@@ -1,5 +1,7 @@
-"""Test support: a real keystile server in a thread, the dev inbox, and an async bridge
-that lets one test body drive the SDK's sync and `_async` methods alike."""
+"""Test machinery, one definition each: a real keystile server in a thread, fresh projects
+on it, the dev inbox, plain-HTTP calls and Stytch's error envelope, the databases and Redis
+a test needs, and an async bridge for the SDK's `_async` methods. (tests/flows.py holds the
+helpers that speak the API: fresh names, SDK errors, login flows.)"""
 
 from __future__ import annotations
 
@@ -8,15 +10,18 @@ import fcntl
 import os
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 import requests
 import uvicorn
 from typer.testing import CliRunner
@@ -25,8 +30,14 @@ from keystile.app import create_app
 from keystile.cli import app as keystile_cli
 from keystile.config import Settings
 from keystile.core.clock import Clock
+from keystile.core.redirect_urls import RedirectType
+from keystile.projects import service as projects
 
 POSTGRES_ADMIN_URL = os.environ.get("KEYSTILE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("KEYSTILE_TEST_REDIS", "redis://127.0.0.1:6379/0")
+IN_CI = os.environ.get("CI") == "true"
+REDIRECT_URL = "http://localhost:3000/authenticate"
+KEYSTILE = [sys.executable, "-m", "keystile"]
 
 
 def free_port() -> int:
@@ -60,6 +71,41 @@ async def _recreate_database(name: str) -> str:
 
 def fresh_postgres_url(name: str) -> str:
     return asyncio.run(_recreate_database(name))
+
+
+def require_postgres() -> None:
+    """A skip with the reason locally, a failure in CI, when PostgreSQL is down."""
+    if not postgres_reachable():
+        if IN_CI:
+            pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432; CI needs it")
+        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+
+
+def database_url(backend: str, data_dir: Path, name: str) -> str:
+    """A database of its own for a server a test module starts: a fresh PostgreSQL database
+    (named after this process and `name`) or a SQLite file in `data_dir`."""
+    if backend == "postgres":
+        require_postgres()
+        return fresh_postgres_url(f"keystile_rl_{os.getpid()}_{name}")
+    return f"sqlite:///{data_dir / 'keystile.db'}"
+
+
+def redis_reachable() -> bool:
+    parts = urlsplit(REDIS_URL)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def require_redis() -> str:
+    """The Redis URL; a skip with the reason locally, a failure in CI, when it is down."""
+    if not redis_reachable():
+        if IN_CI:
+            pytest.fail(f"Redis is not reachable at {REDIS_URL}; CI needs it")
+        pytest.skip(f"Redis is not reachable at {REDIS_URL}")
+    return REDIS_URL
 
 
 class LoopThread:
@@ -141,6 +187,76 @@ def start_server(backend: str, data_dir: Path, database_url: str | None, **overr
     running = Server(settings, clock, app, server, thread, backend)
     running._loop = holder["loop"]  # type: ignore[attr-defined]
     return running
+
+
+class ProjectInfo:
+    def __init__(self, server: Server, created: Any) -> None:
+        self.server = server
+        self.project_id: str = created.project_id
+        self.secret: str = created.secret
+        self.public_token: str = created.public_token
+
+    @property
+    def auth(self) -> tuple[str, str]:
+        return (self.project_id, self.secret)
+
+
+def make_project(server: Server, *, redirect_urls: bool = True, live: bool = False) -> ProjectInfo:
+    """A fresh project on `server` (its own secret and keys), with REDIRECT_URL as the
+    default of every redirect type unless `redirect_urls` is false."""
+
+    async def create() -> Any:
+        state = server.state
+        async with state.transaction() as conn:
+            created = await projects.create_project(
+                conn, state.keyring, state.clock.now(), name=f"test-{uuid.uuid4().hex[:8]}", live=live
+            )
+            if redirect_urls:
+                await projects.add_redirect_url(
+                    conn, state.clock.now(), created.project_id, REDIRECT_URL, list(RedirectType), default=True
+                )
+            return created
+
+    return ProjectInfo(server, server.run(create()))
+
+
+def allow_redirect(project: ProjectInfo, url: str, *types: RedirectType, default: bool = False) -> None:
+    """Add a redirect URL to the project's allowlist for these types, on the server's own loop."""
+    server = project.server
+
+    async def add() -> None:
+        async with server.state.transaction() as conn:
+            await projects.add_redirect_url(
+                conn, server.state.clock.now(), project.project_id, url, list(types), default=default
+            )
+
+    server.run(add())
+
+
+# --- plain HTTP -----------------------------------------------------------------------------
+
+ENVELOPE = {"status_code", "request_id", "error_type", "error_message", "error_url"}
+
+
+def call(project: ProjectInfo, method: str, path: str, **kwargs: Any) -> requests.Response:
+    """One request to the project's server with its Basic auth (pass `auth=` to override)."""
+    kwargs.setdefault("auth", project.auth)
+    kwargs.setdefault("timeout", 10)
+    return requests.request(method, f"{project.server.base_url}{path.lstrip('/')}", **kwargs)
+
+
+def assert_envelope(resp: requests.Response, status: int, error_type: str, *, live: bool = False) -> dict[str, Any]:
+    """The response is Stytch's error envelope for `error_type`, whole; returns its body."""
+    body = resp.json()
+    assert resp.status_code == status, body
+    assert body.keys() >= ENVELOPE
+    assert body["status_code"] == status
+    assert body["error_type"] == error_type
+    assert body["error_message"]
+    assert body["request_id"].startswith("request-id-live-" if live else "request-id-test-")
+    assert body["error_url"].endswith(f"#{error_type}")
+    assert "error" not in body  # the Node SDK would read it as an OAuth error
+    return body
 
 
 class Inbox:

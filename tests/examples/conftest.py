@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.flows import new_email
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 # The test project allows http://localhost:3000/authenticate for every redirect type, so
 # an app served at http://localhost:3000 needs no extra redirect URL.
@@ -45,7 +47,7 @@ def example_config(project: Any) -> dict[str, str]:
 @pytest.fixture
 def email() -> str:
     """A fresh address per test: the dev inbox is shared by every test on the server."""
-    return f"ada-{uuid.uuid4().hex[:10]}@acme.test"
+    return new_email()
 
 
 @pytest.fixture

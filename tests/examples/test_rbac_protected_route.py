@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 from tests.examples.conftest import example_config, load_example
-from tests.flows import discovery_signup, unique_email
-from tests.sdk.test_rbac_policy import DOCUMENTS_POLICY, add_member, set_policy
+from tests.flows import DOCUMENTS_POLICY, add_member, discovery_signup, new_email, set_policy
 
 app_module = load_example("rbac-protected-route")
 
@@ -23,7 +22,7 @@ def client(project: Any) -> Any:
 
 @pytest.fixture
 def admin(b2b, inbox, client):
-    return discovery_signup(b2b, inbox, unique_email())
+    return discovery_signup(b2b, inbox, new_email())
 
 
 def bearer(member: Any) -> dict[str, str]:
@@ -57,7 +56,7 @@ def test_member_without_a_role_may_not_read(client, b2b, inbox, admin):
 
 
 def test_member_of_another_organization_is_refused(client, b2b, inbox, admin):
-    stranger = discovery_signup(b2b, inbox, unique_email())
+    stranger = discovery_signup(b2b, inbox, new_email())
     org_id = admin.organization.organization_id
     assert client.get(f"/orgs/{org_id}/documents", headers=bearer(stranger)).status_code == 403
 
@@ -67,7 +66,7 @@ def test_missing_token_is_401(client, admin):
 
 
 def test_admin_may_invite_as_itself(client, inbox, admin):
-    email = unique_email()
+    email = new_email()
     org_id = admin.organization.organization_id
     resp = client.post(f"/orgs/{org_id}/invites", json={"email_address": email}, headers=bearer(admin))
     assert resp.status_code == 200, resp.text
@@ -79,7 +78,7 @@ def test_editor_may_not_invite_keystile_refuses(client, b2b, inbox, admin):
     editor = add_member(b2b, inbox, org_id, roles=["editor"])
     resp = client.post(
         f"/orgs/{org_id}/invites",
-        json={"email_address": unique_email()},
+        json={"email_address": new_email()},
         headers=bearer(editor),
     )
     assert resp.status_code == 403

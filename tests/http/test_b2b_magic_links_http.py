@@ -3,15 +3,10 @@ SDK hides."""
 
 from __future__ import annotations
 
-import uuid
-
 import requests
 
-from tests.support import link_params
-
-
-def new_email() -> str:
-    return f"ada-{uuid.uuid4().hex[:10]}@acme.test"
+from tests.flows import new_email
+from tests.support import assert_envelope, link_params
 
 
 def post(http, path: str, body: dict) -> requests.Response:
@@ -23,18 +18,6 @@ def send_discovery_link(http, inbox) -> str:
     resp = post(http, "/v1/b2b/magic_links/email/discovery/send", {"email_address": email})
     assert resp.status_code == 200, resp.text
     return link_params(inbox.latest_link(email))["token"]
-
-
-def assert_envelope(resp: requests.Response, status: int, error_type: str) -> dict:
-    assert resp.status_code == status, resp.text
-    body = resp.json()
-    assert body["status_code"] == status
-    assert body["error_type"] == error_type
-    assert body["request_id"].startswith("request-id-test-")
-    assert body["error_message"]
-    assert body["error_url"]
-    assert "error" not in body
-    return body
 
 
 class TestProjectIsolation:

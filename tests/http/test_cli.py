@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,9 +13,7 @@ import pytest
 import requests
 import stytch
 
-from tests.support import free_port
-
-KEYSTILE = [sys.executable, "-m", "keystile"]
+from tests.support import KEYSTILE, free_port
 
 
 def _env(data_dir: Path, port: int | None = None, **extra: str) -> dict[str, str]:

@@ -4,18 +4,12 @@ write nothing, and request shapes the SDKs send that a strict server could trip 
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import requests
 
-from tests.support import link_params
-
-ENVELOPE = {"status_code", "request_id", "error_type", "error_message", "error_url"}
-
-
-def new_email(tag: str = "user") -> str:
-    return f"{tag}-{uuid.uuid4().hex[:10]}@example.test"
+from tests.flows import new_email
+from tests.support import ENVELOPE, link_params
 
 
 def post(http: Any, path: str, **kwargs: Any) -> requests.Response:

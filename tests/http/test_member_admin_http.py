@@ -6,26 +6,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import requests
-
-ENVELOPE = {"status_code", "request_id", "error_type", "error_message", "error_url"}
-
-
-def call(project: Any, method: str, path: str, **kwargs: Any) -> requests.Response:
-    kwargs.setdefault("auth", project.auth)
-    return requests.request(method, f"{project.server.base_url}{path.lstrip('/')}", timeout=10, **kwargs)
-
-
-def assert_error(resp: requests.Response, status: int, error_type: str) -> dict[str, Any]:
-    body = resp.json()
-    assert resp.status_code == status, body
-    assert body.keys() >= ENVELOPE
-    assert body["status_code"] == status
-    assert body["error_type"] == error_type
-    assert body["error_message"]
-    assert body["request_id"].startswith("request-id-")
-    assert body["error_url"].endswith(f"#{error_type}")
-    return body
+from tests.flows import new_email
+from tests.support import assert_envelope, call
 
 
 def new_org(project: Any) -> dict[str, Any]:
@@ -35,7 +17,7 @@ def new_org(project: Any) -> dict[str, Any]:
 
 
 def new_member(project: Any, org: dict[str, Any], **fields: Any) -> dict[str, Any]:
-    body = {"email_address": f"ada-{uuid.uuid4().hex[:8]}@acme.test", **fields}
+    body = {"email_address": new_email(), **fields}
     resp = call(project, "POST", f"/v1/b2b/organizations/{org['organization_id']}/members", json=body)
     assert resp.status_code == 200, resp.json()
     return resp.json()["member"]
@@ -51,7 +33,7 @@ class TestDangerouslyGet:
         member = new_member(project, org)
         call(project, "DELETE", members_path(org, member))
         path = f"/v1/b2b/organizations/members/dangerously_get/{member['member_id']}"
-        assert_error(call(project, "GET", path), 404, "member_not_found")
+        assert_envelope(call(project, "GET", path), 404, "member_not_found")
         resp = call(project, "GET", path, params={"include_deleted": "true"})
         assert resp.status_code == 200
         assert resp.json()["member"]["status"] == "deleted"
@@ -59,19 +41,19 @@ class TestDangerouslyGet:
     def test_another_projects_member_is_not_found(self, project, other_project):
         member = new_member(other_project, new_org(other_project))
         path = f"/v1/b2b/organizations/members/dangerously_get/{member['member_id']}"
-        assert_error(call(project, "GET", path), 404, "member_not_found")
+        assert_envelope(call(project, "GET", path), 404, "member_not_found")
 
     def test_without_credentials_is_unauthorized(self, project):
         member = new_member(project, new_org(project))
         path = f"/v1/b2b/organizations/members/dangerously_get/{member['member_id']}"
-        assert_error(call(project, "GET", path, auth=None), 401, "unauthorized_credentials")
+        assert_envelope(call(project, "GET", path, auth=None), 401, "unauthorized_credentials")
 
 
 class TestReactivate:
     def test_active_member_envelope(self, project):
         org = new_org(project)
         member = new_member(project, org)
-        assert_error(
+        assert_envelope(
             call(project, "PUT", members_path(org, member, "/reactivate"), json={}),
             400,
             "no_deleted_member_found_for_reactivation",
@@ -83,14 +65,14 @@ class TestReactivate:
         call(other_project, "DELETE", members_path(other_org, member))
         org = new_org(project)
         path = f"/v1/b2b/organizations/{org['organization_id']}/members/{member['member_id']}/reactivate"
-        assert_error(call(project, "PUT", path, json={}), 404, "member_not_found")
+        assert_envelope(call(project, "PUT", path, json={}), 404, "member_not_found")
 
 
 class TestUnlinkRetiredEmail:
     def test_missing_identifiers_envelope(self, project):
         org = new_org(project)
         member = new_member(project, org)
-        assert_error(
+        assert_envelope(
             call(project, "POST", members_path(org, member, "/unlink_retired_email"), json={}),
             400,
             "retired_email_missing_email_identifiers",
@@ -99,7 +81,7 @@ class TestUnlinkRetiredEmail:
     def test_retired_email_is_listed_with_its_id(self, project):
         org = new_org(project)
         member = new_member(project, org)
-        new = f"new-{uuid.uuid4().hex[:8]}@acme.test"
+        new = new_email("new")
         resp = call(project, "PUT", members_path(org, member), json={"email_address": new})
         retired = resp.json()["member"]["retired_email_addresses"]
         assert [r["email_address"] for r in retired] == [member["email_address"]]
@@ -110,14 +92,14 @@ class TestStartEmailUpdate:
     def test_missing_email_address_is_a_bad_request_and_nothing_is_sent(self, project):
         org = new_org(project)
         member = new_member(project, org)
-        assert_error(
+        assert_envelope(
             call(project, "POST", members_path(org, member, "/start_email_update"), json={}), 400, "bad_request"
         )
 
     def test_invalid_email_address(self, project):
         org = new_org(project)
         member = new_member(project, org)
-        assert_error(
+        assert_envelope(
             call(project, "POST", members_path(org, member, "/start_email_update"), json={"email_address": "nope"}),
             400,
             "invalid_email",
@@ -125,7 +107,7 @@ class TestStartEmailUpdate:
 
     def test_redirect_url_outside_the_allowlist_is_refused(self, project, inbox):
         org = new_org(project)
-        email = f"ada-{uuid.uuid4().hex[:8]}@acme.test"
+        email = new_email()
         member = new_member(project, org, email_address=email)
         call(
             project,
@@ -134,7 +116,7 @@ class TestStartEmailUpdate:
             json={"organization_id": org["organization_id"], "email_address": email},
         )
         call(project, "POST", "/v1/b2b/magic_links/authenticate", json={"magic_links_token": inbox.latest_token(email)})
-        new = f"new-{uuid.uuid4().hex[:8]}@acme.test"
+        new = new_email("new")
         resp = call(
             project,
             "POST",
@@ -150,7 +132,7 @@ class TestMemberExternalId:
     def test_delete_external_id_of_an_unknown_member(self, project):
         org = new_org(project)
         path = f"/v1/b2b/organizations/{org['organization_id']}/members/no-such-member/external_id"
-        assert_error(call(project, "DELETE", path), 404, "member_not_found")
+        assert_envelope(call(project, "DELETE", path), 404, "member_not_found")
 
 
 class TestOrganizationMetrics:
@@ -165,7 +147,7 @@ class TestOrganizationMetrics:
 
     def test_another_projects_organization_is_not_found(self, project, other_project):
         org = new_org(other_project)
-        assert_error(
+        assert_envelope(
             call(project, "GET", f"/v1/b2b/organizations/{org['organization_id']}/metrics"),
             404,
             "organization_not_found",
@@ -182,7 +164,7 @@ class TestOrganizationDeleteExternalId:
             json={"organization_name": "Acme", "organization_external_id": external},
         )
         org = resp.json()["organization"]
-        assert_error(
+        assert_envelope(
             call(project, "DELETE", f"/v1/b2b/organizations/{org['organization_id']}/external_id"),
             404,
             "organization_not_found",
@@ -194,7 +176,7 @@ class TestOrganizationDeleteExternalId:
 class TestPolicyErrorsWriteNothing:
     def test_claimed_common_domain_envelope(self, project):
         org = new_org(project)
-        body = assert_error(
+        body = assert_envelope(
             call(
                 project,
                 "PUT",
@@ -211,7 +193,7 @@ class TestPolicyErrorsWriteNothing:
     def test_closing_every_way_in_envelope(self, project):
         org = new_org(project)
         body = {"sso_jit_provisioning": "NOT_ALLOWED", "email_invites": "NOT_ALLOWED"}
-        assert_error(
+        assert_envelope(
             call(project, "PUT", f"/v1/b2b/organizations/{org['organization_id']}", json=body),
             400,
             "invalid_organization_auth_factor_setting",

@@ -13,7 +13,6 @@ import os
 import secrets
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -30,18 +29,18 @@ import requests
 import stytch
 from aiosmtpd.controller import Controller
 
-from tests.conftest import IN_CI, REDIRECT_URL
-from tests.http.test_rate_limits import require_redis
 from tests.support import (
+    KEYSTILE,
+    REDIRECT_URL,
     MachineLock,
     free_port,
     fresh_postgres_url,
     keystile_in_process,
     link_params,
-    postgres_reachable,
+    require_postgres,
+    require_redis,
 )
 
-KEYSTILE = [sys.executable, "-m", "keystile"]
 FLOWS = 200
 
 
@@ -100,13 +99,6 @@ class SMTPSink:
 
     def __exit__(self, *exc: Any) -> None:
         self.controller.stop()
-
-
-def require_postgres() -> None:
-    if not postgres_reachable():
-        if IN_CI:
-            pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432; CI needs it")
-        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
 
 
 CLUSTER_PROCESS_CONNECTIONS = 12

@@ -8,7 +8,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -23,9 +22,8 @@ from starlette.testclient import TestClient
 from keystile.app import create_app
 from keystile.config import Settings, async_url
 from keystile.core import migrate
-from tests.support import free_port, fresh_postgres_url, postgres_reachable
+from tests.support import KEYSTILE, free_port, fresh_postgres_url, postgres_reachable
 
-KEYSTILE = [sys.executable, "-m", "keystile"]
 MASTER_KEY = "k" * 43
 
 needs_postgres = pytest.mark.skipif(not postgres_reachable(), reason="PostgreSQL is not reachable")

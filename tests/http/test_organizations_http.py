@@ -6,24 +6,9 @@ from __future__ import annotations
 import uuid
 
 import pytest
-import requests
 
-ENVELOPE = {"status_code", "request_id", "error_type", "error_message", "error_url"}
-
-
-def call(project, method, path, **kwargs):
-    kwargs.setdefault("auth", project.auth)
-    return requests.request(method, f"{project.server.base_url}{path.lstrip('/')}", timeout=10, **kwargs)
-
-
-def assert_error(resp, status, error_type):
-    body = resp.json()
-    assert resp.status_code == status, body
-    assert body.keys() >= ENVELOPE
-    assert body["status_code"] == status
-    assert body["error_type"] == error_type
-    assert body["error_message"]
-    assert body["request_id"].startswith("request-id-")
+from tests.flows import new_email
+from tests.support import assert_envelope, call
 
 
 def create_org(project, **fields):
@@ -35,7 +20,7 @@ def create_org(project, **fields):
 
 
 def create_member(project, org_id, email=None):
-    email = email or f"ada-{uuid.uuid4().hex[:8]}@acme.test"
+    email = email or new_email()
     resp = call(project, "POST", f"/v1/b2b/organizations/{org_id}/members", json={"email_address": email})
     assert resp.status_code == 200, resp.json()
     return resp.json()["member"]
@@ -59,19 +44,19 @@ class TestOtherProjectCannotReachOrganizations:
     def test_get(self, other_project, org):
         for ref in (org["organization_id"], org["organization_slug"], org["organization_external_id"]):
             resp = call(other_project, "GET", f"/v1/b2b/organizations/{ref}")
-            assert_error(resp, 404, "organization_not_found")
+            assert_envelope(resp, 404, "organization_not_found")
 
     def test_update(self, project, other_project, org):
         resp = call(
             other_project, "PUT", f"/v1/b2b/organizations/{org['organization_id']}", json={"organization_name": "Pwned"}
         )
-        assert_error(resp, 404, "organization_not_found")
+        assert_envelope(resp, 404, "organization_not_found")
         got = call(project, "GET", f"/v1/b2b/organizations/{org['organization_id']}").json()["organization"]
         assert got["organization_name"] == "Acme"
 
     def test_delete(self, project, other_project, org):
         resp = call(other_project, "DELETE", f"/v1/b2b/organizations/{org['organization_id']}")
-        assert_error(resp, 404, "organization_not_found")
+        assert_envelope(resp, 404, "organization_not_found")
         assert call(project, "GET", f"/v1/b2b/organizations/{org['organization_id']}").status_code == 200
 
     def test_search(self, other_project, org):
@@ -97,7 +82,7 @@ class TestOtherProjectCannotReachMembers:
             f"/v1/b2b/organizations/{org['organization_id']}/members",
             json={"email_address": "mallory@evil.test"},
         )
-        assert_error(resp, 404, "organization_not_found")
+        assert_envelope(resp, 404, "organization_not_found")
 
     def test_get(self, other_project, org, member):
         resp = call(
@@ -106,11 +91,11 @@ class TestOtherProjectCannotReachMembers:
             f"/v1/b2b/organizations/{org['organization_id']}/member",
             params={"member_id": member["member_id"]},
         )
-        assert_error(resp, 404, "organization_not_found")
+        assert_envelope(resp, 404, "organization_not_found")
 
     def test_update(self, project, other_project, org, member):
         path = f"/v1/b2b/organizations/{org['organization_id']}/members/{member['member_id']}"
-        assert_error(call(other_project, "PUT", path, json={"name": "Pwned"}), 404, "organization_not_found")
+        assert_envelope(call(other_project, "PUT", path, json={"name": "Pwned"}), 404, "organization_not_found")
         got = call(
             project,
             "GET",
@@ -121,7 +106,7 @@ class TestOtherProjectCannotReachMembers:
 
     def test_delete(self, project, other_project, org, member):
         path = f"/v1/b2b/organizations/{org['organization_id']}/members/{member['member_id']}"
-        assert_error(call(other_project, "DELETE", path), 404, "organization_not_found")
+        assert_envelope(call(other_project, "DELETE", path), 404, "organization_not_found")
         got = call(
             project,
             "GET",
@@ -137,7 +122,7 @@ class TestOtherProjectCannotReachMembers:
             "/v1/b2b/organizations/members/search",
             json={"organization_ids": [org["organization_id"]]},
         )
-        assert_error(resp, 404, "organization_not_found")
+        assert_envelope(resp, 404, "organization_not_found")
 
     def test_member_of_another_project_in_own_organization_is_not_found(self, other_project, member):
         own = create_org(other_project)
@@ -147,7 +132,7 @@ class TestOtherProjectCannotReachMembers:
             f"/v1/b2b/organizations/{own['organization_id']}/member",
             params={"member_id": member["member_id"]},
         )
-        assert_error(resp, 404, "member_not_found")
+        assert_envelope(resp, 404, "member_not_found")
 
 
 class TestBadInput:
@@ -159,29 +144,31 @@ class TestBadInput:
             data=b'{"organization_name": ',
             headers={"Content-Type": "application/json"},
         )
-        assert_error(resp, 400, "bad_request")
+        assert_envelope(resp, 400, "bad_request")
 
     def test_wrong_field_type(self, project):
         body = {"organization_name": "Acme", "email_allowed_domains": "acme.test"}
         resp = call(project, "POST", "/v1/b2b/organizations", json=body)
-        assert_error(resp, 400, "bad_request")
+        assert_envelope(resp, 400, "bad_request")
         assert "email_allowed_domains" in resp.json()["error_message"]
 
     def test_name_of_wrong_type(self, project):
-        assert_error(call(project, "POST", "/v1/b2b/organizations", json={"organization_name": 5}), 400, "bad_request")
+        assert_envelope(
+            call(project, "POST", "/v1/b2b/organizations", json={"organization_name": 5}), 400, "bad_request"
+        )
 
     def test_missing_name(self, project):
-        assert_error(call(project, "POST", "/v1/b2b/organizations", json={}), 400, "organization_name_missing")
+        assert_envelope(call(project, "POST", "/v1/b2b/organizations", json={}), 400, "organization_name_missing")
 
     def test_unknown_setting_value(self, project):
         body = {"organization_name": "Acme", "mfa_policy": "SOMETIMES"}
         resp = call(project, "POST", "/v1/b2b/organizations", json=body)
-        assert_error(resp, 400, "invalid_organization_auth_factor_setting")
+        assert_envelope(resp, 400, "invalid_organization_auth_factor_setting")
 
     def test_bad_external_id(self, project):
         body = {"organization_name": "Acme", "organization_external_id": "a b"}
         resp = call(project, "POST", "/v1/b2b/organizations", json=body)
-        assert_error(resp, 400, "invalid_argument")
+        assert_envelope(resp, 400, "invalid_argument")
 
     def test_nothing_written_after_failed_create(self, project):
         for body in (
@@ -199,18 +186,18 @@ class TestBadInput:
             f"/v1/b2b/organizations/{org['organization_id']}",
             json={"organization_name": "Renamed", "email_invites": "RESTRICTED"},
         )
-        assert_error(resp, 400, "invalid_restricted_email_setting")
+        assert_envelope(resp, 400, "invalid_restricted_email_setting")
         got = call(project, "GET", f"/v1/b2b/organizations/{org['organization_id']}").json()["organization"]
         assert got["organization_name"] == "Acme"
 
     def test_member_search_without_organization_ids(self, project):
         resp = call(project, "POST", "/v1/b2b/organizations/members/search", json={})
-        assert_error(resp, 400, "member_search_organization_ids_empty")
+        assert_envelope(resp, 400, "member_search_organization_ids_empty")
 
     def test_search_query_of_wrong_shape(self, project):
         body = {"query": {"operator": "XOR", "operands": []}}
         resp = call(project, "POST", "/v1/b2b/organizations/search", json=body)
-        assert_error(resp, 400, "organization_search_invalid_operator")
+        assert_envelope(resp, 400, "organization_search_invalid_operator")
 
     def test_member_mfa_phone_is_refused_not_dropped(self, project, org):
         resp = call(
@@ -219,7 +206,7 @@ class TestBadInput:
             f"/v1/b2b/organizations/{org['organization_id']}/members",
             json={"email_address": "ada@acme.test", "mfa_phone_number": "+15555550100"},
         )
-        assert_error(resp, 400, "bad_request")
+        assert_envelope(resp, 400, "bad_request")
         body = {"organization_ids": [org["organization_id"]]}
         search = call(project, "POST", "/v1/b2b/organizations/members/search", json=body).json()
         assert search["results_metadata"]["total"] == 0

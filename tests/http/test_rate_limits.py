@@ -11,23 +11,25 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
-import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 import requests
 import stytch
 from stytch.core.response_base import StytchError
 
-from tests.conftest import IN_CI, make_project
-from tests.support import Inbox, Server, fresh_postgres_url, postgres_reachable, start_server
-
-REDIS_URL = os.environ.get("KEYSTILE_TEST_REDIS", "redis://127.0.0.1:6379/0")
+from tests.flows import new_email
+from tests.support import (
+    Inbox,
+    Server,
+    database_url,
+    make_project,
+    require_redis,
+    start_server,
+)
 
 PROJECT_LIMIT = 12
 LIMITS = {
@@ -40,34 +42,6 @@ LIMITS = {
 # A PKCE verifier and its S256 challenge (RFC 7636 §4.2).
 VERIFIER = "limits-verifier-" + "v" * 40
 CHALLENGE = base64.urlsafe_b64encode(hashlib.sha256(VERIFIER.encode()).digest()).rstrip(b"=").decode()
-
-
-def redis_reachable() -> bool:
-    parts = urlsplit(REDIS_URL)
-    try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def require_redis() -> str:
-    """The Redis URL; a skip with the reason locally, a failure in CI, when it is down."""
-    if not redis_reachable():
-        if IN_CI:
-            pytest.fail(f"Redis is not reachable at {REDIS_URL}; CI needs it")
-        pytest.skip(f"Redis is not reachable at {REDIS_URL}")
-    return REDIS_URL
-
-
-def database_url(backend: str, data_dir: Path, name: str) -> str:
-    if backend == "postgres":
-        if not postgres_reachable():
-            if IN_CI:
-                pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432; CI needs it")
-            pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
-        return fresh_postgres_url(f"keystile_rl_{os.getpid()}_{name}")
-    return f"sqlite:///{data_dir / 'keystile.db'}"
 
 
 _servers: dict[str, Server] = {}
@@ -120,10 +94,6 @@ class Client:
         return self.post("v1/b2b/magic_links/discovery/authenticate", {"discovery_magic_links_token": token, **extra})
 
 
-def new_email() -> str:
-    return f"limit-{uuid.uuid4().hex[:12]}@example.com"
-
-
 def assert_too_many(resp: requests.Response) -> None:
     assert resp.status_code == 429, resp.text
     body = resp.json()
@@ -161,42 +131,42 @@ class TestProjectLimit:
 
 class TestEmailLimit:
     def test_third_email_to_one_address_within_a_minute_is_refused(self, limited):
-        client, email = Client(limited), new_email()
+        client, email = Client(limited), new_email("limit")
         assert client.discovery_send(email).status_code == 200
         assert client.discovery_send(email).status_code == 200
 
         assert_too_many(client.discovery_send(email))
 
     def test_a_refused_send_writes_no_email(self, limited):
-        client, email = Client(limited), new_email()
+        client, email = Client(limited), new_email("limit")
         for _ in range(3):
             client.discovery_send(email)
 
         assert len(client.inbox.messages(email)) == 2
 
     def test_spellings_of_one_address_share_its_limit(self, limited):
-        client, email = Client(limited), new_email()
+        client, email = Client(limited), new_email("limit")
         client.discovery_send(email)
         client.discovery_send(email.upper())
 
         assert_too_many(client.discovery_send(email))
 
     def test_other_addresses_are_not_limited(self, limited):
-        client, email = Client(limited), new_email()
+        client, email = Client(limited), new_email("limit")
         client.discovery_send(email)
         client.discovery_send(email)
 
-        assert client.discovery_send(new_email()).status_code == 200
+        assert client.discovery_send(new_email("limit")).status_code == 200
 
     def test_consumer_emails_count_too(self, limited):
-        client, email = Client(limited), new_email()
+        client, email = Client(limited), new_email("limit")
         client.post("v1/magic_links/email/login_or_create", {"email": email})
         client.post("v1/magic_links/email/login_or_create", {"email": email})
 
         assert_too_many(client.post("v1/magic_links/email/login_or_create", {"email": email}))
 
     def test_a_refused_consumer_send_creates_no_user(self, limited):
-        client, email = Client(limited), new_email()
+        client, email = Client(limited), new_email("limit")
         client.discovery_send(email)
         client.discovery_send(email)
 
@@ -210,7 +180,7 @@ class TestEmailLimit:
     def test_the_sdk_raises_too_many_requests(self, limited):
         project = make_project(limited)
         client = stytch.B2BClient(project.project_id, project.secret, environment=limited.base_url)
-        email = new_email()
+        email = new_email("limit")
         client.magic_links.email.discovery.send(email_address=email)
         client.magic_links.email.discovery.send(email_address=email)
 
@@ -229,7 +199,7 @@ class TestUnknownTokens:
         assert_too_many(client.discovery_authenticate(f"guess-{uuid.uuid4().hex}"))
 
     def test_a_blocked_client_is_refused_even_a_real_token(self, limited):
-        client, email = Client(limited), new_email()
+        client, email = Client(limited), new_email("limit")
         client.discovery_send(email)
         token = client.inbox.latest_token(email)
         for _ in range(3):
@@ -238,7 +208,7 @@ class TestUnknownTokens:
         assert_too_many(client.discovery_authenticate(token))
 
     def test_used_tokens_are_not_guesses(self, limited):
-        client, email = Client(limited), new_email()
+        client, email = Client(limited), new_email("limit")
         client.discovery_send(email)
         token = client.inbox.latest_token(email)
         assert client.discovery_authenticate(token).status_code == 200
@@ -270,7 +240,7 @@ class TestUnknownTokens:
 
 class TestTokenFailures:
     def test_a_token_whose_verifier_is_guessed_is_locked(self, limited):
-        client, email = Client(limited), new_email()
+        client, email = Client(limited), new_email("limit")
         client.discovery_send(email, pkce_code_challenge=CHALLENGE)
         token = client.inbox.latest_token(email)
         for _ in range(2):
@@ -280,7 +250,7 @@ class TestTokenFailures:
         assert_too_many(client.discovery_authenticate(token, pkce_code_verifier=VERIFIER))
 
     def test_another_token_of_the_same_client_still_works(self, limited):
-        client, first, second = Client(limited), new_email(), new_email()
+        client, first, second = Client(limited), new_email("limit"), new_email("limit")
         client.discovery_send(first, pkce_code_challenge=CHALLENGE)
         locked = client.inbox.latest_token(first)
         client.discovery_send(second, pkce_code_challenge=CHALLENGE)
@@ -311,7 +281,7 @@ class TestAcrossWorkers:
     def test_workers_share_the_redis_counter(self, shared_database):
         first, second = two_workers(shared_database / "redis", "redis")
         project = make_project(first)
-        email = new_email()
+        email = new_email("limit")
 
         def send(server: Server) -> requests.Response:
             return requests.post(
@@ -328,7 +298,7 @@ class TestAcrossWorkers:
     def test_without_redis_each_worker_counts_alone(self, shared_database):
         first, second = two_workers(shared_database / "memory", "memory")
         project = make_project(first)
-        email = new_email()
+        email = new_email("limit")
 
         def send(server: Server) -> requests.Response:
             return requests.post(

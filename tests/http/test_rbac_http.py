@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -15,8 +14,8 @@ import pytest
 
 from keystile.config import FileConfig
 from keystile.projects.service import apply_file_config
-from tests.flows import discovery_signup, unique_email
-from tests.sdk.test_rbac_policy import DOCUMENTS_POLICY, add_member, set_policy
+from tests.flows import DOCUMENTS_POLICY, add_member, discovery_signup, new_email, set_policy
+from tests.support import KEYSTILE, assert_envelope
 
 
 def url(http: Any, path: str) -> str:
@@ -26,23 +25,12 @@ def url(http: Any, path: str) -> str:
 @pytest.fixture
 def admin(b2b, inbox, project):
     set_policy(project, DOCUMENTS_POLICY)
-    return discovery_signup(b2b, inbox, unique_email())
+    return discovery_signup(b2b, inbox, new_email())
 
 
 @pytest.fixture
 def org_id(admin):
     return admin.organization.organization_id
-
-
-def assert_envelope(resp: Any, status: int, error_type: str) -> dict[str, Any]:
-    body = resp.json()
-    assert resp.status_code == status
-    assert body["status_code"] == status
-    assert body["error_type"] == error_type
-    assert body["request_id"].startswith("request-id-")
-    assert body["error_message"]
-    assert body["error_url"].endswith(f"#{error_type}")
-    return body
 
 
 class TestPolicyEndpoint:
@@ -149,7 +137,7 @@ class TestEnvelopes:
             other_project.secret,
             environment=other_project.server.base_url,
         )
-        stranger = discovery_signup(other_client, inbox, unique_email())
+        stranger = discovery_signup(other_client, inbox, new_email())
         resp = http.delete(
             url(http, f"/v1/b2b/organizations/{org_id}"),
             headers={"X-Stytch-Member-Session": stranger.session_token},
@@ -224,9 +212,6 @@ permissions = [{ resource_id = "ghosts", actions = ["boo"] }]
 """
         with pytest.raises(ValueError, match="invalid_permission_resource"):
             FileConfig.model_validate(tomllib.loads(text))
-
-
-KEYSTILE = [sys.executable, "-m", "keystile"]
 
 
 def cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -7,23 +7,12 @@ import base64
 import requests
 import stytch
 
-from tests.flows import discovery_signup, unique_email
-
-ENVELOPE = {"status_code", "request_id", "error_type", "error_message", "error_url"}
+from tests.flows import discovery_signup, new_email
+from tests.support import assert_envelope
 
 
 def _post(project, path, **kwargs):
     return requests.post(f"{project.server.base_url}{path.lstrip('/')}", timeout=10, **kwargs)
-
-
-def assert_envelope(resp, status, error_type):
-    body = resp.json()
-    assert resp.status_code == status, body
-    assert body.keys() >= ENVELOPE
-    assert body["status_code"] == status
-    assert body["error_type"] == error_type
-    assert body["request_id"].startswith("request-id-")
-    assert "error" not in body  # the Node SDK would read it as an OAuth error
 
 
 class TestAuthentication:
@@ -78,7 +67,7 @@ class TestBadInput:
 
     def test_hot_route_reads_a_body_sent_in_chunks(self, project, inbox):
         client = stytch.B2BClient(project.project_id, project.secret, environment=project.server.base_url)
-        signed_in = discovery_signup(client, inbox, unique_email())
+        signed_in = discovery_signup(client, inbox, new_email())
         body = b'{"session_token": "%s"}' % signed_in.session_token.encode()
 
         def chunks():
@@ -144,7 +133,7 @@ class TestJWKS:
 
 class TestInbox:
     def test_page_lists_messages_with_clickable_links(self, b2b, inbox, project):
-        email = unique_email(name="page-reader")
+        email = new_email("page-reader")
         b2b.magic_links.email.discovery.send(email_address=email)
         link = inbox.latest_link(email)
         page = requests.get(f"{project.server.base_url}dev/inbox", params={"to": email}, timeout=10)
@@ -152,7 +141,7 @@ class TestInbox:
         assert f'href="{link.replace("&", "&amp;")}"' in page.text
 
     def test_json_shape_newest_first_and_bare_to(self, b2b, inbox):
-        email = unique_email(name="shape")
+        email = new_email("shape")
         b2b.magic_links.email.discovery.send(email_address=email.upper())
         b2b.magic_links.email.discovery.send(email_address=email)
         messages = inbox.messages(email)

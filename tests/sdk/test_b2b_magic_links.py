@@ -3,36 +3,12 @@ their authentication (reference §3, §4, §6)."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from stytch.core.response_base import StytchError
 
 from keystile.core import crypto
+from tests.flows import discovery_signup, error_type, jit_org, make_org, new_email
 from tests.support import link_params
-
-
-def new_email(name: str = "ada", domain: str = "acme.test") -> str:
-    """A fresh address per test: the dev inbox is shared by every test on the server."""
-    return f"{name}-{uuid.uuid4().hex[:10]}@{domain}"
-
-
-def error_type(caught: pytest.ExceptionInfo[StytchError]) -> str | None:
-    return caught.value.details.error_type
-
-
-def make_org(b2b, inbox, **settings):
-    """An organization created through discovery by a fresh founder; returns the create response."""
-    founder = new_email("founder")
-    b2b.magic_links.email.discovery.send(email_address=founder)
-    ist = b2b.magic_links.discovery.authenticate(
-        discovery_magic_links_token=inbox.latest_token(founder)
-    ).intermediate_session_token
-    return b2b.discovery.organizations.create(intermediate_session_token=ist, organization_name="Acme", **settings)
-
-
-def jit_org(b2b, inbox):
-    return make_org(b2b, inbox, email_allowed_domains=["acme.test"], email_jit_provisioning="RESTRICTED").organization
 
 
 class TestLoginOrSignup:
@@ -80,7 +56,7 @@ class TestLoginOrSignup:
         assert resp.organization.organization_id == org.organization_id
 
     def test_invited_member_gets_a_signup_link_and_stays_invited(self, b2b, inbox):
-        org = make_org(b2b, inbox).organization
+        org = make_org(b2b, inbox)
         email = new_email("bob")
         b2b.magic_links.email.invite(organization_id=org.organization_id, email_address=email)
         resp = b2b.magic_links.email.login_or_signup(organization_id=org.organization_id, email_address=email)
@@ -89,7 +65,7 @@ class TestLoginOrSignup:
         assert "sign" in inbox.latest(email)["subject"].lower()
 
     def test_new_member_without_jit_is_refused_and_nothing_is_sent(self, b2b, inbox):
-        org = make_org(b2b, inbox).organization
+        org = make_org(b2b, inbox)
         email = new_email("bob")
         with pytest.raises(StytchError) as caught:
             b2b.magic_links.email.login_or_signup(organization_id=org.organization_id, email_address=email)
@@ -136,7 +112,7 @@ class TestLoginOrSignup:
 
 class TestInvite:
     def test_invite_creates_an_invited_member_and_emails_a_link(self, b2b, inbox):
-        org = make_org(b2b, inbox).organization
+        org = make_org(b2b, inbox)
         email = new_email("bob", "elsewhere.test")
         resp = b2b.magic_links.email.invite(
             organization_id=org.organization_id,
@@ -158,7 +134,7 @@ class TestInvite:
         assert params["slug"] == org.organization_slug
 
     def test_invite_then_authenticate_makes_the_member_active(self, b2b, inbox):
-        org = make_org(b2b, inbox).organization
+        org = make_org(b2b, inbox)
         email = new_email("bob", "elsewhere.test")
         invited = b2b.magic_links.email.invite(organization_id=org.organization_id, email_address=email)
         resp = b2b.magic_links.authenticate(magic_links_token=inbox.latest_token(email))
@@ -168,14 +144,14 @@ class TestInvite:
         assert resp.member_authenticated is True
 
     def test_invite_link_lasts_a_week(self, b2b, inbox, server):
-        org = make_org(b2b, inbox).organization
+        org = make_org(b2b, inbox)
         email = new_email("bob", "elsewhere.test")
         b2b.magic_links.email.invite(organization_id=org.organization_id, email_address=email)
         server.clock.advance(days=6)
         assert b2b.magic_links.authenticate(magic_links_token=inbox.latest_token(email)).member.status == "active"
 
     def test_invited_by_names_the_inviter_in_the_email(self, b2b, inbox):
-        created = make_org(b2b, inbox)
+        created = discovery_signup(b2b, inbox, new_email("founder"), "Acme")
         email = new_email("bob", "elsewhere.test")
         b2b.magic_links.email.invite(
             organization_id=created.organization.organization_id,
@@ -191,7 +167,7 @@ class TestInvite:
             email_allowed_domains=["acme.test"],
             email_jit_provisioning="RESTRICTED",
             email_invites="ALL_ALLOWED",
-        ).organization
+        )
         email = new_email("bob")
         pending = b2b.magic_links.email.login_or_signup(organization_id=org.organization_id, email_address=email)
         resp = b2b.magic_links.email.invite(organization_id=org.organization_id, email_address=email)
@@ -199,7 +175,7 @@ class TestInvite:
         assert resp.member.status == "invited"
 
     def test_active_member_cannot_be_invited(self, b2b, inbox):
-        created = make_org(b2b, inbox)
+        created = discovery_signup(b2b, inbox, new_email("founder"), "Acme")
         with pytest.raises(StytchError) as caught:
             b2b.magic_links.email.invite(
                 organization_id=created.organization.organization_id, email_address=created.member.email_address
@@ -208,7 +184,7 @@ class TestInvite:
         assert error_type(caught) == "member_already_active"
 
     def test_organization_without_invites_refuses(self, b2b, inbox):
-        org = make_org(b2b, inbox, email_invites="NOT_ALLOWED").organization
+        org = make_org(b2b, inbox, email_invites="NOT_ALLOWED")
         email = new_email("bob")
         with pytest.raises(StytchError) as caught:
             b2b.magic_links.email.invite(organization_id=org.organization_id, email_address=email)
@@ -217,7 +193,7 @@ class TestInvite:
         assert inbox.messages(email) == []
 
     def test_restricted_invites_need_an_allowed_domain(self, b2b, inbox):
-        org = make_org(b2b, inbox, email_allowed_domains=["acme.test"], email_invites="RESTRICTED").organization
+        org = make_org(b2b, inbox, email_allowed_domains=["acme.test"], email_invites="RESTRICTED")
         with pytest.raises(StytchError) as caught:
             b2b.magic_links.email.invite(
                 organization_id=org.organization_id, email_address=new_email("eve", "other.test")
@@ -228,7 +204,7 @@ class TestInvite:
 
     @pytest.mark.parametrize("minutes", [4, 10081])
     def test_expiration_out_of_range_is_refused(self, b2b, inbox, minutes):
-        org = make_org(b2b, inbox).organization
+        org = make_org(b2b, inbox)
         with pytest.raises(StytchError) as caught:
             b2b.magic_links.email.invite(
                 organization_id=org.organization_id, email_address=new_email(), invite_expiration_minutes=minutes
@@ -238,7 +214,7 @@ class TestInvite:
 
 class TestAuthenticate:
     def invite(self, b2b, inbox, **send):
-        org = make_org(b2b, inbox).organization
+        org = make_org(b2b, inbox)
         email = new_email("bob", "elsewhere.test")
         b2b.magic_links.email.invite(organization_id=org.organization_id, email_address=email, **send)
         return org, inbox.latest_token(email)

@@ -6,12 +6,12 @@ import pytest
 import requests
 from stytch.core.response_base import StytchError
 
-from tests.flows import discovery_signup, jwt_of, jwt_parts, unique_email
+from tests.flows import discovery_signup, jwt_of, jwt_parts, new_email
 
 
 @pytest.fixture
 def member(b2b, inbox):
-    return discovery_signup(b2b, inbox, unique_email())
+    return discovery_signup(b2b, inbox, new_email())
 
 
 class TestAuthenticate:
@@ -136,7 +136,7 @@ class TestJWTChecks:
         b2b.sessions.authenticate(session_jwt=member.session_jwt)
 
     def test_another_sessions_signature_does_not_fit(self, b2b, inbox, member):
-        other = discovery_signup(b2b, inbox, unique_email())
+        other = discovery_signup(b2b, inbox, new_email())
         header, claims, _ = jwt_parts(member.session_jwt)
         forged = jwt_of(header, claims, jwt_parts(other.session_jwt)[2])
         assert _refused(b2b, forged) == "jwt_invalid_claims"
@@ -213,7 +213,7 @@ class TestGet:
 
 class TestExchange:
     def test_switches_to_another_organization_of_the_same_person(self, b2b, inbox):
-        email = unique_email()
+        email = new_email()
         first = discovery_signup(b2b, inbox, email, "First")
         second = discovery_signup(b2b, inbox, email, "Second")
         resp = b2b.sessions.exchange(
@@ -226,7 +226,7 @@ class TestExchange:
         assert again.member.member_id == first.member_id
 
     def test_by_slug(self, b2b, inbox):
-        email = unique_email()
+        email = new_email()
         first = discovery_signup(b2b, inbox, email, "First")
         second = discovery_signup(b2b, inbox, email, "Second")
         resp = b2b.sessions.exchange(
@@ -235,7 +235,7 @@ class TestExchange:
         assert resp.member_id == first.member_id
 
     def test_into_an_organization_that_does_not_take_magic_links_needs_another_factor(self, b2b, inbox):
-        email = unique_email()
+        email = new_email()
         first = discovery_signup(b2b, inbox, email, "First")
         second = discovery_signup(b2b, inbox, email, "Second")
         b2b.organizations.update(
@@ -253,8 +253,8 @@ class TestExchange:
         assert listed.email_address == email
 
     def test_refused_without_membership(self, b2b, inbox):
-        mine = discovery_signup(b2b, inbox, unique_email())
-        theirs = discovery_signup(b2b, inbox, unique_email(domain="other.test"))
+        mine = discovery_signup(b2b, inbox, new_email())
+        theirs = discovery_signup(b2b, inbox, new_email(domain="other.test"))
         with pytest.raises(StytchError) as exc:
             b2b.sessions.exchange(organization_id=theirs.organization.organization_id, session_token=mine.session_token)
         assert exc.value.details.status_code == 403

@@ -4,52 +4,19 @@ and magic_links.authenticate."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import secrets
 import uuid
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from stytch.core.response_base import StytchError
 
 from keystile.core.redirect_urls import RedirectType
-from keystile.projects import service as projects
-from tests.support import link_params
+from tests.flows import error_of, new_email, pkce_pair
+from tests.support import allow_redirect, link_params
 
 LOGIN_URL = "http://localhost:3000/login-here"
 SIGNUP_URL = "http://localhost:3000/signup-here"
 INVITE_URL = "http://localhost:3000/invite-here"
-
-
-def new_email(tag: str = "user") -> str:
-    return f"{tag}-{uuid.uuid4().hex[:10]}@example.test"
-
-
-def allow_redirect(project: Any, url: str, types: list[RedirectType], *, default: bool = True) -> None:
-    """Register a redirect URL on the project, on the server's own loop."""
-    server = project.server
-
-    async def add() -> None:
-        async with server.state.transaction() as conn:
-            await projects.add_redirect_url(
-                conn, server.state.clock.now(), project.project_id, url, types, default=default
-            )
-
-    server.run(add())
-
-
-def error_of(call: Any) -> Any:
-    with pytest.raises(StytchError) as caught:
-        call()
-    return caught.value.details
-
-
-def pkce_pair() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
-    return verifier, challenge
 
 
 def link_path(link: str) -> str:
@@ -59,9 +26,9 @@ def link_path(link: str) -> str:
 @pytest.fixture
 def distinct_urls(project):
     """Separate default login, signup and invite URLs, so a link shows which flow sent it."""
-    allow_redirect(project, LOGIN_URL, [RedirectType.LOGIN])
-    allow_redirect(project, SIGNUP_URL, [RedirectType.SIGNUP])
-    allow_redirect(project, INVITE_URL, [RedirectType.INVITE])
+    allow_redirect(project, LOGIN_URL, RedirectType.LOGIN, default=True)
+    allow_redirect(project, SIGNUP_URL, RedirectType.SIGNUP, default=True)
+    allow_redirect(project, INVITE_URL, RedirectType.INVITE, default=True)
 
 
 class TestLoginOrCreate:

@@ -7,30 +7,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import pytest
 import stytch
-from stytch.core.response_base import StytchError
 
-from tests.flows import jwt_of, jwt_parts
-
-
-def new_email(tag: str = "user") -> str:
-    return f"{tag}-{uuid.uuid4().hex[:10]}@example.test"
-
-
-def error_of(call: Any) -> Any:
-    with pytest.raises(StytchError) as caught:
-        call()
-    return caught.value.details
-
-
-def log_in(consumer: Any, inbox: Any, *, minutes: int = 60, email: str | None = None, **kwargs: Any) -> Any:
-    """login_or_create → inbox → magic_links.authenticate with a session."""
-    email = email or new_email()
-    consumer.magic_links.email.login_or_create(email=email)
-    return consumer.magic_links.authenticate(
-        token=inbox.latest_token(email), session_duration_minutes=minutes, **kwargs
-    )
+from tests.flows import consumer_login, error_of, jwt_of, jwt_parts, new_email
 
 
 def leeway(server: Any) -> int:
@@ -40,7 +19,7 @@ def leeway(server: Any) -> int:
 
 class TestAuthenticate:
     def test_by_session_token(self, consumer, inbox):
-        login = log_in(consumer, inbox)
+        login = consumer_login(consumer, inbox)
         resp = consumer.sessions.authenticate(session_token=login.session_token)
         assert resp.session.session_id == login.session.session_id
         assert resp.session_token == login.session_token
@@ -49,7 +28,7 @@ class TestAuthenticate:
 
     def test_a_user_with_two_emails_gets_both_in_the_order_they_were_added(self, consumer, inbox):
         first = new_email("first")
-        login = log_in(consumer, inbox, email=first)
+        login = consumer_login(consumer, inbox, email=first)
         second = new_email("second")
         consumer.magic_links.email.send(email=second, user_id=login.user_id)
         consumer.magic_links.authenticate(token=inbox.latest_token(second))
@@ -65,13 +44,13 @@ class TestAuthenticate:
         ]
 
     def test_by_session_jwt(self, consumer, inbox):
-        login = log_in(consumer, inbox)
+        login = consumer_login(consumer, inbox)
         resp = consumer.sessions.authenticate(session_jwt=login.session_jwt)
         assert resp.session.session_id == login.session.session_id
         assert resp.user.user_id == login.user_id
 
     def test_a_jwt_with_a_changed_claim_is_refused_and_the_genuine_one_still_works(self, consumer, inbox):
-        login = log_in(consumer, inbox)
+        login = consumer_login(consumer, inbox)
         consumer.sessions.authenticate(session_jwt=login.session_jwt)  # checked once, remembered
         header, claims, signature = jwt_parts(login.session_jwt)
         claims["sub"] = "user-test-00000000-0000-4000-8000-000000000000"
@@ -81,7 +60,7 @@ class TestAuthenticate:
         assert consumer.sessions.authenticate(session_jwt=login.session_jwt).user.user_id == login.user_id
 
     def test_returned_jwt_verifies_locally(self, consumer, inbox, server):
-        login = log_in(consumer, inbox)
+        login = consumer_login(consumer, inbox)
         resp = consumer.sessions.authenticate(session_token=login.session_token)
         local = consumer.sessions.authenticate_jwt_local(session_jwt=resp.session_jwt, leeway=leeway(server))
         assert local is not None
@@ -90,29 +69,29 @@ class TestAuthenticate:
         assert local.authentication_factors[0].email_factor.email_id == login.method_id
 
     def test_authenticate_jwt_returns_the_session(self, consumer, inbox):
-        login = log_in(consumer, inbox)
+        login = consumer_login(consumer, inbox)
         resp = consumer.sessions.authenticate_jwt(session_jwt=login.session_jwt)
         assert resp.session.session_id == login.session.session_id
 
     def test_duration_extends_the_session(self, consumer, inbox):
-        login = log_in(consumer, inbox, minutes=30)
+        login = consumer_login(consumer, inbox, minutes=30)
         resp = consumer.sessions.authenticate(session_token=login.session_token, session_duration_minutes=600)
         assert resp.session.expires_at > login.session.expires_at
 
     def test_without_duration_the_expiry_is_unchanged(self, consumer, inbox):
-        login = log_in(consumer, inbox, minutes=30)
+        login = consumer_login(consumer, inbox, minutes=30)
         resp = consumer.sessions.authenticate(session_token=login.session_token)
         assert resp.session.expires_at == login.session.expires_at
 
     def test_custom_claims_reach_the_jwt(self, consumer, inbox, server):
-        login = log_in(consumer, inbox)
+        login = consumer_login(consumer, inbox)
         resp = consumer.sessions.authenticate(session_token=login.session_token, session_custom_claims={"tier": "gold"})
         assert resp.session.custom_claims == {"tier": "gold"}
         local = consumer.sessions.authenticate_jwt_local(session_jwt=resp.session_jwt, leeway=leeway(server))
         assert local.custom_claims["tier"] == "gold"
 
     def test_expired_session_is_session_not_found(self, consumer, inbox, server):
-        login = log_in(consumer, inbox, minutes=5)
+        login = consumer_login(consumer, inbox, minutes=5)
         server.clock.advance(minutes=6)
         details = error_of(lambda: consumer.sessions.authenticate(session_token=login.session_token))
         assert details.error_type == "session_not_found"
@@ -123,14 +102,14 @@ class TestAuthenticate:
         assert details.error_type == "session_not_found"
 
     def test_token_and_jwt_together_are_rejected(self, consumer, inbox):
-        login = log_in(consumer, inbox)
+        login = consumer_login(consumer, inbox)
         details = error_of(
             lambda: consumer.sessions.authenticate(session_token=login.session_token, session_jwt=login.session_jwt)
         )
         assert details.error_type == "too_many_session_arguments"
 
     def test_bad_duration_is_rejected(self, consumer, inbox):
-        login = log_in(consumer, inbox)
+        login = consumer_login(consumer, inbox)
         details = error_of(
             lambda: consumer.sessions.authenticate(session_token=login.session_token, session_duration_minutes=527041)
         )
@@ -139,26 +118,26 @@ class TestAuthenticate:
 
 class TestRevoke:
     def test_revoked_session_is_session_not_found(self, consumer, inbox):
-        login = log_in(consumer, inbox)
+        login = consumer_login(consumer, inbox)
         consumer.sessions.revoke(session_token=login.session_token)
         details = error_of(lambda: consumer.sessions.authenticate(session_token=login.session_token))
         assert details.status_code == 404
         assert details.error_type == "session_not_found"
 
     def test_by_session_id(self, consumer, inbox):
-        login = log_in(consumer, inbox)
+        login = consumer_login(consumer, inbox)
         consumer.sessions.revoke(session_id=login.session.session_id)
         details = error_of(lambda: consumer.sessions.authenticate(session_token=login.session_token))
         assert details.error_type == "session_not_found"
 
     def test_by_session_jwt(self, consumer, inbox):
-        login = log_in(consumer, inbox)
+        login = consumer_login(consumer, inbox)
         consumer.sessions.revoke(session_jwt=login.session_jwt)
         details = error_of(lambda: consumer.sessions.authenticate(session_jwt=login.session_jwt))
         assert details.error_type == "session_not_found"
 
     def test_two_selectors_are_rejected(self, consumer, inbox):
-        login = log_in(consumer, inbox)
+        login = consumer_login(consumer, inbox)
         details = error_of(
             lambda: consumer.sessions.revoke(session_id=login.session.session_id, session_token=login.session_token)
         )
@@ -171,18 +150,18 @@ class TestRevoke:
 class TestGet:
     def test_lists_the_users_live_sessions(self, consumer, inbox):
         email = new_email()
-        first = log_in(consumer, inbox, email=email)
-        second = log_in(consumer, inbox, email=email)
+        first = consumer_login(consumer, inbox, email=email)
+        second = consumer_login(consumer, inbox, email=email)
         resp = consumer.sessions.get(user_id=first.user_id)
         assert {s.session_id for s in resp.sessions} == {first.session.session_id, second.session.session_id}
 
     def test_revoked_sessions_are_not_listed(self, consumer, inbox):
-        login = log_in(consumer, inbox)
+        login = consumer_login(consumer, inbox)
         consumer.sessions.revoke(session_token=login.session_token)
         assert consumer.sessions.get(user_id=login.user_id).sessions == []
 
     def test_accepts_the_external_id(self, consumer, inbox):
-        login = log_in(consumer, inbox)
+        login = consumer_login(consumer, inbox)
         external_id = f"ext-{uuid.uuid4().hex[:8]}"
         consumer.users.update(user_id=login.user_id, external_id=external_id)
         assert [s.session_id for s in consumer.sessions.get(user_id=external_id).sessions] == [login.session.session_id]
@@ -220,7 +199,7 @@ class TestKinds:
         assert details.error_type == "session_not_found"
 
     def test_a_consumer_session_token_is_not_a_b2b_session(self, consumer, inbox, project):
-        login = log_in(consumer, inbox)
+        login = consumer_login(consumer, inbox)
         b2b = stytch.B2BClient(project.project_id, project.secret, environment=project.server.base_url)
         details = error_of(lambda: b2b.sessions.authenticate(session_token=login.session_token))
         assert details.error_type == "session_not_found"
@@ -233,25 +212,25 @@ class TestKinds:
 
 class TestIsolation:
     def test_another_projects_secret_cannot_authenticate_the_session(self, consumer, inbox, other_project):
-        login = log_in(consumer, inbox)
+        login = consumer_login(consumer, inbox)
         other = stytch.Client(other_project.project_id, other_project.secret, environment=other_project.server.base_url)
         details = error_of(lambda: other.sessions.authenticate(session_token=login.session_token))
         assert details.error_type == "session_not_found"
 
     def test_another_projects_secret_cannot_use_the_jwt(self, consumer, inbox, other_project):
-        login = log_in(consumer, inbox)
+        login = consumer_login(consumer, inbox)
         other = stytch.Client(other_project.project_id, other_project.secret, environment=other_project.server.base_url)
         details = error_of(lambda: other.sessions.authenticate(session_jwt=login.session_jwt))
         assert details.status_code == 401
 
     def test_another_projects_secret_cannot_revoke_the_session(self, consumer, inbox, other_project):
-        login = log_in(consumer, inbox)
+        login = consumer_login(consumer, inbox)
         other = stytch.Client(other_project.project_id, other_project.secret, environment=other_project.server.base_url)
         error_of(lambda: other.sessions.revoke(session_id=login.session.session_id))
         assert consumer.sessions.authenticate(session_token=login.session_token).session
 
     def test_another_projects_sdk_does_not_verify_the_jwt_locally(self, consumer, inbox, other_project, server):
-        login = log_in(consumer, inbox)
+        login = consumer_login(consumer, inbox)
         other = stytch.Client(other_project.project_id, other_project.secret, environment=other_project.server.base_url)
         try:
             verified = other.sessions.authenticate_jwt_local(session_jwt=login.session_jwt, leeway=leeway(server))

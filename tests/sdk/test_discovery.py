@@ -3,57 +3,18 @@ list, exchange or create an organization (reference §6)."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from stytch.core.response_base import StytchError
 
 from keystile.core import crypto
 from keystile.core.redirect_urls import RedirectType
-from keystile.projects import service as projects
-from tests.support import link_params
-
-
-def new_email(name: str = "ada", domain: str = "acme.test") -> str:
-    """A fresh address per test: the dev inbox is shared by every test on the server."""
-    return f"{name}-{uuid.uuid4().hex[:10]}@{domain}"
-
-
-def error_type(caught: pytest.ExceptionInfo[StytchError]) -> str | None:
-    return caught.value.details.error_type
-
-
-def discover(b2b, inbox, email: str):
-    """Send a discovery link and authenticate it; the discovery authenticate response."""
-    b2b.magic_links.email.discovery.send(email_address=email)
-    return b2b.magic_links.discovery.authenticate(discovery_magic_links_token=inbox.latest_token(email))
+from tests.flows import discover, error_type, jit_org, new_email
+from tests.support import allow_redirect, link_params
 
 
 def create_org(b2b, inbox, email: str, **options):
     ist = discover(b2b, inbox, email).intermediate_session_token
     return b2b.discovery.organizations.create(intermediate_session_token=ist, **options)
-
-
-def jit_org(b2b, inbox, domain: str = "acme.test"):
-    """An organization that provisions members of `domain` just in time, created by one of them."""
-    return create_org(
-        b2b,
-        inbox,
-        new_email("founder", domain),
-        organization_name="Acme",
-        email_allowed_domains=[domain],
-        email_jit_provisioning="RESTRICTED",
-    ).organization
-
-
-def add_redirect_url(project, url: str, *types: RedirectType) -> None:
-    server = project.server
-
-    async def add() -> None:
-        async with server.state.transaction() as conn:
-            await projects.add_redirect_url(conn, server.state.clock.now(), project.project_id, url, list(types))
-
-    server.run(add())
 
 
 class TestDiscoverySend:
@@ -69,7 +30,7 @@ class TestDiscoverySend:
         assert len(params["token"]) >= 40
 
     def test_custom_redirect_url_keeps_its_own_query(self, b2b, inbox, project):
-        add_redirect_url(project, "https://app.example.test/discover?tenant=eu", RedirectType.DISCOVERY)
+        allow_redirect(project, "https://app.example.test/discover?tenant=eu", RedirectType.DISCOVERY)
         email = new_email()
         b2b.magic_links.email.discovery.send(
             email_address=email, discovery_redirect_url="https://app.example.test/discover?tenant=eu"
@@ -494,7 +455,7 @@ class TestExchange:
 
 class TestFullDiscoveryFlow:
     def test_send_authenticate_create_and_use_the_session(self, b2b, inbox, project):
-        add_redirect_url(project, "https://app.example.test/login?next=%2Fhome", RedirectType.DISCOVERY)
+        allow_redirect(project, "https://app.example.test/login?next=%2Fhome", RedirectType.DISCOVERY)
         email = new_email()
         b2b.magic_links.email.discovery.send(
             email_address=email, discovery_redirect_url="https://app.example.test/login?next=%2Fhome"

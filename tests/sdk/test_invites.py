@@ -9,17 +9,12 @@ from typing import Any
 import pytest
 from stytch.core.response_base import StytchError
 
-from tests.flows import discovery_signup, unique_email
-from tests.sdk.test_rbac_policy import DOCUMENTS_POLICY, set_policy
-
-
-def error_type(caught: pytest.ExceptionInfo[StytchError]) -> str:
-    return caught.value.details.error_type
+from tests.flows import DOCUMENTS_POLICY, discovery_signup, error_type, new_email, set_policy
 
 
 @pytest.fixture
 def org(b2b: Any, inbox: Any) -> Any:
-    return discovery_signup(b2b, inbox, unique_email()).organization
+    return discovery_signup(b2b, inbox, new_email()).organization
 
 
 def invite(b2b: Any, org: Any, email: str, **fields: Any) -> Any:
@@ -32,7 +27,7 @@ def role_ids(member: Any) -> list[str]:
 
 class TestInviteToActiveMember:
     def test_the_invitee_becomes_active_and_verified(self, b2b, inbox, org):
-        email = unique_email("acme.test", "bob")
+        email = new_email("bob", "acme.test")
         invited = invite(b2b, org, email, name="Bob")
         assert invited.member.status == "invited"
         resp = b2b.magic_links.authenticate(magic_links_token=inbox.latest_token(email))
@@ -43,14 +38,14 @@ class TestInviteToActiveMember:
         assert resp.member.name == "Bob"
 
     def test_without_roles_the_member_holds_stytch_member(self, b2b, inbox, org):
-        email = unique_email()
+        email = new_email()
         invite(b2b, org, email)
         resp = b2b.magic_links.authenticate(magic_links_token=inbox.latest_token(email))
         assert role_ids(resp.member) == ["stytch_member"]
         assert resp.member_session.roles == ["stytch_member"]
 
     def test_the_roles_the_invite_named_are_held_with_stytch_member(self, b2b, inbox, org):
-        email = unique_email()
+        email = new_email()
         invite(b2b, org, email, roles=["stytch_admin"])
         resp = b2b.magic_links.authenticate(magic_links_token=inbox.latest_token(email))
         assert role_ids(resp.member) == ["stytch_admin", "stytch_member"]
@@ -60,21 +55,21 @@ class TestInviteToActiveMember:
     def test_custom_roles_of_the_project_policy_are_held(self, b2b, inbox, project, org):
         set_policy(project, DOCUMENTS_POLICY)
         role = DOCUMENTS_POLICY["roles"][0]["role_id"]
-        email = unique_email()
+        email = new_email()
         invite(b2b, org, email, roles=[role])
         resp = b2b.magic_links.authenticate(magic_links_token=inbox.latest_token(email))
         assert role in role_ids(resp.member)
         assert "stytch_member" in role_ids(resp.member)
 
     def test_an_unknown_role_is_refused_and_nothing_is_sent(self, b2b, inbox, org):
-        email = unique_email()
+        email = new_email()
         with pytest.raises(StytchError) as caught:
             invite(b2b, org, email, roles=["no_such_role"])
         assert error_type(caught) == "invalid_rbac_role_id"
         assert inbox.messages(email) == []
 
     def test_the_link_works_once(self, b2b, inbox, org):
-        email = unique_email()
+        email = new_email()
         invite(b2b, org, email)
         token = inbox.latest_token(email)
         b2b.magic_links.authenticate(magic_links_token=token)
@@ -83,11 +78,11 @@ class TestInviteToActiveMember:
         assert error_type(caught) == "unable_to_auth_magic_link"
 
     def test_organization_and_inviter_by_external_ids(self, b2b, inbox):
-        admin = discovery_signup(b2b, inbox, unique_email(), organization_external_id="crm-acme-invites")
+        admin = discovery_signup(b2b, inbox, new_email(), organization_external_id="crm-acme-invites")
         b2b.organizations.members.update(
             organization_id=admin.organization.organization_id, member_id=admin.member.member_id, external_id="boss"
         )
-        email = unique_email()
+        email = new_email()
         resp = b2b.magic_links.email.invite(
             organization_id="crm-acme-invites", email_address=email, invited_by_member_id="boss"
         )
@@ -97,7 +92,7 @@ class TestInviteToActiveMember:
 
 class TestRevoke:
     def test_deleting_the_invited_member_revokes_the_link(self, b2b, inbox, org):
-        email = unique_email()
+        email = new_email()
         invited = invite(b2b, org, email)
         b2b.organizations.members.delete(organization_id=org.organization_id, member_id=invited.member_id)
         with pytest.raises(StytchError) as caught:
@@ -107,7 +102,7 @@ class TestRevoke:
             b2b.organizations.members.get(organization_id=org.organization_id, email_address=email)
 
     def test_a_revoked_invitee_can_be_invited_again(self, b2b, inbox, org):
-        email = unique_email()
+        email = new_email()
         first = invite(b2b, org, email)
         b2b.organizations.members.delete(organization_id=org.organization_id, member_id=first.member_id)
         invite(b2b, org, email)
@@ -117,7 +112,7 @@ class TestRevoke:
 
 class TestReinvite:
     def test_an_active_member_cannot_be_invited_and_nothing_is_sent(self, b2b, inbox, org):
-        email = unique_email()
+        email = new_email()
         invite(b2b, org, email)
         b2b.magic_links.authenticate(magic_links_token=inbox.latest_token(email))
         sent = len(inbox.messages(email))
@@ -128,7 +123,7 @@ class TestReinvite:
         assert len(inbox.messages(email)) == sent
 
     def test_an_invited_member_may_be_invited_again_and_either_link_works(self, b2b, inbox, org):
-        email = unique_email()
+        email = new_email()
         invite(b2b, org, email)
         first = inbox.latest_token(email)
         invite(b2b, org, email, roles=["stytch_admin"])
@@ -137,7 +132,7 @@ class TestReinvite:
         assert "stytch_admin" in role_ids(resp.member)
 
     def test_the_invited_member_appears_in_discovery_as_invited(self, b2b, inbox, org):
-        email = unique_email()
+        email = new_email()
         invite(b2b, org, email)
         b2b.magic_links.email.discovery.send(email_address=email)
         found = b2b.magic_links.discovery.authenticate(

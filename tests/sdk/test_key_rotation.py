@@ -30,7 +30,7 @@ import stytch
 import stytch.shared.jwt_helpers
 from stytch.core.response_base import StytchError
 
-from tests.flows import discovery_signup, unique_email
+from tests.flows import discovery_signup, new_email
 from tests.support import keystile_in_process
 
 
@@ -70,7 +70,7 @@ def kid_of(token: str) -> str:
 
 @pytest.fixture
 def member(b2b, inbox):
-    return discovery_signup(b2b, inbox, unique_email())
+    return discovery_signup(b2b, inbox, new_email())
 
 
 @pytest.fixture

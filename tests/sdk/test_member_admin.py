@@ -12,13 +12,7 @@ from stytch.b2b.models import organizations as org_models
 from stytch.b2b.models import organizations_members as member_models
 from stytch.core.response_base import StytchError
 
-from tests.flows import discovery_signup, unique_email
-from tests.sdk.test_rbac_acting import acting
-from tests.sdk.test_rbac_policy import add_member, login
-
-
-def error_type(caught: pytest.ExceptionInfo[StytchError]) -> str:
-    return caught.value.details.error_type
+from tests.flows import acting, add_member, discovery_signup, error_type, login, new_email
 
 
 @pytest.fixture
@@ -32,13 +26,13 @@ def org(b2b: Any) -> Any:
 
 def create(b2b: Any, org: Any, email: str | None = None, **fields: Any) -> Any:
     return b2b.organizations.members.create(
-        organization_id=org.organization_id, email_address=email or unique_email(), **fields
+        organization_id=org.organization_id, email_address=email or new_email(), **fields
     ).member
 
 
 def verified(b2b: Any, inbox: Any, org: Any, email: str | None = None) -> Any:
     """An active Member whose email is verified (it logged in once); returns the login response."""
-    email = email or unique_email()
+    email = email or new_email()
     create(b2b, org, email)
     return login(b2b, inbox, org.organization_id, email)
 
@@ -51,7 +45,7 @@ class TestGet:
         assert resp.organization.organization_id == org.organization_id
 
     def test_by_email_address_in_any_case(self, b2b, org):
-        email = unique_email()
+        email = new_email()
         member = create(b2b, org, email)
         resp = b2b.organizations.members.get(organization_id=org.organization_id, email_address=email.upper())
         assert resp.member_id == member.member_id
@@ -150,7 +144,7 @@ class TestReactivate:
         assert error_type(caught) == "reactivation_email_belongs_to_another_member"
 
     def test_external_id_is_not_accepted(self, b2b, inbox, org):
-        email = unique_email()
+        email = new_email()
         create(b2b, org, email, external_id="emp-9")
         member = login(b2b, inbox, org.organization_id, email).member
         b2b.organizations.members.delete(organization_id=org.organization_id, member_id=member.member_id)
@@ -176,7 +170,7 @@ class TestDeleteExternalId:
         assert other.external_id == "emp-2"
 
     def test_plain_member_may_not_clear_anothers(self, b2b, inbox):
-        admin = discovery_signup(b2b, inbox, unique_email())
+        admin = discovery_signup(b2b, inbox, new_email())
         org_id = admin.organization.organization_id
         target = create(b2b, admin.organization, external_id="emp-3")
         bob = add_member(b2b, inbox, org_id)
@@ -194,7 +188,7 @@ class TestDeleteExternalId:
 class TestRetiredEmails:
     def test_a_replaced_email_is_retired(self, b2b, org):
         member = create(b2b, org)
-        new = unique_email()
+        new = new_email()
         resp = b2b.organizations.members.update(
             organization_id=org.organization_id, member_id=member.member_id, email_address=new
         )
@@ -207,7 +201,7 @@ class TestRetiredEmails:
     def test_another_member_cannot_take_a_retired_email(self, b2b, org):
         member = create(b2b, org)
         b2b.organizations.members.update(
-            organization_id=org.organization_id, member_id=member.member_id, email_address=unique_email()
+            organization_id=org.organization_id, member_id=member.member_id, email_address=new_email()
         )
         with pytest.raises(StytchError) as caught:
             create(b2b, org, member.email_address)
@@ -216,7 +210,7 @@ class TestRetiredEmails:
     def test_another_organization_may_use_it(self, b2b, org):
         member = create(b2b, org)
         b2b.organizations.members.update(
-            organization_id=org.organization_id, member_id=member.member_id, email_address=unique_email()
+            organization_id=org.organization_id, member_id=member.member_id, email_address=new_email()
         )
         other = b2b.organizations.create(organization_name="Other").organization
         assert create(b2b, other, member.email_address).email_address == member.email_address
@@ -224,7 +218,7 @@ class TestRetiredEmails:
     def test_the_member_may_return_to_its_retired_email(self, b2b, org):
         member = create(b2b, org)
         b2b.organizations.members.update(
-            organization_id=org.organization_id, member_id=member.member_id, email_address=unique_email()
+            organization_id=org.organization_id, member_id=member.member_id, email_address=new_email()
         )
         resp = b2b.organizations.members.update(
             organization_id=org.organization_id, member_id=member.member_id, email_address=member.email_address
@@ -238,7 +232,7 @@ class TestRetiredEmails:
         resp = b2b.organizations.members.update(
             organization_id=org.organization_id,
             member_id=member.member_id,
-            email_address=unique_email(),
+            email_address=new_email(),
             unlink_email=True,
         )
         assert resp.member.retired_email_addresses == []
@@ -247,7 +241,7 @@ class TestRetiredEmails:
     def test_unlink_by_email_id_frees_the_address(self, b2b, org):
         member = create(b2b, org)
         retired = b2b.organizations.members.update(
-            organization_id=org.organization_id, member_id=member.member_id, email_address=unique_email()
+            organization_id=org.organization_id, member_id=member.member_id, email_address=new_email()
         ).member.retired_email_addresses[0]
         resp = b2b.organizations.members.unlink_retired_email(
             organization_id=org.organization_id, member_id=member.member_id, email_id=retired.email_id
@@ -259,7 +253,7 @@ class TestRetiredEmails:
     def test_unlink_by_email_address(self, b2b, org):
         member = create(b2b, org, external_id="emp-4")
         b2b.organizations.members.update(
-            organization_id=org.organization_id, member_id=member.member_id, email_address=unique_email()
+            organization_id=org.organization_id, member_id=member.member_id, email_address=new_email()
         )
         resp = b2b.organizations.members.unlink_retired_email(
             organization_id=org.organization_id, member_id="emp-4", email_address=member.email_address.upper()
@@ -278,18 +272,18 @@ class TestRetiredEmails:
         member = create(b2b, org)
         with pytest.raises(StytchError) as caught:
             b2b.organizations.members.unlink_retired_email(
-                organization_id=org.organization_id, member_id=member.member_id, email_address=unique_email()
+                organization_id=org.organization_id, member_id=member.member_id, email_address=new_email()
             )
         assert error_type(caught) == "email_not_found"
 
     def test_unlink_with_id_and_address_of_different_emails_is_refused_and_nothing_changes(self, b2b, org):
         member = create(b2b, org)
-        second = unique_email()
+        second = new_email()
         b2b.organizations.members.update(
             organization_id=org.organization_id, member_id=member.member_id, email_address=second
         )
         first = b2b.organizations.members.update(
-            organization_id=org.organization_id, member_id=member.member_id, email_address=unique_email()
+            organization_id=org.organization_id, member_id=member.member_id, email_address=new_email()
         ).member.retired_email_addresses[0]
         assert first.email_address == member.email_address
         with pytest.raises(StytchError) as caught:
@@ -315,7 +309,7 @@ class TestRetiredEmails:
 class TestStartEmailUpdate:
     def test_sends_a_link_to_the_new_address_and_changes_nothing_yet(self, b2b, inbox, org):
         member = verified(b2b, inbox, org).member
-        new = unique_email()
+        new = new_email()
         resp = b2b.organizations.members.start_email_update(
             organization_id=org.organization_id, member_id=member.member_id, email_address=new
         )
@@ -327,7 +321,7 @@ class TestStartEmailUpdate:
     def test_authenticating_the_link_switches_the_email_and_retires_the_old_one(self, b2b, inbox, org):
         session = verified(b2b, inbox, org)
         member = session.member
-        new = unique_email()
+        new = new_email()
         b2b.organizations.members.start_email_update(
             organization_id=org.organization_id, member_id=member.member_id, email_address=new
         )
@@ -343,7 +337,7 @@ class TestStartEmailUpdate:
 
     def test_the_link_expires_after_five_minutes(self, b2b, inbox, org, server):
         member = verified(b2b, inbox, org).member
-        new = unique_email()
+        new = new_email()
         b2b.organizations.members.start_email_update(
             organization_id=org.organization_id, member_id=member.member_id, email_address=new
         )
@@ -365,7 +359,7 @@ class TestStartEmailUpdate:
     def test_two_members_cannot_update_to_the_same_address_at_once(self, b2b, inbox, org):
         first = verified(b2b, inbox, org).member
         second = verified(b2b, inbox, org).member
-        new = unique_email()
+        new = new_email()
         b2b.organizations.members.start_email_update(
             organization_id=org.organization_id, member_id=first.member_id, email_address=new
         )
@@ -377,7 +371,7 @@ class TestStartEmailUpdate:
 
     def test_member_without_a_verified_email_is_refused(self, b2b, inbox, org):
         member = create(b2b, org)
-        new = unique_email()
+        new = new_email()
         with pytest.raises(StytchError) as caught:
             b2b.organizations.members.start_email_update(
                 organization_id=org.organization_id, member_id=member.member_id, email_address=new
@@ -391,19 +385,19 @@ class TestStartEmailUpdate:
             b2b.organizations.members.start_email_update(
                 organization_id=org.organization_id,
                 member_id=member.member_id,
-                email_address=unique_email(),
+                email_address=new_email(),
                 delivery_method="EMAIL_OTP",
             )
         assert error_type(caught) == "bad_request"
 
     def test_link_is_void_once_the_email_changed_another_way(self, b2b, inbox, org):
         member = verified(b2b, inbox, org).member
-        new = unique_email()
+        new = new_email()
         b2b.organizations.members.start_email_update(
             organization_id=org.organization_id, member_id=member.member_id, email_address=new
         )
         b2b.organizations.members.update(
-            organization_id=org.organization_id, member_id=member.member_id, email_address=unique_email()
+            organization_id=org.organization_id, member_id=member.member_id, email_address=new_email()
         )
         with pytest.raises(StytchError) as caught:
             b2b.magic_links.authenticate(magic_links_token=inbox.latest_token(new))
@@ -411,7 +405,7 @@ class TestStartEmailUpdate:
 
     def test_a_member_may_start_its_own_update(self, b2b, inbox, org):
         session = verified(b2b, inbox, org)
-        new = unique_email()
+        new = new_email()
         b2b.organizations.members.start_email_update(
             organization_id=org.organization_id,
             member_id=session.member.member_id,
@@ -423,7 +417,7 @@ class TestStartEmailUpdate:
     def test_a_plain_member_may_not_start_anothers_update(self, b2b, inbox, org):
         bob = verified(b2b, inbox, org)
         target = verified(b2b, inbox, org).member
-        new = unique_email()
+        new = new_email()
         with pytest.raises(StytchError) as caught:
             b2b.organizations.members.start_email_update(
                 organization_id=org.organization_id,
@@ -441,7 +435,7 @@ class TestSearchByImplicitRole:
             organization_id=org.organization_id,
             rbac_email_implicit_role_assignments=[{"domain": "admins.test", "role_id": "stytch_admin"}],
         )
-        granted = create(b2b, org, unique_email("admins.test"))
+        granted = create(b2b, org, new_email(domain="admins.test"))
         direct = create(b2b, org, roles=["stytch_admin"])
         create(b2b, org)
         resp = b2b.organizations.members.search(
@@ -456,7 +450,7 @@ class TestSearchByImplicitRole:
             organization_id=other.organization_id,
             rbac_email_implicit_role_assignments=[{"domain": "admins.test", "role_id": "stytch_admin"}],
         )
-        create(b2b, org, unique_email("admins.test"))
+        create(b2b, org, new_email(domain="admins.test"))
         resp = b2b.organizations.members.search(
             organization_ids=[org.organization_id],
             query={"operator": "AND", "operands": [{"filter_name": "member_roles", "filter_value": ["stytch_admin"]}]},
@@ -491,7 +485,7 @@ class TestOrganizationDeleteExternalId:
         assert error_type(caught) == "organization_not_found"
 
     def test_plain_member_may_not_clear_it(self, b2b, inbox):
-        admin = discovery_signup(b2b, inbox, unique_email(), organization_external_id=f"x-{uuid.uuid4().hex[:8]}")
+        admin = discovery_signup(b2b, inbox, new_email(), organization_external_id=f"x-{uuid.uuid4().hex[:8]}")
         org = admin.organization
         bob = add_member(b2b, inbox, org.organization_id)
         with pytest.raises(StytchError) as caught:
@@ -503,7 +497,7 @@ class TestOrganizationDeleteExternalId:
         assert b2b.organizations.get(organization_id=org.organization_id).organization.organization_external_id
 
     def test_admin_may_clear_it(self, b2b, inbox):
-        admin = discovery_signup(b2b, inbox, unique_email(), organization_external_id=f"x-{uuid.uuid4().hex[:8]}")
+        admin = discovery_signup(b2b, inbox, new_email(), organization_external_id=f"x-{uuid.uuid4().hex[:8]}")
         resp = b2b.organizations.delete_external_id(
             organization_id=admin.organization.organization_id,
             method_options=acting(org_models.DeleteExternalIdRequestOptions, admin),
@@ -515,7 +509,7 @@ class TestDeletedMembersFreeTheirAddresses:
     def test_a_deleted_members_retired_address_is_free_again(self, b2b, org):
         member = create(b2b, org)
         b2b.organizations.members.update(
-            organization_id=org.organization_id, member_id=member.member_id, email_address=unique_email()
+            organization_id=org.organization_id, member_id=member.member_id, email_address=new_email()
         )
         b2b.organizations.members.delete(organization_id=org.organization_id, member_id=member.member_id)
         assert create(b2b, org, member.email_address).email_address == member.email_address
@@ -523,10 +517,10 @@ class TestDeletedMembersFreeTheirAddresses:
 
 class TestRetiredAddressesInLoginResponses:
     def test_login_or_signup_and_discovery_show_the_retired_address(self, b2b, inbox):
-        old = unique_email(name="old")
+        old = new_email("old")
         signup = discovery_signup(b2b, inbox, old)
         org_id = signup.organization.organization_id
-        new = unique_email(name="new")
+        new = new_email("new")
         b2b.organizations.members.update(organization_id=org_id, member_id=signup.member_id, email_address=new)
 
         sent = b2b.magic_links.email.login_or_signup(organization_id=org_id, email_address=new)
@@ -538,13 +532,13 @@ class TestRetiredAddressesInLoginResponses:
         assert [r.email_address for r in found.membership.member.retired_email_addresses] == [old]
 
     def test_sessions_authenticate_shows_the_retired_address_as_members_get_does(self, b2b, inbox):
-        old = unique_email(name="old")
+        old = new_email("old")
         signup = discovery_signup(b2b, inbox, old)
         org_id = signup.organization.organization_id
         before = b2b.sessions.authenticate(session_token=signup.session_token)
         assert before.member.retired_email_addresses == []
 
-        new = unique_email(name="new")
+        new = new_email("new")
         b2b.organizations.members.update(organization_id=org_id, member_id=signup.member_id, email_address=new)
         after = b2b.sessions.authenticate(session_token=signup.session_token)
         by_jwt = b2b.sessions.authenticate(session_jwt=after.session_jwt)

@@ -7,11 +7,7 @@ import uuid
 import pytest
 from stytch.core.response_base import StytchError
 
-from tests.flows import discovery_signup, unique_email
-
-
-def error_type(exc: pytest.ExceptionInfo[StytchError]) -> str:
-    return exc.value.details.error_type
+from tests.flows import discovery_signup, error_type, new_email
 
 
 @pytest.fixture
@@ -25,7 +21,7 @@ def org(b2b):
 def member(b2b, org):
     return b2b.organizations.members.create(
         organization_id=org.organization_id,
-        email_address=unique_email(),
+        email_address=new_email(),
         name="Ada",
         trusted_metadata={"a": 1, "b": 2},
         external_id="emp-1",
@@ -34,7 +30,7 @@ def member(b2b, org):
 
 class TestCreate:
     def test_is_active_by_default(self, b2b, org):
-        email = unique_email()
+        email = new_email()
         resp = b2b.organizations.members.create(organization_id=org.organization_id, email_address=email, name="Ada")
         assert resp.member.status == "active"
         assert resp.member.email_address == email
@@ -46,14 +42,14 @@ class TestCreate:
 
     def test_as_pending(self, b2b, org):
         resp = b2b.organizations.members.create(
-            organization_id=org.organization_id, email_address=unique_email(), create_member_as_pending=True
+            organization_id=org.organization_id, email_address=new_email(), create_member_as_pending=True
         )
         assert resp.member.status == "pending"
 
     def test_with_roles_metadata_breakglass_and_external_id(self, b2b, org):
         member = b2b.organizations.members.create(
             organization_id=org.organization_id,
-            email_address=unique_email(),
+            email_address=new_email(),
             roles=["stytch_admin"],
             trusted_metadata={"t": 1},
             untrusted_metadata={"u": 2},
@@ -68,7 +64,7 @@ class TestCreate:
         assert member.external_id == "emp|9"
 
     def test_in_organization_named_by_slug(self, b2b, org):
-        resp = b2b.organizations.members.create(organization_id=org.organization_slug, email_address=unique_email())
+        resp = b2b.organizations.members.create(organization_id=org.organization_slug, email_address=new_email())
         assert resp.member.organization_id == org.organization_id
 
     def test_duplicate_email_is_refused(self, b2b, org, member):
@@ -81,7 +77,7 @@ class TestCreate:
     def test_duplicate_external_id_is_refused(self, b2b, org, member):
         with pytest.raises(StytchError) as exc:
             b2b.organizations.members.create(
-                organization_id=org.organization_id, email_address=unique_email(), external_id="emp-1"
+                organization_id=org.organization_id, email_address=new_email(), external_id="emp-1"
             )
         assert error_type(exc) == "duplicate_member_external_id"
 
@@ -92,7 +88,7 @@ class TestCreate:
 
     def test_in_unknown_organization_is_not_found(self, b2b):
         with pytest.raises(StytchError) as exc:
-            b2b.organizations.members.create(organization_id="no-such-org", email_address=unique_email())
+            b2b.organizations.members.create(organization_id="no-such-org", email_address=new_email())
         assert error_type(exc) == "organization_not_found"
 
 
@@ -162,7 +158,7 @@ class TestUpdate:
 
     def test_external_id_of_another_member_is_refused(self, b2b, org, member):
         other = b2b.organizations.members.create(
-            organization_id=org.organization_id, email_address=unique_email(), external_id="emp-2"
+            organization_id=org.organization_id, email_address=new_email(), external_id="emp-2"
         ).member
         with pytest.raises(StytchError) as exc:
             b2b.organizations.members.update(
@@ -171,7 +167,7 @@ class TestUpdate:
         assert error_type(exc) == "duplicate_member_external_id"
 
     def test_email_address_change_must_be_verified_again(self, b2b, org, member):
-        new = unique_email(name="lovelace")
+        new = new_email("lovelace")
         updated = b2b.organizations.members.update(
             organization_id=org.organization_id, member_id=member.member_id, email_address=new
         ).member
@@ -181,7 +177,7 @@ class TestUpdate:
         assert got.member_id == member.member_id
 
     def test_email_address_of_another_member_is_refused(self, b2b, org, member):
-        other = b2b.organizations.members.create(organization_id=org.organization_id, email_address=unique_email())
+        other = b2b.organizations.members.create(organization_id=org.organization_id, email_address=new_email())
         with pytest.raises(StytchError) as exc:
             b2b.organizations.members.update(
                 organization_id=org.organization_id, member_id=other.member_id, email_address=member.email_address
@@ -213,7 +209,7 @@ class TestDelete:
         assert [(m.member_id, m.status) for m in resp.members] == [(member.member_id, "deleted")]
 
     def test_revokes_its_sessions(self, b2b, inbox):
-        signup = discovery_signup(b2b, inbox, unique_email())
+        signup = discovery_signup(b2b, inbox, new_email())
         b2b.organizations.members.delete(
             organization_id=signup.organization.organization_id, member_id=signup.member.member_id
         )
@@ -247,7 +243,7 @@ class TestSearch:
         return [
             b2b.organizations.members.create(
                 organization_id=org.organization_id,
-                email_address=unique_email(name=f"m{i}"),
+                email_address=new_email(f"m{i}"),
                 is_breakglass=i == 0,
                 roles=["stytch_admin"] if i == 1 else None,
                 create_member_as_pending=i == 2,
@@ -316,7 +312,7 @@ class TestSearch:
 
     def test_only_in_the_given_organizations(self, b2b, org, five):
         other = b2b.organizations.create(organization_name="Other").organization
-        b2b.organizations.members.create(organization_id=other.organization_id, email_address=unique_email())
+        b2b.organizations.members.create(organization_id=other.organization_id, email_address=new_email())
         resp = b2b.organizations.members.search(organization_ids=[other.organization_id])
         assert resp.results_metadata.total == 1
         assert list(resp.organizations) == [other.organization_id]

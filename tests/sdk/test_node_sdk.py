@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import IN_CI, ProjectInfo, make_project
-from tests.support import Inbox, Server
+from tests.support import IN_CI, Inbox, ProjectInfo, Server, make_project
 
 NODE_DIR = Path(__file__).resolve().parent.parent / "node"
 

@@ -8,30 +8,7 @@ from typing import Any
 import pytest
 from stytch.core.response_base import StytchError
 
-from tests.flows import unique_email
-
-
-def error_type(caught: pytest.ExceptionInfo[StytchError]) -> str:
-    return caught.value.details.error_type
-
-
-def discover(b2b: Any, inbox: Any, email: str) -> Any:
-    b2b.magic_links.email.discovery.send(email_address=email)
-    return b2b.magic_links.discovery.authenticate(discovery_magic_links_token=inbox.latest_token(email))
-
-
-def make_org(b2b: Any, inbox: Any, founder_domain: str = "acme.test", **settings: Any) -> Any:
-    """An organization created through discovery by a fresh (verified) founder."""
-    ist = discover(b2b, inbox, unique_email(founder_domain, "founder")).intermediate_session_token
-    return b2b.discovery.organizations.create(
-        intermediate_session_token=ist, organization_name="Acme", **settings
-    ).organization
-
-
-def jit_org(b2b: Any, inbox: Any, founder_domain: str = "acme.test") -> Any:
-    return make_org(
-        b2b, inbox, founder_domain, email_allowed_domains=["acme.test"], email_jit_provisioning="RESTRICTED"
-    )
+from tests.flows import discover, error_type, jit_org, make_org, new_email
 
 
 def refused_update(b2b: Any, org: Any, expected: str, **settings: Any) -> None:
@@ -77,13 +54,13 @@ class TestEmailAllowedDomains:
 class TestEmailJitProvisioning:
     def test_restricted_provisions_an_allowed_domain(self, b2b, inbox):
         org = jit_org(b2b, inbox)
-        email = unique_email("acme.test", "bob")
+        email = new_email("bob", "acme.test")
         assert login_or_signup(b2b, org, email).member_created is True
         assert inbox.messages(email)
 
     def test_restricted_refuses_another_domain_and_sends_nothing(self, b2b, inbox):
         org = jit_org(b2b, inbox)
-        email = unique_email("other.test", "eve")
+        email = new_email("eve", "other.test")
         with pytest.raises(StytchError) as caught:
             login_or_signup(b2b, org, email)
         assert error_type(caught) == "email_jit_provisioning_not_allowed"
@@ -92,12 +69,12 @@ class TestEmailJitProvisioning:
     def test_not_allowed_refuses_every_new_email(self, b2b, inbox):
         org = make_org(b2b, inbox, email_allowed_domains=["acme.test"], email_jit_provisioning="NOT_ALLOWED")
         with pytest.raises(StytchError) as caught:
-            login_or_signup(b2b, org, unique_email("acme.test", "bob"))
+            login_or_signup(b2b, org, new_email("bob", "acme.test"))
         assert error_type(caught) == "email_jit_provisioning_not_allowed"
 
     def test_discovery_joins_an_allowed_domain(self, b2b, inbox):
         org = jit_org(b2b, inbox)
-        ist = discover(b2b, inbox, unique_email("acme.test", "bob")).intermediate_session_token
+        ist = discover(b2b, inbox, new_email("bob", "acme.test")).intermediate_session_token
         resp = b2b.discovery.intermediate_sessions.exchange(
             intermediate_session_token=ist, organization_id=org.organization_id
         )
@@ -105,7 +82,7 @@ class TestEmailJitProvisioning:
 
     def test_discovery_refuses_another_domain(self, b2b, inbox):
         org = jit_org(b2b, inbox)
-        ist = discover(b2b, inbox, unique_email("other.test", "eve")).intermediate_session_token
+        ist = discover(b2b, inbox, new_email("eve", "other.test")).intermediate_session_token
         with pytest.raises(StytchError) as caught:
             b2b.discovery.intermediate_sessions.exchange(
                 intermediate_session_token=ist, organization_id=org.organization_id
@@ -126,7 +103,7 @@ class TestEmailJitProvisioning:
 class TestEmailInvites:
     def test_all_allowed_invites_any_domain(self, b2b, inbox):
         org = make_org(b2b, inbox, email_invites="ALL_ALLOWED")
-        email = unique_email("anywhere.test", "bob")
+        email = new_email("bob", "anywhere.test")
         assert (
             b2b.magic_links.email.invite(organization_id=org.organization_id, email_address=email).member.status
             == "invited"
@@ -134,13 +111,13 @@ class TestEmailInvites:
 
     def test_restricted_invites_an_allowed_domain(self, b2b, inbox):
         org = make_org(b2b, inbox, email_allowed_domains=["acme.test"], email_invites="RESTRICTED")
-        email = unique_email("acme.test", "bob")
+        email = new_email("bob", "acme.test")
         b2b.magic_links.email.invite(organization_id=org.organization_id, email_address=email)
         assert inbox.messages(email)
 
     def test_restricted_refuses_another_domain_and_writes_nothing(self, b2b, inbox):
         org = make_org(b2b, inbox, email_allowed_domains=["acme.test"], email_invites="RESTRICTED")
-        email = unique_email("other.test", "eve")
+        email = new_email("eve", "other.test")
         with pytest.raises(StytchError) as caught:
             b2b.magic_links.email.invite(organization_id=org.organization_id, email_address=email)
         assert error_type(caught) == "invalid_email_for_invites"
@@ -157,7 +134,9 @@ class TestEmailInvites:
             email_invites="NOT_ALLOWED",
         )
         with pytest.raises(StytchError) as caught:
-            b2b.magic_links.email.invite(organization_id=org.organization_id, email_address=unique_email("acme.test"))
+            b2b.magic_links.email.invite(
+                organization_id=org.organization_id, email_address=new_email(domain="acme.test")
+            )
         assert error_type(caught) == "invalid_email_for_invites"
 
     def test_restricted_without_allowed_domains_is_refused(self, b2b, inbox):
@@ -169,7 +148,7 @@ class TestEmailInvites:
 
 class TestAuthMethods:
     def test_restricted_to_magic_link_lets_magic_links_through(self, b2b, inbox):
-        founder = unique_email()
+        founder = new_email()
         ist = discover(b2b, inbox, founder).intermediate_session_token
         org = b2b.discovery.organizations.create(
             intermediate_session_token=ist,
@@ -182,7 +161,7 @@ class TestAuthMethods:
         assert resp.member_authenticated is True
 
     def test_restricted_to_other_methods_refuses_login_links_and_sends_nothing(self, b2b, inbox):
-        founder = unique_email()
+        founder = new_email()
         ist = discover(b2b, inbox, founder).intermediate_session_token
         org = b2b.discovery.organizations.create(
             intermediate_session_token=ist,
@@ -199,7 +178,7 @@ class TestAuthMethods:
 
     def test_a_breakglass_member_may_still_use_a_magic_link(self, b2b, inbox):
         org = make_org(b2b, inbox, auth_methods="RESTRICTED", allowed_auth_methods=["sso"])
-        email = unique_email()
+        email = new_email()
         b2b.organizations.members.create(organization_id=org.organization_id, email_address=email, is_breakglass=True)
         login_or_signup(b2b, org, email)
         resp = b2b.magic_links.authenticate(magic_links_token=inbox.latest_token(email))
@@ -207,7 +186,7 @@ class TestAuthMethods:
 
     def test_a_link_sent_before_the_restriction_returns_primary_required(self, b2b, inbox):
         org = make_org(b2b, inbox)
-        email = unique_email()
+        email = new_email()
         b2b.organizations.members.create(organization_id=org.organization_id, email_address=email)
         login_or_signup(b2b, org, email)
         b2b.organizations.update(
@@ -222,7 +201,7 @@ class TestAuthMethods:
         assert listed.email_address == email
 
     def test_discovery_shows_primary_required(self, b2b, inbox):
-        founder = unique_email()
+        founder = new_email()
         ist = discover(b2b, inbox, founder).intermediate_session_token
         b2b.discovery.organizations.create(
             intermediate_session_token=ist,
@@ -235,7 +214,7 @@ class TestAuthMethods:
         assert found[0].member_authenticated is False
 
     def test_discovery_shows_nothing_required_where_magic_links_are_allowed(self, b2b, inbox):
-        founder = unique_email()
+        founder = new_email()
         ist = discover(b2b, inbox, founder).intermediate_session_token
         b2b.discovery.organizations.create(
             intermediate_session_token=ist,
@@ -344,7 +323,7 @@ class TestClaimedEmailDomains:
 
     def test_users_of_a_claimed_domain_cannot_create_organizations(self, b2b, inbox):
         self.claim(b2b, make_org(b2b, inbox), "acme.test")
-        ist = discover(b2b, inbox, unique_email("acme.test", "bob")).intermediate_session_token
+        ist = discover(b2b, inbox, new_email("bob", "acme.test")).intermediate_session_token
         with pytest.raises(StytchError) as caught:
             b2b.discovery.organizations.create(intermediate_session_token=ist, organization_name="Shadow IT")
         assert caught.value.details.status_code == 400
@@ -353,14 +332,14 @@ class TestClaimedEmailDomains:
 
     def test_users_of_other_domains_still_can(self, b2b, inbox):
         self.claim(b2b, make_org(b2b, inbox), "acme.test")
-        ist = discover(b2b, inbox, unique_email("other.test", "eve")).intermediate_session_token
+        ist = discover(b2b, inbox, new_email("eve", "other.test")).intermediate_session_token
         resp = b2b.discovery.organizations.create(intermediate_session_token=ist, organization_name="Other")
         assert resp.member_authenticated is True
 
     def test_joining_a_non_claiming_organization_is_refused(self, b2b, inbox):
         elsewhere = jit_org(b2b, inbox)  # created before the claim, by an acme.test founder
         self.claim(b2b, make_org(b2b, inbox, founder_domain="owner.test"), "acme.test")
-        ist = discover(b2b, inbox, unique_email("acme.test", "bob")).intermediate_session_token
+        ist = discover(b2b, inbox, new_email("bob", "acme.test")).intermediate_session_token
         with pytest.raises(StytchError) as caught:
             b2b.discovery.intermediate_sessions.exchange(
                 intermediate_session_token=ist, organization_id=elsewhere.organization_id
@@ -370,7 +349,7 @@ class TestClaimedEmailDomains:
     def test_joining_the_claiming_organization_is_allowed(self, b2b, inbox):
         owner = jit_org(b2b, inbox)
         self.claim(b2b, owner, "acme.test")
-        ist = discover(b2b, inbox, unique_email("acme.test", "bob")).intermediate_session_token
+        ist = discover(b2b, inbox, new_email("bob", "acme.test")).intermediate_session_token
         resp = b2b.discovery.intermediate_sessions.exchange(
             intermediate_session_token=ist, organization_id=owner.organization_id
         )
@@ -380,7 +359,7 @@ class TestClaimedEmailDomains:
         jit_org(b2b, inbox)  # would be offered by domain, but does not claim it
         owner = jit_org(b2b, inbox)
         self.claim(b2b, owner, "acme.test")
-        found = discover(b2b, inbox, unique_email("acme.test", "bob")).discovered_organizations
+        found = discover(b2b, inbox, new_email("bob", "acme.test")).discovered_organizations
         assert [(d.organization.organization_id, d.membership.type) for d in found] == [
             (owner.organization_id, "eligible_to_join_by_email_domain")
         ]
@@ -388,7 +367,7 @@ class TestClaimedEmailDomains:
     def test_login_or_signup_into_a_non_claiming_organization_is_refused(self, b2b, inbox):
         elsewhere = jit_org(b2b, inbox)
         self.claim(b2b, make_org(b2b, inbox), "acme.test")
-        email = unique_email("acme.test", "bob")
+        email = new_email("bob", "acme.test")
         with pytest.raises(StytchError) as caught:
             login_or_signup(b2b, elsewhere, email)
         assert error_type(caught) == "action_not_allowed_email_domain_is_claimed"
@@ -397,13 +376,13 @@ class TestClaimedEmailDomains:
     def test_invites_into_other_organizations_still_work(self, b2b, inbox):
         self.claim(b2b, make_org(b2b, inbox), "acme.test")
         elsewhere = make_org(b2b, inbox, founder_domain="other.test", email_invites="ALL_ALLOWED")
-        email = unique_email("acme.test", "bob")
+        email = new_email("bob", "acme.test")
         b2b.magic_links.email.invite(organization_id=elsewhere.organization_id, email_address=email)
         resp = b2b.magic_links.authenticate(magic_links_token=inbox.latest_token(email))
         assert resp.member_authenticated is True
 
     def test_existing_members_elsewhere_still_log_in(self, b2b, inbox):
-        email = unique_email("acme.test", "bob")
+        email = new_email("bob", "acme.test")
         elsewhere = make_org(b2b, inbox, founder_domain="other.test")
         b2b.organizations.members.create(organization_id=elsewhere.organization_id, email_address=email)
         self.claim(b2b, make_org(b2b, inbox), "acme.test")
@@ -417,15 +396,15 @@ class TestDomainEligibleDiscovery:
 
     def test_not_offered_without_a_verified_member_on_the_domain(self, b2b, inbox):
         jit_org(b2b, inbox, founder_domain="founder.test")
-        found = discover(b2b, inbox, unique_email("acme.test", "bob")).discovered_organizations
+        found = discover(b2b, inbox, new_email("bob", "acme.test")).discovered_organizations
         assert found == []
 
     def test_offered_once_a_verified_member_of_the_domain_exists(self, b2b, inbox):
         org = jit_org(b2b, inbox, founder_domain="founder.test")
-        first = unique_email("acme.test", "ann")
+        first = new_email("ann", "acme.test")
         login_or_signup(b2b, org, first)
         b2b.magic_links.authenticate(magic_links_token=inbox.latest_token(first))
-        found = discover(b2b, inbox, unique_email("acme.test", "bob")).discovered_organizations
+        found = discover(b2b, inbox, new_email("bob", "acme.test")).discovered_organizations
         assert [(d.organization.organization_id, d.membership.type) for d in found] == [
             (org.organization_id, "eligible_to_join_by_email_domain")
         ]

@@ -7,20 +7,12 @@ import uuid
 import pytest
 from stytch.core.response_base import StytchError
 
-from tests.flows import discovery_signup, unique_email
-
-
-def slug(prefix: str = "acme") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-def error_type(exc: pytest.ExceptionInfo[StytchError]) -> str:
-    return exc.value.details.error_type
+from tests.flows import discovery_signup, error_type, new_email, new_slug
 
 
 class TestCreate:
     def test_without_auth_settings_allows_all_invites(self, b2b):
-        org = b2b.organizations.create(organization_name="Acme", organization_slug=slug()).organization
+        org = b2b.organizations.create(organization_name="Acme", organization_slug=new_slug()).organization
         assert org.organization_name == "Acme"
         assert org.organization_id.startswith("organization-test-")
         assert org.email_invites == "ALL_ALLOWED"
@@ -32,7 +24,7 @@ class TestCreate:
     def test_with_an_auth_setting_defaults_invites_to_not_allowed(self, b2b):
         org = b2b.organizations.create(
             organization_name="Acme",
-            organization_slug=slug(),
+            organization_slug=new_slug(),
             email_allowed_domains=["acme.test"],
             email_jit_provisioning="RESTRICTED",
         ).organization
@@ -43,7 +35,7 @@ class TestCreate:
     def test_keeps_metadata_logo_and_external_id(self, b2b):
         org = b2b.organizations.create(
             organization_name="Acme",
-            organization_slug=slug(),
+            organization_slug=new_slug(),
             organization_logo_url="https://acme.test/logo.png",
             trusted_metadata={"plan": "pro"},
             organization_external_id="crm|42",
@@ -57,7 +49,7 @@ class TestCreate:
         assert org.organization_slug.startswith("acme-widgets")
 
     def test_taken_slug_is_refused(self, b2b):
-        taken = slug()
+        taken = new_slug()
         b2b.organizations.create(organization_name="Acme", organization_slug=taken)
         with pytest.raises(StytchError) as exc:
             b2b.organizations.create(organization_name="Other", organization_slug=taken)
@@ -98,12 +90,12 @@ class TestCreate:
 
 class TestGet:
     def test_by_id(self, b2b):
-        created = b2b.organizations.create(organization_name="Acme", organization_slug=slug()).organization
+        created = b2b.organizations.create(organization_name="Acme", organization_slug=new_slug()).organization
         org = b2b.organizations.get(organization_id=created.organization_id).organization
         assert org == created
 
     def test_by_slug(self, b2b):
-        created = b2b.organizations.create(organization_name="Acme", organization_slug=slug()).organization
+        created = b2b.organizations.create(organization_name="Acme", organization_slug=new_slug()).organization
         org = b2b.organizations.get(organization_id=created.organization_slug).organization
         assert org.organization_id == created.organization_id
 
@@ -123,7 +115,7 @@ class TestUpdate:
     @pytest.fixture
     def org(self, b2b):
         return b2b.organizations.create(
-            organization_name="Acme", organization_slug=slug(), trusted_metadata={"a": 1, "b": 2}
+            organization_name="Acme", organization_slug=new_slug(), trusted_metadata={"a": 1, "b": 2}
         ).organization
 
     def test_changes_only_the_given_fields(self, b2b, org):
@@ -144,13 +136,13 @@ class TestUpdate:
         assert updated.trusted_metadata == {"a": 1, "c": [3]}
 
     def test_new_slug(self, b2b, org):
-        new = slug("renamed")
+        new = new_slug("renamed")
         updated = b2b.organizations.update(organization_id=org.organization_id, organization_slug=new).organization
         assert updated.organization_slug == new
         assert b2b.organizations.get(organization_id=new).organization.organization_id == org.organization_id
 
     def test_slug_of_another_organization_is_refused(self, b2b, org):
-        other = b2b.organizations.create(organization_name="Other", organization_slug=slug()).organization
+        other = b2b.organizations.create(organization_name="Other", organization_slug=new_slug()).organization
         with pytest.raises(StytchError) as exc:
             b2b.organizations.update(organization_id=org.organization_id, organization_slug=other.organization_slug)
         assert error_type(exc) == "organization_slug_already_used"
@@ -189,7 +181,7 @@ class TestUpdate:
 
 class TestDelete:
     def test_then_get_is_not_found(self, b2b):
-        org = b2b.organizations.create(organization_name="Acme", organization_slug=slug()).organization
+        org = b2b.organizations.create(organization_name="Acme", organization_slug=new_slug()).organization
         resp = b2b.organizations.delete(organization_id=org.organization_id)
         assert resp.organization_id == org.organization_id
         with pytest.raises(StytchError) as exc:
@@ -197,17 +189,17 @@ class TestDelete:
         assert error_type(exc) == "organization_not_found"
 
     def test_by_slug(self, b2b):
-        org = b2b.organizations.create(organization_name="Acme", organization_slug=slug()).organization
+        org = b2b.organizations.create(organization_name="Acme", organization_slug=new_slug()).organization
         assert b2b.organizations.delete(organization_id=org.organization_slug).organization_id == org.organization_id
 
     def test_frees_the_slug(self, b2b):
-        taken = slug()
+        taken = new_slug()
         org = b2b.organizations.create(organization_name="Acme", organization_slug=taken).organization
         b2b.organizations.delete(organization_id=org.organization_id)
         assert b2b.organizations.create(organization_name="Again", organization_slug=taken).organization
 
     def test_revokes_the_sessions_of_its_members(self, b2b, inbox):
-        signup = discovery_signup(b2b, inbox, unique_email())
+        signup = discovery_signup(b2b, inbox, new_email())
         b2b.organizations.delete(organization_id=signup.organization.organization_id)
         with pytest.raises(StytchError) as exc:
             b2b.sessions.authenticate(session_token=signup.session_token)
@@ -290,13 +282,13 @@ class TestSearch:
         assert [o.organization_id for o in resp.organizations] == [five[3].organization_id]
 
     def test_by_member_emails(self, b2b, five):
-        email = unique_email()
+        email = new_email()
         b2b.organizations.members.create(organization_id=five[2].organization_id, email_address=email)
         resp = b2b.organizations.search(query=op("member_emails", [email.upper()]))
         assert [o.organization_id for o in resp.organizations] == [five[2].organization_id]
 
     def test_by_member_email_fuzzy(self, b2b, five):
-        email = unique_email(name="zelda")
+        email = new_email("zelda")
         b2b.organizations.members.create(organization_id=five[1].organization_id, email_address=email)
         resp = b2b.organizations.search(query=op("member_email_fuzzy", email.split("@")[0]))
         assert [o.organization_id for o in resp.organizations] == [five[1].organization_id]

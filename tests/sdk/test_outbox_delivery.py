@@ -29,10 +29,8 @@ import requests
 from sqlalchemy import insert, select
 
 from keystile.models.outbox import outbox
-from tests.conftest import make_project
-from tests.http.test_multiprocess import KEYSTILE, Cluster, Mail, SMTPSink
-from tests.http.test_rate_limits import database_url
-from tests.support import Server, start_server
+from tests.http.test_multiprocess import Cluster, Mail, SMTPSink
+from tests.support import KEYSTILE, Server, database_url, make_project, start_server
 
 MESSAGES = 500
 DEADLINE_SECONDS = 60

@@ -4,8 +4,6 @@ written without it."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from stytch.b2b.models import (
     magic_links_email,
@@ -16,15 +14,7 @@ from stytch.b2b.models import (
 from stytch.core.response_base import StytchError
 from stytch.shared.method_options import Authorization
 
-from tests.flows import discovery_signup, unique_email
-from tests.sdk.test_rbac_policy import DOCUMENTS_POLICY, add_member, set_policy
-
-
-def acting(options: type, member: Any, *, jwt: bool = False) -> Any:
-    """Request options that send the member's session token (or JWT) as the session header."""
-    if jwt:
-        return options(authorization=Authorization(session_jwt=member.session_jwt))
-    return options(authorization=Authorization(session_token=member.session_token))
+from tests.flows import DOCUMENTS_POLICY, acting, add_member, discovery_signup, new_email, set_policy
 
 
 def refused(err: pytest.ExceptionInfo[StytchError], error_type: str = "unauthorized_action") -> bool:
@@ -34,7 +24,7 @@ def refused(err: pytest.ExceptionInfo[StytchError], error_type: str = "unauthori
 @pytest.fixture
 def admin(b2b, inbox, project):
     set_policy(project, DOCUMENTS_POLICY)
-    return discovery_signup(b2b, inbox, unique_email())
+    return discovery_signup(b2b, inbox, new_email())
 
 
 @pytest.fixture
@@ -88,7 +78,7 @@ class TestOrganizationUpdate:
         assert b2b.organizations.get(organization_id=org_id).organization.trusted_metadata == {}
 
     def test_member_of_another_organization_is_a_tenancy_error(self, b2b, inbox, org_id):
-        stranger = discovery_signup(b2b, inbox, unique_email())
+        stranger = discovery_signup(b2b, inbox, new_email())
         with pytest.raises(StytchError) as err:
             b2b.organizations.update(
                 organization_id=org_id,
@@ -130,13 +120,13 @@ class TestMemberCreate:
     def test_admin_may_create(self, b2b, admin, org_id):
         resp = b2b.organizations.members.create(
             organization_id=org_id,
-            email_address=unique_email(),
+            email_address=new_email(),
             method_options=acting(organizations_members.CreateRequestOptions, admin),
         )
         assert resp.member.status == "active"
 
     def test_plain_member_may_not_create_and_no_member_is_written(self, b2b, bob, org_id):
-        email = unique_email()
+        email = new_email()
         with pytest.raises(StytchError) as err:
             b2b.organizations.members.create(
                 organization_id=org_id,
@@ -152,7 +142,7 @@ class TestMemberCreate:
         with pytest.raises(StytchError) as err:
             b2b.organizations.members.create(
                 organization_id=org_id,
-                email_address=unique_email(),
+                email_address=new_email(),
                 roles=["stytch_admin"],
                 method_options=acting(organizations_members.CreateRequestOptions, inviter),
             )
@@ -162,7 +152,7 @@ class TestMemberCreate:
         inviter = add_member(b2b, inbox, org_id, roles=["inviter"])
         resp = b2b.organizations.members.create(
             organization_id=org_id,
-            email_address=unique_email(),
+            email_address=new_email(),
             method_options=acting(organizations_members.CreateRequestOptions, inviter),
         )
         assert [r.role_id for r in resp.member.roles] == ["stytch_member"]
@@ -260,7 +250,7 @@ class TestMemberSearch:
         assert refused(err)
 
     def test_admin_may_not_search_another_organization(self, b2b, inbox, admin):
-        other = discovery_signup(b2b, inbox, unique_email())
+        other = discovery_signup(b2b, inbox, new_email())
         with pytest.raises(StytchError) as err:
             b2b.organizations.members.search(
                 organization_ids=[other.organization.organization_id],
@@ -271,7 +261,7 @@ class TestMemberSearch:
 
 class TestInvite:
     def test_admin_may_invite(self, b2b, inbox, admin, org_id):
-        email = unique_email()
+        email = new_email()
         resp = b2b.magic_links.email.invite(
             organization_id=org_id,
             email_address=email,
@@ -281,7 +271,7 @@ class TestInvite:
         assert inbox.latest_token(email)
 
     def test_plain_member_may_not_invite_and_no_member_is_written(self, b2b, bob, org_id):
-        email = unique_email()
+        email = new_email()
         with pytest.raises(StytchError) as err:
             b2b.magic_links.email.invite(
                 organization_id=org_id,
@@ -294,7 +284,7 @@ class TestInvite:
 
     def test_invite_with_an_unknown_role_is_refused(self, b2b, org_id):
         with pytest.raises(StytchError) as err:
-            b2b.magic_links.email.invite(organization_id=org_id, email_address=unique_email(), roles=["wizard"])
+            b2b.magic_links.email.invite(organization_id=org_id, email_address=new_email(), roles=["wizard"])
         assert refused(err, "invalid_rbac_role_id")
 
 
@@ -325,7 +315,7 @@ class TestSessionRevoke:
             b2b.sessions.authenticate(session_token=bob.session_token)
 
     def test_admin_may_not_revoke_sessions_in_another_organization(self, b2b, inbox, admin):
-        other = discovery_signup(b2b, inbox, unique_email())
+        other = discovery_signup(b2b, inbox, new_email())
         with pytest.raises(StytchError) as err:
             b2b.sessions.revoke(
                 member_session_id=other.member_session.member_session_id,

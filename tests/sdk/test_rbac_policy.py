@@ -3,97 +3,18 @@ their sources, roles in sessions and JWTs, and authorization checks (server and 
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from stytch.b2b.models.sessions import AuthorizationCheck
 from stytch.core.response_base import StytchError
 from stytch.shared.rbac_local import RBACPermissionError, TenancyError
 
-from keystile.rbac import repository as rbac_repository
-from keystile.rbac.policy import Policy
-from tests.flows import discovery_signup, unique_email
-
-DOCUMENTS_POLICY: dict[str, Any] = {
-    "resources": [
-        {
-            "resource_id": "documents",
-            "description": "Shared documents",
-            "actions": ["read", "write", "delete"],
-        },
-        {
-            "resource_id": "invoices",
-            "description": "Invoices",
-            "actions": ["read", "pay"],
-        },
-    ],
-    "roles": [
-        {
-            "role_id": "editor",
-            "description": "Reads and writes documents",
-            "permissions": [{"resource_id": "documents", "actions": ["read", "write"]}],
-        },
-        {
-            "role_id": "inviter",
-            "description": "May add Members, nothing else",
-            "permissions": [{"resource_id": "stytch.member", "actions": ["create"]}],
-        },
-        {
-            "role_id": "stytch_admin",
-            "description": "",
-            "permissions": [{"resource_id": "documents", "actions": ["*"]}],
-        },
-    ],
-    "scopes": [
-        {
-            "scope": "read:documents",
-            "description": "",
-            "permissions": [{"resource_id": "documents", "actions": ["read"]}],
-        }
-    ],
-}
-
-
-def set_policy(project: Any, policy: dict[str, Any]) -> None:
-    """Declare the project's RBAC policy, as `keystile rbac set` or keystile.toml would."""
-    server = project.server
-
-    async def work() -> None:
-        async with server.state.transaction() as conn:
-            await rbac_repository.save(
-                conn,
-                project.project_id,
-                Policy.model_validate(policy),
-                server.clock.now(),
-            )
-
-    server.run(work())
-
-
-def login(b2b: Any, inbox: Any, organization_id: str, email: str) -> Any:
-    """An existing Member logs in with an email magic link; returns the authenticate response."""
-    b2b.magic_links.email.login_or_signup(organization_id=organization_id, email_address=email)
-    return b2b.magic_links.authenticate(magic_links_token=inbox.latest_token(email))
-
-
-def add_member(
-    b2b: Any,
-    inbox: Any,
-    organization_id: str,
-    *,
-    roles: list[str] | None = None,
-    domain: str = "acme.test",
-) -> Any:
-    """A second Member of the organization, logged in."""
-    email = unique_email(domain, "bob")
-    b2b.organizations.members.create(organization_id=organization_id, email_address=email, roles=roles)
-    return login(b2b, inbox, organization_id, email)
+from tests.flows import DOCUMENTS_POLICY, add_member, discovery_signup, new_email, set_policy
 
 
 @pytest.fixture
 def admin(b2b, inbox, project):
     set_policy(project, DOCUMENTS_POLICY)
-    return discovery_signup(b2b, inbox, unique_email())
+    return discovery_signup(b2b, inbox, new_email())
 
 
 def check(org_id: str, resource_id: str, action: str) -> AuthorizationCheck:
@@ -192,7 +113,7 @@ class TestMemberRoles:
     def test_direct_role_has_direct_assignment_source(self, b2b, admin):
         org_id = admin.organization.organization_id
         member = b2b.organizations.members.create(
-            organization_id=org_id, email_address=unique_email(), roles=["editor"]
+            organization_id=org_id, email_address=new_email(), roles=["editor"]
         ).member
         editor = next(r for r in member.roles if r.role_id == "editor")
         assert [s.type for s in editor.sources] == ["direct_assignment"]
@@ -204,7 +125,7 @@ class TestMemberRoles:
             rbac_email_implicit_role_assignments=[{"domain": "editors.test", "role_id": "editor"}],
         )
         member = b2b.organizations.members.create(
-            organization_id=org_id, email_address=unique_email("editors.test")
+            organization_id=org_id, email_address=new_email(domain="editors.test")
         ).member
         editor = next(r for r in member.roles if r.role_id == "editor")
         assert [(s.type, s.details) for s in editor.sources] == [("email_assignment", {"email_domain": "editors.test"})]
@@ -217,7 +138,7 @@ class TestMemberRoles:
         )
         member = b2b.organizations.members.create(
             organization_id=org_id,
-            email_address=unique_email("editors.test"),
+            email_address=new_email(domain="editors.test"),
             roles=["editor"],
         ).member
         editor = next(r for r in member.roles if r.role_id == "editor")
@@ -232,12 +153,12 @@ class TestMemberRoles:
             organization_id=org_id,
             rbac_email_implicit_role_assignments=[{"domain": "editors.test", "role_id": "editor"}],
         )
-        member = b2b.organizations.members.create(organization_id=org_id, email_address=unique_email()).member
+        member = b2b.organizations.members.create(organization_id=org_id, email_address=new_email()).member
         assert [r.role_id for r in member.roles] == ["stytch_member"]
 
     def test_unknown_role_is_refused_and_no_member_is_created(self, b2b, admin):
         org_id = admin.organization.organization_id
-        email = unique_email()
+        email = new_email()
         with pytest.raises(StytchError) as err:
             b2b.organizations.members.create(organization_id=org_id, email_address=email, roles=["wizard"])
         assert err.value.details.error_type == "invalid_rbac_role_id"
@@ -331,7 +252,7 @@ class TestAuthorizationCheck:
         assert resp.verdict.granting_roles == ["editor"]
 
     def test_another_organization_is_a_tenancy_error(self, b2b, inbox, admin):
-        other = discovery_signup(b2b, inbox, unique_email())
+        other = discovery_signup(b2b, inbox, new_email())
         with pytest.raises(StytchError) as err:
             b2b.sessions.authenticate(
                 session_token=admin.session_token,
@@ -403,7 +324,7 @@ class TestLocalAuthorization:
         assert resp.member_session.member_id == bob.member_id
 
     def test_another_organization_raises_tenancy_error_locally(self, b2b, inbox, admin):
-        other = discovery_signup(b2b, inbox, unique_email())
+        other = discovery_signup(b2b, inbox, new_email())
         with pytest.raises(TenancyError):
             b2b.sessions.authenticate_jwt(
                 session_jwt=admin.session_jwt,

@@ -22,8 +22,7 @@ import stytch
 from aiosmtpd.controller import Controller
 
 from keystile.core.outbox import SUBJECTS
-from tests.conftest import make_project
-from tests.support import Inbox, Server, free_port, start_server
+from tests.support import Inbox, Server, free_port, make_project, start_server
 
 DELIVERY_TIMEOUT_SECONDS = 10
 

@@ -8,21 +8,8 @@ from typing import Any
 
 import pytest
 import stytch
-from stytch.core.response_base import StytchError
 
-
-def new_email(tag: str = "user") -> str:
-    return f"{tag}-{uuid.uuid4().hex[:10]}@example.test"
-
-
-def new_external_id() -> str:
-    return f"ext-{uuid.uuid4().hex[:12]}"
-
-
-def error_of(call: Any) -> Any:
-    with pytest.raises(StytchError) as caught:
-        call()
-    return caught.value.details
+from tests.flows import error_of, new_email, new_external_id
 
 
 @pytest.fixture

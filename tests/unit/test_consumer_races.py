@@ -4,11 +4,12 @@ PostgreSQL: N parallel requests, exactly one winner."""
 from __future__ import annotations
 
 import threading
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import requests
+
+from tests.flows import new_email
 
 PARALLEL = 20
 
@@ -29,7 +30,7 @@ def _together(project: Any, path: str, payload: dict[str, Any]) -> list[requests
 
 
 def test_one_magic_link_redeemed_in_parallel_succeeds_once(project, inbox, http):
-    email = f"race-{uuid.uuid4().hex[:10]}@example.test"
+    email = new_email("race")
     http.post(f"{http.base_url}v1/magic_links/email/login_or_create", json={"email": email}, timeout=10)
     token = inbox.latest_token(email)
 
@@ -41,7 +42,7 @@ def test_one_magic_link_redeemed_in_parallel_succeeds_once(project, inbox, http)
 
 
 def test_one_magic_link_redeemed_in_parallel_starts_one_session(project, inbox, http):
-    email = f"race-{uuid.uuid4().hex[:10]}@example.test"
+    email = new_email("race")
     user_id = http.post(
         f"{http.base_url}v1/magic_links/email/login_or_create", json={"email": email}, timeout=10
     ).json()["user_id"]
@@ -54,7 +55,7 @@ def test_one_magic_link_redeemed_in_parallel_starts_one_session(project, inbox, 
 
 
 def test_parallel_login_or_create_for_a_new_email_makes_one_user(project, http):
-    email = f"race-{uuid.uuid4().hex[:10]}@example.test"
+    email = new_email("race")
 
     results = _together(project, "v1/magic_links/email/login_or_create", {"email": email})
 

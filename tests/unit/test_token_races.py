@@ -4,20 +4,16 @@ SQLite and PostgreSQL. The requests really are parallel HTTP calls to the runnin
 from __future__ import annotations
 
 import threading
-import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import requests
 
+from tests.flows import new_email
 from tests.support import link_params
 
 N = 20
-
-
-def new_email(domain: str = "acme.test") -> str:
-    return f"racer-{uuid.uuid4().hex[:10]}@{domain}"
 
 
 def race(project: Any, path: str, body: dict[str, Any]) -> list[requests.Response]:
@@ -72,7 +68,7 @@ def test_organization_magic_link_redeemed_concurrently_succeeds_once(project, ht
     org = post(
         http, "/v1/b2b/discovery/organizations/create", {"intermediate_session_token": ist, "organization_name": "Acme"}
     )["organization"]
-    guest = new_email("elsewhere.test")
+    guest = new_email("racer", "elsewhere.test")
     post(http, "/v1/b2b/magic_links/email/invite", {"organization_id": org["organization_id"], "email_address": guest})
     token = link_params(inbox.latest_link(guest))["token"]
     responses = race(project, "/v1/b2b/magic_links/authenticate", {"magic_links_token": token})
