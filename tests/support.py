@@ -24,12 +24,14 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 import uvicorn
+from cryptography.hazmat.primitives.asymmetric import rsa
 from typer.testing import CliRunner
 
 from keystile.app import create_app
 from keystile.cli import app as keystile_cli
 from keystile.config import Settings
 from keystile.core.clock import Clock
+from keystile.core.keys import new_signing_key
 from keystile.core.redirect_urls import RedirectType
 from keystile.projects import service as projects
 
@@ -156,6 +158,32 @@ class Server:
         self.thread.join(15)
 
 
+class KeyPool:
+    """Signing keys for the test servers' projects, through the keyring's key source
+    (`create_app(new_key=…)`): the first `size` keys are made as a server would make them,
+    then they are dealt again in turn. A 2,048-bit key takes ~70 ms to make and a run makes
+    thousands of projects; in turn, the `size` keys drawn one after another are distinct, so
+    the projects (and rotations) of one test never share a key."""
+
+    def __init__(self, size: int = 16) -> None:
+        self.size = size
+        self._keys: list[rsa.RSAPrivateKey] = []
+        self._dealt = 0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> rsa.RSAPrivateKey:
+        with self._lock:
+            if len(self._keys) < self.size:
+                self._keys.append(new_signing_key())
+            key = self._keys[self._dealt % self.size]
+            self._dealt += 1
+            return key
+
+
+# One pool per test process, shared by every server it starts.
+KEY_POOL = KeyPool()
+
+
 def start_server(backend: str, data_dir: Path, database_url: str | None, **overrides: Any) -> Server:
     settings = Settings(
         env="dev",
@@ -166,7 +194,7 @@ def start_server(backend: str, data_dir: Path, database_url: str | None, **overr
         **overrides,
     )
     clock = Clock()
-    app = create_app(settings, clock=clock)
+    app = create_app(settings, clock=clock, new_key=KEY_POOL)
     config = uvicorn.Config(app, host="127.0.0.1", port=settings.port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     holder: dict[str, asyncio.AbstractEventLoop] = {}

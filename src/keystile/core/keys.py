@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -170,16 +171,26 @@ class SigningKey:
     private_key: rsa.RSAPrivateKey
 
 
+def new_signing_key() -> rsa.RSAPrivateKey:
+    """A fresh 2,048-bit RSA key (tens of milliseconds): every project and rotation gets one."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
 class Keyring:
-    def __init__(self, master: MasterKey, clock: Clock | None = None) -> None:
+    def __init__(
+        self, master: MasterKey, clock: Clock | None = None, new_key: Callable[[], rsa.RSAPrivateKey] | None = None
+    ) -> None:
         self.master = master
         self.clock = clock or Clock()
+        # Where new keys come from; a test suite that makes thousands of projects passes a
+        # source that deals keys made once per run.
+        self.new_key = new_key or new_signing_key
         self._parsed: dict[str, SigningKey] = {}
         self._public: dict[str, Any] = {}
 
     async def create(self, conn: AsyncConnection, project_id: str, live: bool, now: datetime) -> str:
         """Make a new key for a project; it signs from `now` (a rotation passes a later time)."""
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        key = self.new_key()
         kid = ids.jwk_id(live)
         pem = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from keystile.config import Settings
@@ -34,14 +36,17 @@ class AppState:
         return self.db.transaction()
 
 
-def make_state(settings: Settings, clock: Clock | None = None) -> AppState:
+def make_state(
+    settings: Settings, clock: Clock | None = None, new_key: Callable[[], RSAPrivateKey] | None = None
+) -> AppState:
     """The shared state of a server process, or of a CLI command: this module leaves out
-    the web stack (FastAPI, uvicorn), so a command does not pay for importing it."""
+    the web stack (FastAPI, uvicorn), so a command does not pay for importing it.
+    `new_key` makes the projects' signing keys (default: a fresh RSA key each time)."""
     master = MasterKey.from_settings(settings)
     clock = clock or Clock()
     return AppState(
         settings=settings,
         db=Database(settings.db_url, settings.database_connections),
         clock=clock,
-        keyring=Keyring(master, clock),
+        keyring=Keyring(master, clock, new_key),
     )
