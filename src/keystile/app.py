@@ -125,7 +125,9 @@ def create_app(
     """The keystile app. `clock` and `new_key` (the source of signing keys, core/keys.py)
     are for tests; a server gets the real clock and a fresh RSA key per project."""
     settings = settings or Settings()
-    state = make_state(settings, clock, new_key)
+    from keystile.areas import registry
+
+    state = make_state(settings, clock, new_key, registry=registry())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -198,10 +200,8 @@ def create_app(
         """Process up. Also the no-op endpoint the benchmarks measure the framework ceiling with."""
         return JSON({"status": "ok"})
 
-    from keystile import routes
-
-    app.router.routes[0:0] = routes.HOT_ROUTES  # first: matched before anything else
-    for router in routes.ROUTERS:
+    app.router.routes[0:0] = state.registry.hot_routes  # first: matched before anything else
+    for router in state.registry.routers:
         app.include_router(router)
     if settings.inbox_enabled:
         from keystile.dev.routes import router as inbox_router

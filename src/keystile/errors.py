@@ -26,6 +26,11 @@ def _error(name: str, status: int, error_type: str, message: str) -> type[Stytch
     return type(name, (StytchError,), {"status_code": status, "error_type": error_type, "error_message": message})
 
 
+def define(name: str, status: int, error_type: str, message: str) -> type[StytchError]:
+    """A Stytch error class: how an area defines errors of its own (`<area>/errors.py`)."""
+    return _error(name, status, error_type, message)
+
+
 # Generic
 BadRequest = _error("BadRequest", 400, "bad_request", "The request was malformed.")
 InvalidArgument = _error("InvalidArgument", 400, "invalid_argument", "A request field was invalid.")

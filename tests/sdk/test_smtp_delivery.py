@@ -21,7 +21,7 @@ import pytest
 import stytch
 from aiosmtpd.controller import Controller
 
-from keystile.core.outbox import SUBJECTS
+from keystile.magic_links import messages
 from tests.support import Inbox, Server, free_port, make_project, start_server
 
 DELIVERY_TIMEOUT_SECONDS = 10
@@ -137,7 +137,7 @@ class TestSMTPDelivery:
         assert got.mail_from == parseaddr(discovery_delivery.from_setting)[1]
 
     def test_subject_is_the_discovery_subject(self, discovery_delivery):
-        assert discovery_delivery.received[0].message["Subject"] == SUBJECTS["discovery_magic_link"]
+        assert discovery_delivery.received[0].message["Subject"] == messages.DISCOVERY.subject
 
     def test_text_carries_the_same_link_as_the_dev_inbox(self, discovery_delivery):
         text = discovery_delivery.received[0].message.get_body(preferencelist=("plain",)).get_content()

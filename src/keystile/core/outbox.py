@@ -28,6 +28,7 @@ from keystile.core.db import Database
 from keystile.models.outbox import outbox
 
 if TYPE_CHECKING:
+    from keystile.core.area import Message
     from keystile.core.context import Context
 
 log = logging.getLogger("keystile.outbox")
@@ -39,29 +40,19 @@ _env = Environment(
     lstrip_blocks=True,
 )
 
-SUBJECTS = {
-    "discovery_magic_link": "Your login link",
-    "login_magic_link": "Your login link for {organization_name}",
-    "signup_magic_link": "Finish signing up for {organization_name}",
-    "invite_magic_link": "You have been invited to join {organization_name}",
-    "email_update_magic_link": "Confirm your new email address for {organization_name}",
-    "consumer_login_magic_link": "Your login link",
-    "consumer_signup_magic_link": "Finish creating your account",
-    "consumer_invite_magic_link": "You have been invited",
-}
-
 _LINK = re.compile(r"https?://[^\s<>\"']+")
 
 
-async def enqueue(ctx: Context, template: str, *, to: str, **values: Any) -> str:
-    """Render one email and write it to the outbox in the request's transaction."""
+async def enqueue(ctx: Context, message: Message, *, to: str, **values: Any) -> str:
+    """Render one email and write it to the outbox in the request's transaction. The
+    message is one an area declares (`Area.messages`); its subject and templates are its own."""
     settings = ctx.state.settings
     # Every email passes here, so no flow can be used to flood one address.
     await ratelimit.hit_email(ctx, to)
     values.setdefault("project_name", ctx.project.name)
-    subject = SUBJECTS[template].format(**values)
-    text = _env.get_template(f"{template}.txt").render(subject=subject, **values)
-    html = _env.get_template(f"{template}.html").render(subject=subject, **values)
+    subject = message.subject.format(**values)
+    text = _env.get_template(f"{message.template}.txt").render(subject=subject, **values)
+    html = _env.get_template(f"{message.template}.html").render(subject=subject, **values)
     message_id = f"message-{uuid.uuid4()}"
     await ctx.conn.execute(
         insert(outbox).values(

@@ -36,13 +36,6 @@ log = logging.getLogger("keystile.ratelimit")
 # The client address of the request being served (set by the middleware below).
 _client_ip: contextvars.ContextVar[str] = contextvars.ContextVar("keystile_client_ip", default="unknown")
 
-# What counts as a failed authentication attempt, per counter.
-UNKNOWN_TOKEN_ERRORS: tuple[type[errors.StytchError], ...] = (
-    errors.MagicLinkNotFound,
-    errors.IntermediateSessionNotFound,
-)
-TOKEN_FAILURE_ERRORS: tuple[type[errors.StytchError], ...] = (errors.PKCEMismatch,)
-
 
 def parse(value: str | None, setting: str) -> list[RateLimitItem]:
     """`"20/hour;50/day"` → limit items, shortest window first; empty → no limit."""
@@ -63,15 +56,27 @@ def storage_uri(redis_url: str) -> str:
 
 
 class Limiter:
-    """The four limits of one keystile process, over one shared storage."""
+    """The four limits of one keystile process, over one shared storage.
 
-    def __init__(self, settings: Settings, metrics: Any = None) -> None:
+    What counts as a failed authentication attempt is what the areas declare
+    (`Area.unknown_token_errors`, `Area.token_failure_errors`), handed in from the registry."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        metrics: Any = None,
+        *,
+        unknown_token_errors: tuple[type[errors.StytchError], ...] = (),
+        token_failure_errors: tuple[type[errors.StytchError], ...] = (),
+    ) -> None:
         self.project = parse(settings.rate_limit_project, "rate_limit_project")
         self.email = parse(settings.rate_limit_email, "rate_limit_email")
         self.unknown_token_ip = parse(settings.rate_limit_unknown_token_ip, "rate_limit_unknown_token_ip")
         self.token_failures = parse(settings.rate_limit_token_failures, "rate_limit_token_failures")
         self.redis_url = settings.redis_url
         self.metrics = metrics
+        self.unknown_token_errors = unknown_token_errors
+        self.token_failure_errors = token_failure_errors
         self._storage: Storage | None = None
         self._strategy: SlidingWindowCounterRateLimiter | None = None
         self._warned_at = 0.0
@@ -159,11 +164,11 @@ async def attempts(ctx: Context, token: str) -> AsyncIterator[None]:
     await limiter.check("token_failures", limiter.token_failures, ctx.project_id, token_key)
     try:
         yield
-    except UNKNOWN_TOKEN_ERRORS:
+    except limiter.unknown_token_errors:
         if limiter.unknown_token_ip:
             await _count_failure(limiter, "unknown_token_ip", limiter.unknown_token_ip, ctx.project_id, ip)
         raise
-    except TOKEN_FAILURE_ERRORS:
+    except limiter.token_failure_errors:
         if limiter.token_failures:
             await _count_failure(limiter, "token_failures", limiter.token_failures, ctx.project_id, token_key)
         raise
@@ -199,5 +204,10 @@ class ClientAddress:
 
 def install(app: Any, state: Any) -> None:
     """Give the application its limiter (`state.limiter`) and the client-address middleware."""
-    state.limiter = Limiter(state.settings, state.metrics)
+    state.limiter = Limiter(
+        state.settings,
+        state.metrics,
+        unknown_token_errors=state.registry.unknown_token_errors,
+        token_failure_errors=state.registry.token_failure_errors,
+    )
     app.add_middleware(ClientAddress)

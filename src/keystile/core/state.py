@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from keystile.config import Settings
+from keystile.core.area import Registry
 from keystile.core.clock import Clock
 from keystile.core.db import Database
 from keystile.core.keys import Keyring, MasterKey
@@ -22,6 +23,8 @@ class AppState:
     db: Database
     clock: Clock
     keyring: Keyring
+    # What the areas add (keystile/areas.py); empty for a CLI command that serves nothing.
+    registry: Registry = field(default_factory=lambda: Registry(()))
     jwt_cache: JWTCache = field(default_factory=JWTCache)
     wake_deliverer: list = field(default_factory=list)
     # Set by core.ratelimit.install and core.observability.install.
@@ -37,7 +40,11 @@ class AppState:
 
 
 def make_state(
-    settings: Settings, clock: Clock | None = None, new_key: Callable[[], RSAPrivateKey] | None = None
+    settings: Settings,
+    clock: Clock | None = None,
+    new_key: Callable[[], RSAPrivateKey] | None = None,
+    *,
+    registry: Registry | None = None,
 ) -> AppState:
     """The shared state of a server process, or of a CLI command: this module leaves out
     the web stack (FastAPI, uvicorn), so a command does not pay for importing it.
@@ -49,4 +56,5 @@ def make_state(
         db=Database(settings.db_url, settings.database_connections),
         clock=clock,
         keyring=Keyring(master, clock, new_key),
+        registry=registry or Registry(()),
     )

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 
 class TokenKind(StrEnum):
+    """The kinds of secret today's areas issue. An area may use any string of its own, declared
+    in its `Area.token_kinds` (the registry refuses two areas claiming one)."""
+
     DISCOVERY_MAGIC_LINK = "discovery_magic_link"
     B2B_MAGIC_LINK = "b2b_magic_link"  # organization login, signup and invite links
     INTERMEDIATE_SESSION = "intermediate_session"
@@ -27,7 +30,7 @@ class TokenKind(StrEnum):
 
 async def issue(
     ctx: Context,
-    kind: TokenKind,
+    kind: str,
     *,
     minutes: int,
     email: str | None = None,
@@ -47,7 +50,7 @@ async def issue(
             .values(
                 token_id=str(uuid.uuid4()),
                 project_id=ctx.project_id,
-                kind=kind.value,
+                kind=str(kind),
                 token_hash=crypto.hash_token(token),
                 email=email,
                 organization_id=organization_id,
@@ -68,7 +71,7 @@ async def issue(
 async def redeem(
     ctx: Context,
     token: str,
-    kinds: tuple[TokenKind, ...],
+    kinds: tuple[str, ...],
     *,
     used: type[errors.StytchError],
     unknown: type[errors.StytchError],
@@ -80,7 +83,7 @@ async def redeem(
     scope = (
         tokens.c.token_hash == token_hash,
         tokens.c.project_id == ctx.project_id,
-        tokens.c.kind.in_([k.value for k in kinds]),
+        tokens.c.kind.in_([str(k) for k in kinds]),
     )
     row = (
         await ctx.conn.execute(
@@ -97,16 +100,14 @@ async def redeem(
     raise unknown()
 
 
-async def peek(
-    ctx: Context, token: str, kinds: tuple[TokenKind, ...], *, missing: type[errors.StytchError]
-) -> Row[Any]:
+async def peek(ctx: Context, token: str, kinds: tuple[str, ...], *, missing: type[errors.StytchError]) -> Row[Any]:
     """Read a live token without consuming it (discovery lists organizations this way)."""
     row = (
         await ctx.conn.execute(
             select(tokens).where(
                 tokens.c.token_hash == crypto.hash_token(token),
                 tokens.c.project_id == ctx.project_id,
-                tokens.c.kind.in_([k.value for k in kinds]),
+                tokens.c.kind.in_([str(k) for k in kinds]),
                 tokens.c.used_at.is_(None),
                 tokens.c.expires_at > ctx.clock.now(),
             )

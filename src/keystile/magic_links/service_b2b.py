@@ -18,6 +18,7 @@ from keystile.core.context import Context
 from keystile.core.redirect_urls import RedirectType
 from keystile.core.tokens import TokenKind
 from keystile.discovery import service as discovery
+from keystile.magic_links import messages
 from keystile.members import repository as members_repo
 from keystile.members import service as members_service
 from keystile.models.organizations import members
@@ -68,7 +69,7 @@ async def send_discovery_email(
         ctx, TokenKind.DISCOVERY_MAGIC_LINK, minutes=minutes, email=email, pkce_challenge=pkce_code_challenge
     )
     link = redirect_urls.with_params(url, stytch_token_type=DISCOVERY_TOKEN_TYPE, token=token)
-    await outbox.enqueue(ctx, "discovery_magic_link", to=email, link=link, expires_minutes=minutes)
+    await outbox.enqueue(ctx, messages.DISCOVERY, to=email, link=link, expires_minutes=minutes)
 
 
 async def authenticate_discovery(ctx: Context, token: str, *, pkce_code_verifier: str | None) -> dict[str, Any]:
@@ -154,7 +155,7 @@ async def login_or_signup(
     )
     await outbox.enqueue(
         ctx,
-        "login_magic_link" if login else "signup_magic_link",
+        messages.LOGIN if login else messages.SIGNUP,
         to=member.email,
         link=_organization_link(login_url if login else signup_url, org, token),
         expires_minutes=minutes,
@@ -266,7 +267,7 @@ async def invite(
     )
     await outbox.enqueue(
         ctx,
-        "invite_magic_link",
+        messages.INVITE,
         to=member.email,
         link=_organization_link(url, org, token),
         expires_minutes=minutes,

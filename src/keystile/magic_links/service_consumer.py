@@ -21,6 +21,7 @@ from keystile.core.clock import rfc3339
 from keystile.core.context import Context
 from keystile.core.redirect_urls import RedirectType
 from keystile.core.tokens import TokenKind
+from keystile.magic_links import factors, messages
 from keystile.models.tokens import tokens as tokens_table
 from keystile.sessions import service as sessions
 from keystile.users import repository as users_repo
@@ -78,7 +79,7 @@ async def _email_link(
         data={"type": flow, "attributes": _attributes(attributes), **(extra or {})},
     )
     link = redirect_urls.with_params(url, stytch_token_type=TOKEN_TYPE, token=token)
-    await outbox.enqueue(ctx, f"consumer_{flow}_magic_link", to=to, link=link, expires_minutes=minutes)
+    await outbox.enqueue(ctx, messages.CONSUMER[flow], to=to, link=link, expires_minutes=minutes)
 
 
 @dataclass
@@ -389,7 +390,7 @@ async def authenticate(
                 raise errors.MagicLinkNotFound()
             await users_repo.verify_email(ctx.conn, ctx.project_id, email.email_id)
         method_id = email.email_id
-        factor = sessions.email_factor(now, email.email_id, email.email)
+        factor = factors.email(now, email.email_id, email.email)
     user = await users.activate(ctx, user)
     if session_minutes is None:
         return Authenticated(user, method_id, None, "", "")

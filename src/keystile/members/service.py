@@ -25,7 +25,7 @@ from keystile.core.context import Context
 from keystile.core.redirect_urls import RedirectType
 from keystile.core.search import FilterKind, Operand
 from keystile.core.tokens import TokenKind
-from keystile.members import repository
+from keystile.members import messages, repository
 from keystile.members.serializers import member_json
 from keystile.models.organizations import member_retired_emails, members
 from keystile.models.tokens import tokens as tokens_table
@@ -483,7 +483,7 @@ async def start_email_update(
     )
     await outbox.enqueue(
         ctx,
-        "email_update_magic_link",
+        messages.EMAIL_UPDATE,
         to=email,
         link=link,
         expires_minutes=EMAIL_UPDATE_MINUTES,

@@ -19,7 +19,7 @@ from keystile.rbac import guards as rbac_guards
 from keystile.sessions import service, service_b2b
 
 router = APIRouter()
-# Served ahead of every router (routes.HOT_ROUTES).
+# Served ahead of every router (the area's hot_routes, sessions/area.py).
 hot_routes: list[BaseRoute] = []
 
 

@@ -18,7 +18,7 @@ from keystile.users import service as users
 from keystile.users.serializers import user_json
 
 router = APIRouter()
-# Served ahead of every router (routes.HOT_ROUTES).
+# Served ahead of every router (the area's hot_routes, sessions/area.py).
 hot_routes: list[BaseRoute] = []
 
 

@@ -1,0 +1,36 @@
+"""Every area keystile is made of, in one list: the only list to edit when an area is added
+(docs/adding-an-area.md). Each area's `area.py` declares what it adds (core/area.py `Area`);
+`registry()` merges them, checks that no two claim the same thing, and `create_app` serves them.
+
+Routers are included in this order, so an area whose paths could shadow another's comes first.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from keystile.core.area import Area, Registry
+from keystile.discovery.area import area as discovery
+from keystile.magic_links.area import area as magic_links
+from keystile.members.area import area as members
+from keystile.organizations.area import area as organizations
+from keystile.projects.area import area as projects
+from keystile.rbac.area import area as rbac
+from keystile.sessions.area import area as sessions
+from keystile.users.area import area as users
+
+AREAS: tuple[Area, ...] = (
+    sessions,
+    magic_links,
+    discovery,
+    organizations,
+    members,
+    rbac,
+    users,
+    projects,
+)
+
+
+@cache
+def registry() -> Registry:
+    return Registry(AREAS)

@@ -1,0 +1,30 @@
+"""The sessions area: B2B and consumer sessions, session JWTs and the JWKS that verifies them."""
+
+from __future__ import annotations
+
+from keystile import errors
+from keystile.core.area import Area
+from keystile.sessions import routes_b2b, routes_consumer, routes_jwks
+
+area = Area(
+    name="sessions",
+    routers=[routes_jwks.router, routes_b2b.router, routes_consumer.router],
+    hot_routes=[*routes_b2b.hot_routes, *routes_consumer.hot_routes],
+    errors=[
+        errors.InvalidSessionDuration,
+        errors.CustomClaimsTooLarge,
+        errors.ReservedClaims,
+        errors.StytchClaims,
+        errors.SessionNotFound,
+        errors.TooManySessionArguments,
+        errors.NoSessionArguments,
+        errors.NoSessionRevokeArguments,
+        errors.TooManySessionRevokeArguments,
+        errors.UnableToParseSessionJWT,
+        errors.InvalidSessionJWT,
+        errors.SessionAuthorizationTenancyError,
+        errors.SessionAuthorizationError,
+        errors.ProjectNotFound,
+    ],
+    id_prefixes=["member-session", "session"],
+)
