@@ -226,8 +226,11 @@ async def prepare(state: AppState) -> None:
     async with state.transaction() as conn:
         await state.keyring.check_master_key(conn)
         if settings.config_file:
-            await projects.apply_file_config(
+            changes = await projects.apply_file_config(
                 conn, state.keyring, state.clock.now(), load_file_config(settings.config_file)
+            )
+            log.info(
+                "applied config file %s: %s", settings.config_file, "; ".join(changes) or "database already matched it"
             )
         if settings.dev and await projects.is_empty(conn):
             created = await projects.create_project(conn, state.keyring, state.clock.now(), name="Development")
@@ -245,10 +248,11 @@ async def prepare(state: AppState) -> None:
 def _announce(settings: Settings, created: Any) -> None:
     print(
         "\nkeystile created a test project on this empty database (dev mode; shown once):\n"
-        f"  project_id  {created.project_id}\n"
-        f"  secret      {created.secret}\n"
-        f"  public_token {created.public_token}\n"
-        f"  base URL    {settings.base_url}\n"
-        "  redirect    http://localhost:3000/authenticate (default for every type)\n",
+        f"  project_id    {created.project_id}\n"
+        f"  secret        {created.secret}\n"
+        f"  public_token  {created.public_token}\n"
+        f"  base URL      {settings.base_url}\n"
+        "  redirect URL  http://localhost:3000/authenticate (default for every type)\n"
+        f"  API docs      {settings.base_url}docs\n",
         flush=True,
     )

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from keystile.core.redirect_urls import RedirectType
 from keystile.rbac.policy import Policy as RBACPolicy
 
 DEFAULT_DATA_DIR = Path(".keystile")
@@ -94,13 +96,33 @@ def async_url(url: str) -> str:
     return url
 
 
+ALL_REDIRECT_TYPES = [t.value for t in RedirectType]
+
+# What Stytch's SDKs read from a project id (`project-live-…` selects the live API) and what a
+# Basic auth header can carry; a secret short enough to guess is refused.
+PROJECT_ID_PATTERN = re.compile(r"project-(test|live)-[A-Za-z0-9][A-Za-z0-9-]*")
+PUBLIC_TOKEN_PATTERN = re.compile(r"public-token-(test|live)-[A-Za-z0-9][A-Za-z0-9-]*")
+MIN_SECRET_LENGTH = 24
+
+
 class RedirectURLConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     url: str
-    types: list[str] = Field(default_factory=lambda: ["login", "signup", "invite", "discovery", "reset_password"])
+    types: list[RedirectType] = Field(default_factory=lambda: list(RedirectType))
     default: bool = False
+
+    @field_validator("url")
+    @classmethod
+    def _has_scheme(cls, url: str) -> str:
+        if "://" not in url:
+            raise ValueError(f"{url!r} needs a scheme, e.g. https://app.example.com/authenticate")
+        return url
 
 
 class ProjectConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     project_id: str
     secret: SecretStr
     name: str | None = None
@@ -111,15 +133,195 @@ class ProjectConfig(BaseModel):
     # stored policy as it is.
     rbac: RBACPolicy | None = None
 
+    @field_validator("project_id")
+    @classmethod
+    def _stytch_project_id(cls, value: str) -> str:
+        if not PROJECT_ID_PATTERN.fullmatch(value):
+            raise ValueError(
+                f"{value!r} is not a Stytch project id: use project-test-<id> or project-live-<id> "
+                "(letters, digits and dashes; Stytch's SDKs pick the live or test API by this prefix)"
+            )
+        return value
+
+    @field_validator("public_token")
+    @classmethod
+    def _stytch_public_token(cls, value: str | None) -> str | None:
+        if value is not None and not PUBLIC_TOKEN_PATTERN.fullmatch(value):
+            raise ValueError(f"{value!r} is not a public token: use public-token-test-<id> or public-token-live-<id>")
+        return value
+
+    @field_validator("secret")
+    @classmethod
+    def _long_secret(cls, value: SecretStr) -> SecretStr:
+        secret = value.get_secret_value()
+        if len(secret) < MIN_SECRET_LENGTH:
+            raise ValueError(
+                f"the secret is {len(secret)} characters; use at least {MIN_SECRET_LENGTH} "
+                "(`keystile projects create --json` makes one of 48)"
+            )
+        if any(c.isspace() or not c.isprintable() for c in secret):
+            raise ValueError("the secret contains spaces or control characters")
+        return value
+
+    @model_validator(mode="after")
+    def _live_matches_id(self) -> ProjectConfig:
+        live_id = self.project_id.startswith("project-live-")
+        if live_id != self.live:
+            raise ValueError(
+                f"project_id {self.project_id!r} is a {'live' if live_id else 'test'} id but live = "
+                f"{'true' if self.live else 'false'}; make them agree"
+            )
+        return self
+
 
 class FileConfig(BaseModel):
     """The shape of `keystile.toml`."""
 
-    model_config = {"extra": "forbid"}
+    model_config = ConfigDict(extra="forbid")
 
     projects: list[ProjectConfig] = Field(default_factory=list)
 
+    @model_validator(mode="after")
+    def _unique_ids(self) -> FileConfig:
+        seen: set[str] = set()
+        for p in self.projects:
+            if p.project_id in seen:
+                raise ValueError(f"project {p.project_id} is declared twice")
+            seen.add(p.project_id)
+        return self
+
+
+class ConfigFileError(ValueError):
+    """keystile.toml cannot be read or says something keystile refuses; the message names
+    the file, the line where it can be told, the key and what is allowed."""
+
 
 def load_file_config(path: Path) -> FileConfig:
-    with path.open("rb") as f:
-        return FileConfig.model_validate(tomllib.load(f))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigFileError(f"No such config file: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigFileError(f"Cannot read the config file {path}: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigFileError(_toml_problem(path, exc)) from None
+    try:
+        return FileConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = _key_lines(text)
+        raise ConfigFileError(
+            "\n".join(_validation_problem(path, lines, item) for item in exc.errors(include_url=False))
+        ) from None
+
+
+def _toml_problem(path: Path, exc: tomllib.TOMLDecodeError) -> str:
+    """`keystile.toml line 3: Expected '=' after a key … (column 5)` from tomllib's message."""
+    message = str(exc)
+    found = re.search(r"\s*\(at line (\d+), column (\d+)\)\s*$", message)
+    if found:
+        what = message[: found.start()]
+        return f"{path} line {found.group(1)}: {what} (column {found.group(2)}); not valid TOML"
+    found = re.search(r"\s*\(at end of document\)\s*$", message)
+    if found:
+        return f"{path} at the end: {message[: found.start()]}; not valid TOML"
+    return f"{path}: {message}; not valid TOML"
+
+
+def _validation_problem(path: Path, lines: dict[tuple[Any, ...], int], item: dict[str, Any]) -> str:
+    loc = tuple(item.get("loc", ()))
+    kind = item.get("type")
+    where = _line_of(lines, loc)
+    prefix = f"{path} line {where}" if where else str(path)
+    key = _dotted(loc)
+    if kind == "extra_forbidden":
+        parent = _dotted(loc[:-1]) or "the top level"
+        allowed = ", ".join(_allowed_keys(loc[:-1]))
+        return f"{prefix}: unknown key {loc[-1]!r} in {parent}; allowed keys: {allowed}"
+    if kind == "missing":
+        parent = _dotted(loc[:-1]) or "the top level"
+        return f"{prefix}: {parent} needs {loc[-1]!r}"
+    message = str(item.get("msg", "invalid"))
+    message = message.removeprefix("Value error, ")
+    if kind == "enum" and "types" in loc:
+        message = f"{item.get('input')!r} is not a redirect type; allowed: {', '.join(ALL_REDIRECT_TYPES)}"
+    return f"{prefix}: {key or 'file'}: {message}"
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+    """The keys the table at `loc` may have, from the models."""
+    model: Any = FileConfig
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return []
+        model = _model_in(field.annotation)
+        if model is None:
+            return []
+    return list(model.model_fields)
+
+
+def _model_in(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _key_lines(text: str) -> dict[tuple[Any, ...], int]:
+    """Where each table and key of a TOML text is, as pydantic locations (`("projects", 0,
+    "secret")`) to 1-based line numbers. Covers what keystile.toml uses: `[table]`,
+    `[[array.of.tables]]` and `key = value`; a key inside an inline table is found by its table."""
+    lines: dict[tuple[Any, ...], int] = {}
+    counts: dict[tuple[Any, ...], int] = {}
+    current: tuple[Any, ...] = ()
+
+    def resolve(names: list[str]) -> tuple[Any, ...]:
+        path: tuple[Any, ...] = ()
+        for name in names:
+            path = (*path, name)
+            if path in counts:
+                path = (*path, counts[path])
+        return path
+
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        header = re.fullmatch(r"\[\[\s*([^\]]+?)\s*\]\]\s*(#.*)?", line)
+        if header:
+            names = [n.strip().strip("\"'") for n in header.group(1).split(".")]
+            parent = resolve(names[:-1])
+            array = (*parent, names[-1])
+            counts[array] = counts.get(array, -1) + 1
+            current = (*array, counts[array])
+            lines.setdefault(current, number)
+            continue
+        header = re.fullmatch(r"\[\s*([^\]]+?)\s*\]\s*(#.*)?", line)
+        if header:
+            current = resolve([n.strip().strip("\"'") for n in header.group(1).split(".")])
+            lines.setdefault(current, number)
+            continue
+        key = re.match(r"([A-Za-z0-9_\-]+|\"[^\"]*\"|'[^']*')\s*=", line)
+        if key:
+            lines.setdefault((*current, key.group(1).strip("\"'")), number)
+    return lines
+
+
+def _line_of(lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...]) -> int | None:
+    """The line of `loc` or, failing that, of the nearest table or key that holds it."""
+    for end in range(len(loc), 0, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return None

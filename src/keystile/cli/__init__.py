@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging.config
 import os
 import shutil
 import signal
@@ -19,30 +20,57 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.table import Table
 
+from keystile.cli import common
 from keystile.cli import keys as keys_cli
 from keystile.cli import outbox as outbox_cli
 from keystile.cli import rbac as rbac_cli
-from keystile.cli.common import err, out
+from keystile.cli.common import CommandFailed, Typer, err, out, print_table
 from keystile.cli.common import run as _run
 from keystile.core.redirect_urls import RedirectType
 
 T = TypeVar("T")
 
-app = typer.Typer(
-    help="keystile: a self-hosted authentication server, wire-compatible with Stytch's v1 API.",
-    no_args_is_help=True,
-    add_completion=False,
-)
-projects_app = typer.Typer(help="Create and list projects (each has a project_id, a secret and a public token).")
-redirects_app = typer.Typer(help="Manage the redirect URL allowlist of a project.")
+app = Typer(help="keystile: a self-hosted authentication server, wire-compatible with Stytch's v1 API.")
+projects_app = Typer(help="Create, list and re-key projects (each has a project_id, a secret and a public token).")
+redirects_app = Typer(help="Manage the redirect URL allowlist of a project.")
 app.add_typer(projects_app, name="projects")
 app.add_typer(redirects_app, name="redirect-urls")
 
 app.add_typer(keys_cli.app, name="keys")
 app.add_typer(outbox_cli.app, name="outbox")
 app.add_typer(rbac_cli.app, name="rbac")
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("keystile")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        from keystile import __version__
+
+        return __version__
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        out.print(f"keystile {_version()}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="On failure, print the whole traceback (also KEYSTILE_LOG_LEVEL=debug).")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print keystile's version and exit."),
+    ] = False,
+) -> None:
+    """keystile: a self-hosted authentication server, wire-compatible with Stytch's v1 API."""
+    common.DEBUG = debug
 
 
 @app.command()
@@ -59,21 +87,21 @@ def serve(
 
     from keystile.app import prepare
     from keystile.config import Settings
-    from keystile.core import migrate as migrations
     from keystile.core import observability
-    from keystile.core.keys import MasterKeyMismatch, MasterKeyMissing
     from keystile.core.state import make_state
 
     if config is not None:
-        if not config.exists():
-            err.print(f"[red]No such config file: {config}[/red]")
-            raise typer.Exit(2)
+        from keystile.config import load_file_config
+
+        load_file_config(config)  # refused here, before anything starts, with the file's line and key
         os.environ["KEYSTILE_CONFIG_FILE"] = str(config.resolve())
     if host:
         os.environ["KEYSTILE_HOST"] = host
     if port:
         os.environ["KEYSTILE_PORT"] = str(port)
     settings = Settings()
+    _require_free_port(settings.host, settings.port, from_option=port is not None)
+    logging.config.dictConfig(observability.logging_config(settings.log_level))
 
     async def prepare_once() -> None:
         state = make_state(settings)
@@ -82,19 +110,14 @@ def serve(
         finally:
             await state.engine.dispose()
 
-    try:
-        asyncio.run(prepare_once())
-    except (migrations.SchemaBehind, MasterKeyMissing, MasterKeyMismatch) as exc:
-        err.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
-    except OSError as exc:
-        err.print(f"[red]Cannot reach the database ({type(exc).__name__}: {exc}).[/red]")
-        raise typer.Exit(2) from None
+    asyncio.run(prepare_once())
     os.environ["KEYSTILE_PREPARED"] = "true"
     metrics_dir = _metrics_dir(workers)
     err.print(f"keystile listening on {settings.base_url} ({'SQLite' if settings.is_sqlite else 'PostgreSQL'})")
     if settings.inbox_enabled:
         err.print(f"dev inbox: {settings.base_url}dev/inbox")
+    if settings.dev:
+        err.print(f"API docs:  {settings.base_url}docs")
     # uvicorn finishes in-flight requests on SIGTERM, then re-raises the signal; this
     # handler turns that into a clean exit (status 0) instead of death by signal.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -113,6 +136,31 @@ def serve(
     finally:
         if metrics_dir:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _require_free_port(host: str, port: int, *, from_option: bool) -> None:
+    """Refuse to start on a port something else holds, before printing that keystile listens
+    there (uvicorn would print its own error only after start-up, as a log line)."""
+    import errno
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # As uvicorn binds: SO_REUSEADDR, so a port in TIME_WAIT after a restart counts as free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                how = "pass another --port" if from_option else "pass --port or set KEYSTILE_PORT"
+                raise CommandFailed(f"port {port} is in use; {how}") from None
+            if exc.errno == errno.EADDRNOTAVAIL or isinstance(exc, socket.gaierror):
+                raise CommandFailed(f"cannot listen on {host}: not an address of this machine; pass --host") from None
+            if exc.errno == errno.EACCES:
+                raise CommandFailed(
+                    f"port {port} needs privileges on this machine; pass a port above 1023 with --port"
+                ) from None
+            raise
 
 
 def _metrics_dir(workers: int) -> str | None:
@@ -175,10 +223,53 @@ def projects_list(as_json: Annotated[bool, typer.Option("--json", help="Print on
     if as_json:
         sys.stdout.write(json.dumps(rows) + "\n")
         return
-    table = Table("project_id", "name", "live", "public_token")
-    for r in rows:
-        table.add_row(r["project_id"], r["name"], "yes" if r["live"] else "no", r["public_token"])
-    out.print(table)
+    print_table(
+        ["project_id", "name", "live", "public_token"],
+        [[r["project_id"], r["name"], "yes" if r["live"] else "no", r["public_token"]] for r in rows],
+        whole=("project_id", "public_token"),
+    )
+
+
+@projects_app.command("rotate-secret")
+def projects_rotate_secret(
+    project: Annotated[str, typer.Option(help="The project_id.")],
+    revoke_others: Annotated[
+        bool,
+        typer.Option(
+            "--revoke-others",
+            help="Also remove every other secret of the project at once (a leaked secret). Without it "
+            "the old secrets keep working until `keystile projects revoke-old-secrets`.",
+        ),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+) -> None:
+    """Give a project a new secret (shown only now): the way out of a lost or leaked secret."""
+    from keystile.projects import service
+
+    secret, removed = _project_or_exit(
+        lambda state: service.rotate_secret(state.conn, project, state.clock.now(), revoke_others=revoke_others)
+    )
+    if as_json:
+        sys.stdout.write(json.dumps({"project_id": project, "secret": secret, "revoked": removed}) + "\n")
+        return
+    out.print(f"{'project_id':13} {project}", highlight=False)
+    out.print(f"{'secret':13} {secret}", highlight=False)
+    if revoke_others:
+        err.print(f"Keep the secret: keystile stores only its hash. Removed {removed} other secret(s).")
+    else:
+        err.print(
+            "Keep the secret: keystile stores only its hash. The old secrets still work; once every app "
+            f"uses the new one, run `keystile projects revoke-old-secrets --project {project}`."
+        )
+
+
+@projects_app.command("revoke-old-secrets")
+def projects_revoke_old_secrets(project: Annotated[str, typer.Option(help="The project_id.")]) -> None:
+    """Remove every secret of a project but the newest (the last step of a rotation)."""
+    from keystile.projects import service
+
+    removed = _project_or_exit(lambda state: service.revoke_old_secrets(state.conn, project))
+    err.print(f"removed {removed} older secret(s) of {project}; only the newest works now")
 
 
 def _project_or_exit(work: Callable[[Any], Awaitable[T]]) -> T:
@@ -233,10 +324,11 @@ def redirect_urls_list(
     if as_json:
         sys.stdout.write(json.dumps(rows) + "\n")
         return
-    table = Table("url", "types", "default for")
-    for r in rows:
-        table.add_row(r["url"], ", ".join(r["types"]), ", ".join(r["default_for"]) or "—")
-    out.print(table)
+    print_table(
+        ["url", "types", "default for"],
+        [[r["url"], ", ".join(r["types"]), ", ".join(r["default_for"]) or "—"] for r in rows],
+        whole=("url",),
+    )
 
 
 @redirects_app.command("remove")

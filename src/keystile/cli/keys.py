@@ -13,10 +13,9 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 from sqlalchemy import select
 
-from keystile.cli.common import err, out
+from keystile.cli.common import Typer, err, out, print_table
 from keystile.cli.common import run as _run
 from keystile.core.clock import rfc3339
 from keystile.core.keys import (
@@ -28,7 +27,7 @@ from keystile.core.keys import (
 )
 from keystile.models.projects import projects
 
-app = typer.Typer(help="Signing keys: rotate and list a project's JWT signing keys.", no_args_is_help=True)
+app = Typer(help="Signing keys: rotate and list a project's JWT signing keys.", no_args_is_help=True)
 
 
 class _NoProject(LookupError):
@@ -124,10 +123,11 @@ def list_keys(
     if as_json:
         sys.stdout.write(json.dumps(rows) + "\n")
         return
-    table = Table("kid", "state", "signs from", "signs until", "leaves JWKS at")
-    for r in rows:
-        table.add_row(r["kid"], r["state"], r["signs_from"], r["retired_at"] or "—", r["unpublished_at"] or "—")
-    out.print(table)
+    print_table(
+        ["kid", "state", "signs from", "signs until", "leaves JWKS at"],
+        [[r["kid"], r["state"], r["signs_from"], r["retired_at"] or "—", r["unpublished_at"] or "—"] for r in rows],
+        whole=("kid",),
+    )
 
 
 @app.command("generate-master-key")

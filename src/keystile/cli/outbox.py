@@ -7,13 +7,12 @@ import sys
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
-from keystile.cli.common import err, out
+from keystile.cli.common import Typer, err, print_table
 from keystile.cli.common import run as _run
 from keystile.core.clock import rfc3339
 
-app = typer.Typer(help="The email outbox: list queued, sent and failed messages.", no_args_is_help=True)
+app = Typer(help="The email outbox: list queued, sent and failed messages.", no_args_is_help=True)
 
 STATUSES = ("pending", "sending", "sent", "failed", "inbox")
 
@@ -53,18 +52,22 @@ def list_messages(
     if as_json:
         sys.stdout.write(json.dumps(rows) + "\n")
         return
-    table = Table("message_id", "to", "subject", "status", "attempts", "created_at", "last_error")
-    for r in rows:
-        table.add_row(
-            r["message_id"],
-            r["to"],
-            r["subject"],
-            r["status"],
-            str(r["attempts"]),
-            r["created_at"],
-            r["last_error"] or "",
-        )
-    out.print(table)
+    print_table(
+        ["message_id", "to", "status", "attempts", "created_at", "subject", "last_error"],
+        [
+            [
+                r["message_id"],
+                r["to"],
+                r["status"],
+                str(r["attempts"]),
+                r["created_at"],
+                r["subject"],
+                r["last_error"] or "",
+            ]
+            for r in rows
+        ],
+        whole=("message_id", "to"),
+    )
     if not rows:
         err.print("no messages" + (f" with status {status}" if status else ""))
 

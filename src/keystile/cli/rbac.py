@@ -17,9 +17,9 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from keystile.cli.common import err, out, run
+from keystile.cli.common import Typer, err, out, run
 
-app = typer.Typer(
+app = Typer(
     help="The project's RBAC policy: resources and their actions, roles and their permissions, scopes. "
     "Stytch's stytch.* resources and the stytch_member / stytch_admin roles are always part of it.",
     no_args_is_help=True,

@@ -65,6 +65,46 @@ async def add_secret(conn: AsyncConnection, project_id: str, secret: str, now: d
     )
 
 
+async def rotate_secret(
+    conn: AsyncConnection, project_id: str, now: datetime, *, revoke_others: bool
+) -> tuple[str, int]:
+    """Add a new secret to the project (what Stytch's dashboard does to rotate one); with
+    `revoke_others`, remove every other secret in the same transaction. Returns the new
+    secret (shown once) and how many secrets were removed."""
+    live = (await conn.execute(select(projects.c.live).where(projects.c.project_id == project_id))).scalar()
+    if live is None:
+        raise ProjectNotFound(project_id)
+    secret = new_secret(bool(live))
+    await add_secret(conn, project_id, secret, now)
+    removed = 0
+    if revoke_others:
+        done = await conn.execute(
+            delete(project_secrets).where(
+                project_secrets.c.project_id == project_id,
+                project_secrets.c.secret_hash != crypto.hash_token(secret),
+            )
+        )
+        removed = done.rowcount
+    return secret, removed
+
+
+async def revoke_old_secrets(conn: AsyncConnection, project_id: str) -> int:
+    """Remove every secret of the project but the newest; returns how many were removed."""
+    await require_project(conn, project_id)
+    newest = (
+        await conn.execute(
+            select(project_secrets.c.secret_id)
+            .where(project_secrets.c.project_id == project_id)
+            .order_by(project_secrets.c.created_at.desc())
+            .limit(1)
+        )
+    ).scalar()
+    done = await conn.execute(
+        delete(project_secrets).where(project_secrets.c.project_id == project_id, project_secrets.c.secret_id != newest)
+    )
+    return done.rowcount
+
+
 async def list_projects(conn: AsyncConnection) -> list[dict]:
     rows = await conn.execute(select(projects).order_by(projects.c.created_at))
     return [{"project_id": r.project_id, "name": r.name, "live": r.live, "public_token": r.public_token} for r in rows]
@@ -144,8 +184,10 @@ async def list_redirect_urls(conn: AsyncConnection, project_id: str) -> list[dic
     return list(by_url.values())
 
 
-async def apply_file_config(conn: AsyncConnection, keyring: Keyring, now: datetime, config: FileConfig) -> None:
-    """Make the database hold what `keystile.toml` declares: same ids, secrets and URLs."""
+async def apply_file_config(conn: AsyncConnection, keyring: Keyring, now: datetime, config: FileConfig) -> list[str]:
+    """Make the database hold what `keystile.toml` declares: same ids, secrets and URLs.
+    Returns what it changed, one line each (empty when the database already held it all)."""
+    changes: list[str] = []
     for p in config.projects:
         secret = p.secret.get_secret_value()
         exists = (
@@ -162,12 +204,19 @@ async def apply_file_config(conn: AsyncConnection, keyring: Keyring, now: dateti
                 secret=secret,
                 public_token=p.public_token,
             )
+            changes.append(f"created project {p.project_id}")
         else:
-            values = {"name": p.name} if p.name else {}
-            if p.public_token:
+            current = (
+                await conn.execute(
+                    select(projects.c.name, projects.c.public_token).where(projects.c.project_id == p.project_id)
+                )
+            ).one()
+            values = {"name": p.name} if p.name and p.name != current.name else {}
+            if p.public_token and p.public_token != current.public_token:
                 values["public_token"] = p.public_token
             if values:
                 await conn.execute(update(projects).where(projects.c.project_id == p.project_id).values(**values))
+                changes.append(f"{p.project_id}: set {', '.join(sorted(values))}")
             hashes = {
                 r.secret_hash
                 for r in await conn.execute(
@@ -176,12 +225,25 @@ async def apply_file_config(conn: AsyncConnection, keyring: Keyring, now: dateti
             }
             if crypto.hash_token(secret) not in hashes:
                 await add_secret(conn, p.project_id, secret, now)
+                changes.append(f"{p.project_id}: added a secret")
+        before = await list_redirect_urls(conn, p.project_id)
         for r in p.redirect_urls:
             await add_redirect_url(
                 conn, now, p.project_id, r.url, [RedirectType(t) for t in r.types], default=r.default
             )
+        after = await list_redirect_urls(conn, p.project_id)
+        if after != before:
+            changes.append(f"{p.project_id}: redirect URLs now {_describe_redirects(after)}")
         if p.rbac is not None:
-            await rbac_repository.save(conn, p.project_id, p.rbac, now)
+            stored = await rbac_repository.declared(conn, p.project_id)
+            if stored != p.rbac:
+                await rbac_repository.save(conn, p.project_id, p.rbac, now)
+                changes.append(f"{p.project_id}: RBAC policy replaced")
+    return changes
+
+
+def _describe_redirects(rows: list[dict]) -> str:
+    return "; ".join(f"{r['url']} ({', '.join(r['types'])}{', default' if r['default_for'] else ''})" for r in rows)
 
 
 async def is_empty(conn: AsyncConnection) -> bool:
