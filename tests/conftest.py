@@ -1,5 +1,5 @@
 """Fixtures: a real keystile per database backend, a fresh project per test, SDK clients
-(sync and async) pointed at it, and the dev inbox."""
+pointed at it (sync; the async client has tests/sdk/test_async_sdk.py), and the dev inbox."""
 
 from __future__ import annotations
 
@@ -8,15 +8,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 import stytch
 
 from tests.support import (
     CLUSTER_SCOPES,
     CLUSTERS,
     IN_CI,
-    AsyncBridge,
     Inbox,
-    LoopThread,
     ProjectInfo,
     Server,
     fresh_postgres_url,
@@ -111,34 +110,28 @@ def inbox(server: Server) -> Inbox:
     return Inbox(server.base_url)
 
 
-@pytest.fixture(scope="session")
-def sdk_loop() -> Iterator[LoopThread]:
-    loop = LoopThread()
-    yield loop
-    loop.stop()
+@pytest.fixture
+def b2b(project: ProjectInfo) -> Iterator[Any]:
+    """stytch.B2BClient against keystile, its plain (sync) methods. The `_async` methods are
+    proven once per endpoint in tests/sdk/test_async_sdk.py instead of by every test."""
+    with requests.Session() as session:
+        yield stytch.B2BClient(
+            project.project_id, project.secret, environment=project.server.base_url, sync_session=session
+        )
 
 
-@pytest.fixture(params=["sync", "async"])
-def b2b(request: pytest.FixtureRequest, project: ProjectInfo, sdk_loop: LoopThread) -> Any:
-    """stytch.B2BClient against keystile: plain methods, or the `_async` ones."""
-    client = stytch.B2BClient(project.project_id, project.secret, environment=project.server.base_url)
-    yield client if request.param == "sync" else AsyncBridge(client, sdk_loop)
-    sdk_loop.run(client.close())
-
-
-@pytest.fixture(params=["sync", "async"])
-def consumer(request: pytest.FixtureRequest, project: ProjectInfo, sdk_loop: LoopThread) -> Any:
-    """stytch.Client against keystile: plain methods, or the `_async` ones."""
-    client = stytch.Client(project.project_id, project.secret, environment=project.server.base_url)
-    yield client if request.param == "sync" else AsyncBridge(client, sdk_loop)
-    sdk_loop.run(client.close())
+@pytest.fixture
+def consumer(project: ProjectInfo) -> Iterator[Any]:
+    """stytch.Client against keystile, its plain (sync) methods (async: test_async_sdk.py)."""
+    with requests.Session() as session:
+        yield stytch.Client(
+            project.project_id, project.secret, environment=project.server.base_url, sync_session=session
+        )
 
 
 @pytest.fixture
 def http(project: ProjectInfo) -> Any:
     """A requests session with the project's Basic auth, for what the SDK hides."""
-    import requests
-
     session = requests.Session()
     session.auth = project.auth
     session.base_url = project.server.base_url  # type: ignore[attr-defined]

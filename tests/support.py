@@ -1,7 +1,7 @@
 """Test machinery, one definition each: a real keystile server in a thread, fresh projects
-on it, the dev inbox, plain-HTTP calls and Stytch's error envelope, the databases and Redis
-a test needs, and an async bridge for the SDK's `_async` methods. (tests/flows.py holds the
-helpers that speak the API: fresh names, SDK errors, login flows.)"""
+on it, the dev inbox, plain-HTTP calls and Stytch's error envelope, and the databases and
+Redis a test needs. (tests/flows.py holds the helpers that speak the API: fresh names, SDK
+errors, login flows.)"""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,22 +108,6 @@ def require_redis() -> str:
             pytest.fail(f"Redis is not reachable at {REDIS_URL}; CI needs it")
         pytest.skip(f"Redis is not reachable at {REDIS_URL}")
     return REDIS_URL
-
-
-class LoopThread:
-    """An event loop running in its own thread; coroutines are submitted from tests."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coro: Coroutine[Any, Any, Any], timeout: float = 60) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
 
 
 @dataclass
@@ -261,6 +245,22 @@ def allow_redirect(project: ProjectInfo, url: str, *types: RedirectType, default
     server.run(add())
 
 
+def served_endpoints(app: Any, prefix: str = "/") -> list[tuple[str, str]]:
+    """Every (method, path template) the app serves under `prefix`, thin routes included,
+    read from its routers (HEAD, which Starlette adds to every GET, left out)."""
+
+    def walk(routes: list[Any]) -> Iterator[tuple[str, str]]:
+        for route in routes:
+            included = getattr(route, "original_router", None)
+            if included is not None:
+                yield from walk(included.routes)
+            elif getattr(route, "methods", None) and route.path.startswith(prefix):
+                for method in route.methods - {"HEAD"}:
+                    yield method, route.path
+
+    return sorted(set(walk(app.routes)), key=lambda endpoint: (endpoint[1], endpoint[0]))
+
+
 # --- plain HTTP -----------------------------------------------------------------------------
 
 ENVELOPE = {"status_code", "request_id", "error_type", "error_message", "error_url"}
@@ -322,24 +322,6 @@ def keystile_in_process(settings: dict[str, str], *args: str) -> subprocess.Comp
 
 def link_params(link: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(link).query).items()}
-
-
-class AsyncBridge:
-    """Wraps an SDK client so that `client.a.b.method(**kw)` runs `method_async(**kw)` on a
-    background loop: one test body covers the sync and the async SDK alike."""
-
-    def __init__(self, target: Any, loop: LoopThread) -> None:
-        self._target = target
-        self._loop = loop
-
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(self._target, name)
-        if callable(value) and hasattr(self._target, f"{name}_async"):
-            method = getattr(self._target, f"{name}_async")
-            return lambda *args, **kwargs: self._loop.run(method(*args, **kwargs))
-        if callable(value) or isinstance(value, (str, int, float, bool, type(None), dict, list)):
-            return value
-        return AsyncBridge(value, self._loop)
 
 
 # The modules and classes whose tests run whole keystile clusters (tests/http/test_multiprocess.py

@@ -1,4 +1,4 @@
-"""Consumer email magic links through the official SDK (stytch.Client), sync and async,
+"""Consumer email magic links through the official SDK (stytch.Client),
 on SQLite and PostgreSQL: login_or_create, send, invite, revoke_invite, embeddable links
 and magic_links.authenticate."""
 

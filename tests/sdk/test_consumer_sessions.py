@@ -1,4 +1,4 @@
-"""Consumer sessions through the official SDK (stytch.Client), sync and async, on SQLite
+"""Consumer sessions through the official SDK (stytch.Client), on SQLite
 and PostgreSQL: sessions.authenticate (token or JWT), get, revoke, local JWT checks, and
 the wall between consumer and B2B sessions."""
 

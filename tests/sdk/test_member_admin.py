@@ -84,9 +84,8 @@ class TestDangerouslyGet:
         assert resp.organization.organization_id == org.organization_id
 
     # The SDK's async client cannot send a boolean query parameter (yarl refuses it before any
-    # request is made), so `include_deleted` is exercised through the sync client here and over
-    # plain HTTP in tests/http/test_member_admin_http.py.
-    @pytest.mark.parametrize("b2b", ["sync"], indirect=True)
+    # request is made), so `include_deleted` is exercised through the sync client only, here and
+    # over plain HTTP in tests/http/test_member_admin_http.py.
     def test_deleted_member_only_with_include_deleted(self, b2b, org):
         member = create(b2b, org)
         b2b.organizations.members.delete(organization_id=org.organization_id, member_id=member.member_id)

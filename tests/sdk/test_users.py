@@ -1,4 +1,4 @@
-"""Consumer Users API through the official SDK (stytch.Client), sync and async, on SQLite
+"""Consumer Users API through the official SDK (stytch.Client), on SQLite
 and PostgreSQL: create, get, update, delete, search, delete_email, delete_external_id."""
 
 from __future__ import annotations

@@ -1,0 +1,471 @@
+"""The SDKs' `_async` methods, each proven once, on SQLite and PostgreSQL: every other SDK test
+drives the plain methods, and this module drives through `stytch.B2BClient` and
+`stytch.Client`'s async client (aiohttp) every method those tests use, checking what it
+parses. Its last two tests fail when a served `/v1/` endpoint was not reached through the
+async client here, or when an SDK method used anywhere in the suite has no `_async` call here:
+an endpoint or SDK method added later gets its async check in this module.
+
+The functions are module-level (no classes), so pytest-xdist's loadscope runs the whole
+module on one worker, in order, and the two coverage tests see what the checks recorded."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import stytch
+from stytch.b2b.models.sessions import AuthorizationCheck
+from stytch.core.response_base import StytchError
+
+from tests.flows import DOCUMENTS_POLICY, new_email, new_external_id, new_slug, set_policy
+from tests.support import Inbox, Server, served_endpoints
+
+
+@dataclass
+class Seen:
+    """What went through the async clients on one backend: endpoints (method, path) and
+    SDK methods (`b2b organizations.members.create`), and which checks finished."""
+
+    requests: set[tuple[str, str]] = field(default_factory=set)
+    methods: set[str] = field(default_factory=set)
+    finished: set[str] = field(default_factory=set)
+
+
+SEEN: dict[str, Seen] = {}
+
+
+class Recording:
+    """An SDK client (or one of its namespaces) that notes every `_async` method called."""
+
+    def __init__(self, target: Any, product: str, seen: Seen, prefix: str = "") -> None:
+        self._target, self._product, self._seen, self._prefix = target, product, seen, prefix
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._target, name)
+        if name.endswith("_async") and callable(value):
+            self._seen.methods.add(f"{self._product} {self._prefix}{name.removesuffix('_async')}")
+            return value
+        if callable(value) or isinstance(value, (str, int, float, bool, type(None))):
+            return value
+        return Recording(value, self._product, self._seen, f"{self._prefix}{name}.")
+
+
+def recording_session(seen: Seen) -> aiohttp.ClientSession:
+    async def on_request_start(session: Any, context: Any, params: aiohttp.TraceRequestStartParams) -> None:
+        seen.requests.add((params.method, params.url.path))
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(on_request_start)
+    return aiohttp.ClientSession(trace_configs=[trace])
+
+
+@pytest.fixture
+def seen(server: Server, request: pytest.FixtureRequest) -> Iterator[Seen]:
+    """This backend's record; the test is noted as finished if it passed."""
+    recorded = SEEN.setdefault(server.backend, Seen())
+    failed = request.session.testsfailed
+    yield recorded
+    if request.session.testsfailed == failed:
+        recorded.finished.add(request.node.originalname)
+
+
+@pytest.fixture
+async def b2b(project: Any, seen: Seen) -> AsyncIterator[Any]:
+    session = recording_session(seen)
+    client = stytch.B2BClient(
+        project.project_id, project.secret, environment=project.server.base_url, async_session=session
+    )
+    yield Recording(client, "b2b", seen)
+    await session.close()
+
+
+@pytest.fixture
+async def consumer(project: Any, seen: Seen) -> AsyncIterator[Any]:
+    session = recording_session(seen)
+    client = stytch.Client(
+        project.project_id, project.secret, environment=project.server.base_url, async_session=session
+    )
+    yield Recording(client, "consumer", seen)
+    await session.close()
+
+
+async def error_of(call: Any) -> Any:
+    with pytest.raises(StytchError) as caught:
+        await call
+    return caught.value.details
+
+
+def leeway(server: Server) -> int:
+    """The test server's clock may run ahead of the wall clock the SDK verifies JWTs with."""
+    return int(server.clock.offset.total_seconds()) + 5
+
+
+async def discovered(b2b: Any, inbox: Inbox, email: str) -> Any:
+    await b2b.magic_links.email.discovery.send_async(email_address=email)
+    return await b2b.magic_links.discovery.authenticate_async(discovery_magic_links_token=inbox.latest_token(email))
+
+
+async def signed_up(b2b: Any, inbox: Inbox, email: str, name: str = "Acme", **settings: Any) -> Any:
+    ist = (await discovered(b2b, inbox, email)).intermediate_session_token
+    return await b2b.discovery.organizations.create_async(
+        intermediate_session_token=ist, organization_name=name, **settings
+    )
+
+
+# --- B2B ----------------------------------------------------------------------------------
+
+
+async def test_b2b_discovery(b2b, inbox):
+    email = new_email()
+    sent = await b2b.magic_links.email.discovery.send_async(email_address=email)
+    assert sent.status_code == 200
+    authed = await b2b.magic_links.discovery.authenticate_async(discovery_magic_links_token=inbox.latest_token(email))
+    assert authed.email_address == email
+    assert authed.discovered_organizations == []
+
+    created = await b2b.discovery.organizations.create_async(
+        intermediate_session_token=authed.intermediate_session_token, organization_name="Acme"
+    )
+    assert created.member_authenticated is True
+    assert created.member.email_address == email
+    assert created.session_token and created.session_jwt
+
+    again = await discovered(b2b, inbox, email)
+    assert [d.organization.organization_id for d in again.discovered_organizations] == [
+        created.organization.organization_id
+    ]
+    listed = await b2b.discovery.organizations.list_async(intermediate_session_token=again.intermediate_session_token)
+    assert listed.email_address == email
+    assert [d.organization.organization_id for d in listed.discovered_organizations] == [
+        created.organization.organization_id
+    ]
+    exchanged = await b2b.discovery.intermediate_sessions.exchange_async(
+        intermediate_session_token=again.intermediate_session_token,
+        organization_id=created.organization.organization_id,
+    )
+    assert exchanged.member_authenticated is True
+    assert exchanged.member_id == created.member_id
+    assert exchanged.member_session.organization_id == created.organization.organization_id
+
+
+async def test_b2b_email_magic_links(b2b, inbox):
+    org = (
+        await signed_up(
+            b2b,
+            inbox,
+            new_email("founder"),
+            email_allowed_domains=["acme.test"],
+            email_jit_provisioning="RESTRICTED",
+            email_invites="ALL_ALLOWED",
+        )
+    ).organization
+    email = new_email("bob")
+    signup = await b2b.magic_links.email.login_or_signup_async(organization_id=org.organization_id, email_address=email)
+    assert signup.member_created is True
+    assert signup.member.status == "pending"
+    authed = await b2b.magic_links.authenticate_async(
+        magic_links_token=inbox.latest_token(email), session_duration_minutes=60
+    )
+    assert authed.member_id == signup.member_id
+    assert authed.member.status == "active"
+    assert authed.member_session.organization_id == org.organization_id
+
+    invited_email = new_email("carol", "elsewhere.test")
+    invited = await b2b.magic_links.email.invite_async(
+        organization_id=org.organization_id, email_address=invited_email, name="Carol"
+    )
+    assert invited.member.status == "invited"
+    joined = await b2b.magic_links.authenticate_async(magic_links_token=inbox.latest_token(invited_email))
+    assert joined.member.member_id == invited.member_id
+    assert joined.member.status == "active"
+    assert joined.member.name == "Carol"
+
+    spent = await error_of(b2b.magic_links.authenticate_async(magic_links_token=inbox.latest_token(invited_email)))
+    assert spent.error_type == "unable_to_auth_magic_link"
+
+
+async def test_b2b_organizations(b2b):
+    slug = new_slug()
+    created = (
+        await b2b.organizations.create_async(
+            organization_name="Acme", organization_slug=slug, organization_external_id=new_external_id("crm")
+        )
+    ).organization
+    assert created.organization_slug == slug
+    got = await b2b.organizations.get_async(organization_id=slug)
+    assert got.organization.organization_id == created.organization_id
+
+    updated = await b2b.organizations.update_async(
+        organization_id=created.organization_id, organization_name="Renamed", trusted_metadata={"plan": "pro"}
+    )
+    assert updated.organization.organization_name == "Renamed"
+    assert updated.organization.trusted_metadata == {"plan": "pro"}
+
+    found = await b2b.organizations.search_async(
+        query={"operator": "AND", "operands": [{"filter_name": "organization_slugs", "filter_value": [slug]}]}
+    )
+    assert [o.organization_id for o in found.organizations] == [created.organization_id]
+    assert found.results_metadata.total == 1
+
+    await b2b.organizations.members.create_async(organization_id=created.organization_id, email_address=new_email())
+    metrics = await b2b.organizations.metrics_async(organization_id=created.organization_id)
+    assert metrics.member_count == 1
+
+    cleared = await b2b.organizations.delete_external_id_async(organization_id=created.organization_id)
+    assert cleared.organization.organization_external_id in (None, "")
+
+    deleted = await b2b.organizations.delete_async(organization_id=created.organization_id)
+    assert deleted.organization_id == created.organization_id
+    gone = await error_of(b2b.organizations.get_async(organization_id=created.organization_id))
+    assert gone.error_type == "organization_not_found"
+
+
+async def test_b2b_members(b2b, inbox):
+    org = (await b2b.organizations.create_async(organization_name="Acme", organization_slug=new_slug())).organization
+    members = b2b.organizations.members
+    email = new_email()
+    member = (
+        await members.create_async(
+            organization_id=org.organization_id, email_address=email, name="Ada", external_id="emp-1"
+        )
+    ).member
+    assert member.status == "active"
+
+    by_email = await members.get_async(organization_id=org.organization_id, email_address=email.upper())
+    assert by_email.member_id == member.member_id
+    anywhere = await members.dangerously_get_async(member_id=member.member_id)
+    assert anywhere.organization.organization_id == org.organization_id
+
+    renamed = await members.update_async(organization_id=org.organization_id, member_id="emp-1", name="Ada L.")
+    assert renamed.member.name == "Ada L."
+    found = await members.search_async(
+        organization_ids=[org.organization_id],
+        query={"operator": "AND", "operands": [{"filter_name": "member_emails", "filter_value": [email]}]},
+    )
+    assert [m.member_id for m in found.members] == [member.member_id]
+
+    await b2b.magic_links.email.login_or_signup_async(organization_id=org.organization_id, email_address=email)
+    await b2b.magic_links.authenticate_async(magic_links_token=inbox.latest_token(email))
+    deleted = await members.delete_async(organization_id=org.organization_id, member_id=member.member_id)
+    assert deleted.member_id == member.member_id
+    missing = await error_of(members.get_async(organization_id=org.organization_id, member_id=member.member_id))
+    assert missing.error_type == "member_not_found"
+    back = await members.reactivate_async(organization_id=org.organization_id, member_id=member.member_id)
+    assert back.member.status == "active"
+
+    target = new_email("next")
+    started = await members.start_email_update_async(
+        organization_id=org.organization_id, member_id=member.member_id, email_address=target
+    )
+    assert started.member.email_address == email
+    assert inbox.latest(target)["links"]
+
+    moved = await members.update_async(
+        organization_id=org.organization_id, member_id=member.member_id, email_address=new_email("moved")
+    )
+    retired = moved.member.retired_email_addresses[0]
+    assert retired.email_address == email
+    unlinked = await members.unlink_retired_email_async(
+        organization_id=org.organization_id, member_id=member.member_id, email_id=retired.email_id
+    )
+    assert unlinked.member.retired_email_addresses == []
+
+    no_external = await members.delete_external_id_async(organization_id=org.organization_id, member_id="emp-1")
+    assert no_external.member.external_id in (None, "")
+
+
+async def test_b2b_sessions(b2b, inbox, project, server):
+    email = new_email()
+    first = await signed_up(b2b, inbox, email, "First")
+    second = await signed_up(b2b, inbox, email, "Second")
+    org_id = first.organization.organization_id
+
+    by_token = await b2b.sessions.authenticate_async(session_token=first.session_token)
+    assert by_token.member.member_id == first.member_id
+    assert by_token.session_jwt
+    by_jwt = await b2b.sessions.authenticate_async(session_jwt=first.session_jwt)
+    assert by_jwt.member_session.member_session_id == first.member_session.member_session_id
+    checked = await b2b.sessions.authenticate_jwt_async(session_jwt=first.session_jwt)
+    assert checked.member_session.member_id == first.member_id
+    local = await b2b.sessions.authenticate_jwt_local_async(session_jwt=first.session_jwt, leeway=leeway(server))
+    assert local is not None
+    assert local.member_session_id == first.member_session.member_session_id
+
+    keys = await b2b.sessions.get_jwks_async(project_id=project.project_id)
+    assert keys.keys and keys.keys[0].alg == "RS256"
+    listed = await b2b.sessions.get_async(organization_id=org_id, member_id=first.member_id)
+    assert [s.member_session_id for s in listed.member_sessions] == [first.member_session.member_session_id]
+
+    switched = await b2b.sessions.exchange_async(organization_id=org_id, session_token=second.session_token)
+    assert switched.member_authenticated is True
+    assert switched.member_session.organization_id == org_id
+
+    await b2b.sessions.revoke_async(session_token=first.session_token)
+    revoked = await error_of(b2b.sessions.authenticate_async(session_token=first.session_token))
+    assert revoked.error_type == "session_not_found"
+
+
+async def test_b2b_rbac(b2b, inbox, project, server):
+    set_policy(project, DOCUMENTS_POLICY)
+    policy = (await b2b.rbac.policy_async()).policy
+    assert {r.role_id for r in policy.roles} >= {"editor", "inviter", "stytch_admin", "stytch_member"}
+
+    admin = await signed_up(b2b, inbox, new_email())
+    org_id = admin.organization.organization_id
+    assert (await b2b.rbac.organizations.get_org_policy_async(organization_id=org_id)).org_policy.roles == []
+    role = {"role_id": "auditor", "description": "", "permissions": [{"resource_id": "invoices", "actions": ["read"]}]}
+    set_to = await b2b.rbac.organizations.set_org_policy_async(organization_id=org_id, org_policy={"roles": [role]})
+    assert [r.role_id for r in set_to.org_policy.roles] == ["auditor"]
+    got = await b2b.rbac.organizations.get_org_policy_async(organization_id=org_id)
+    assert [r.role_id for r in got.org_policy.roles] == ["auditor"]
+
+    check = AuthorizationCheck(organization_id=org_id, resource_id="documents", action="delete")
+    allowed = await b2b.sessions.authenticate_jwt_async(session_jwt=admin.session_jwt, authorization_check=check)
+    assert allowed.member_session.member_id == admin.member_id
+    local = await b2b.sessions.authenticate_jwt_local_async(
+        session_jwt=admin.session_jwt, leeway=leeway(server), authorization_check=check
+    )
+    assert local is not None
+    assert "stytch_admin" in local.roles
+
+
+# --- consumer -----------------------------------------------------------------------------
+
+
+async def test_consumer_magic_links(consumer, inbox):
+    email = new_email("user")
+    created = await consumer.magic_links.email.login_or_create_async(email=email)
+    assert created.user_created is True
+    authed = await consumer.magic_links.authenticate_async(token=inbox.latest_token(email), session_duration_minutes=60)
+    assert authed.user_id == created.user_id
+    assert authed.session.authentication_factors[0].email_factor.email_address == email
+
+    sent = await consumer.magic_links.email.send_async(email=email)
+    assert sent.user_id == created.user_id
+    again = await consumer.magic_links.authenticate_async(token=inbox.latest_token(email))
+    assert again.user_id == created.user_id
+
+    embedded = await consumer.magic_links.create_async(user_id=created.user_id)
+    assert embedded.token
+    used = await consumer.magic_links.authenticate_async(token=embedded.token, session_duration_minutes=30)
+    assert used.session.authentication_factors[0].delivery_method.value == "embedded"
+
+    invitee = new_email("invitee")
+    invited = await consumer.magic_links.email.invite_async(email=invitee)
+    assert invited.user_id
+    token = inbox.latest_token(invitee)
+    await consumer.magic_links.email.revoke_invite_async(email=invitee)
+    refused = await error_of(consumer.magic_links.authenticate_async(token=token))
+    assert refused.error_type == "unable_to_auth_magic_link"
+
+
+async def test_consumer_users(consumer):
+    email = new_email("user")
+    external_id = new_external_id()
+    created = await consumer.users.create_async(email=email, external_id=external_id, name={"first_name": "Ada"})
+    assert created.user.emails[0].email == email
+    got = await consumer.users.get_async(user_id=external_id)
+    assert got.user_id == created.user_id
+
+    updated = await consumer.users.update_async(user_id=created.user_id, trusted_metadata={"plan": "pro"})
+    assert updated.user.trusted_metadata == {"plan": "pro"}
+    found = await consumer.users.search_async(
+        query={"operator": "AND", "operands": [{"filter_name": "email_address", "filter_value": [email]}]}
+    )
+    assert [u.user_id for u in found.results] == [created.user_id]
+
+    no_email = await consumer.users.delete_email_async(email_id=created.email_id)
+    assert no_email.user.emails == []
+    no_external = await consumer.users.delete_external_id_async(user_id=created.user_id)
+    assert no_external.user.external_id in (None, "")
+
+    deleted = await consumer.users.delete_async(user_id=created.user_id)
+    assert deleted.user_id == created.user_id
+    gone = await error_of(consumer.users.get_async(user_id=created.user_id))
+    assert gone.error_type == "user_not_found"
+
+
+async def test_consumer_sessions(consumer, inbox, project, server):
+    email = new_email("user")
+    await consumer.magic_links.email.login_or_create_async(email=email)
+    login = await consumer.magic_links.authenticate_async(token=inbox.latest_token(email), session_duration_minutes=60)
+
+    by_token = await consumer.sessions.authenticate_async(session_token=login.session_token)
+    assert by_token.session.session_id == login.session.session_id
+    assert by_token.user.user_id == login.user_id
+    by_jwt = await consumer.sessions.authenticate_async(session_jwt=login.session_jwt)
+    assert by_jwt.session.session_id == login.session.session_id
+    checked = await consumer.sessions.authenticate_jwt_async(session_jwt=login.session_jwt)
+    assert checked.session.user_id == login.user_id
+    local = await consumer.sessions.authenticate_jwt_local_async(session_jwt=login.session_jwt, leeway=leeway(server))
+    assert local is not None
+    assert local.session_id == login.session.session_id
+
+    keys = await consumer.sessions.get_jwks_async(project_id=project.project_id)
+    assert keys.keys and keys.keys[0].alg == "RS256"
+    listed = await consumer.sessions.get_async(user_id=login.user_id)
+    assert [s.session_id for s in listed.sessions] == [login.session.session_id]
+
+    await consumer.sessions.revoke_async(session_token=login.session_token)
+    revoked = await error_of(consumer.sessions.authenticate_async(session_token=login.session_token))
+    assert revoked.error_type == "session_not_found"
+
+
+# --- coverage: keep these two last --------------------------------------------------------
+
+CHECKS = [name for name in dir() if name.startswith(("test_b2b_", "test_consumer_"))]
+
+
+def _all_checks_ran(request: pytest.FixtureRequest, seen: Seen) -> None:
+    """Coverage means something only after every check of this backend ran and passed."""
+    missing = sorted(set(CHECKS) - seen.finished)
+    selected = {
+        item.originalname
+        for item in request.session.items
+        if item.module is request.module
+        and item.callspec.params.get("backend") == request.node.callspec.params["backend"]
+    }
+    if not set(CHECKS) <= selected:
+        pytest.skip("only part of this module was selected; the coverage tests need every check")
+    assert not missing, f"these async checks did not pass, so coverage is unknown: {missing}"
+
+
+def _template(path: str) -> re.Pattern[str]:
+    return re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path)) + "$")
+
+
+def test_every_served_endpoint_was_reached_through_the_async_client(server, seen, request):
+    _all_checks_ran(request, seen)
+    served = served_endpoints(server.app, prefix="/v1/")
+    unreached = [
+        f"{method} {path}"
+        for method, path in served
+        if not any(m == method and _template(path).match(p) for m, p in seen.requests)
+    ]
+    assert not unreached, f"no async check in {Path(__file__).name} reaches: {unreached}"
+
+
+SDK_CALL = re.compile(r"\b(b2b|consumer|other_consumer)\.((?:[a-z_]+\.)*[a-z_]+)\(")
+
+
+def sdk_methods_the_suite_uses() -> set[str]:
+    """`b2b …` and `consumer …` SDK method names called anywhere in the tests (the SDK
+    clients are always named `b2b`, `consumer` or `other_consumer` there)."""
+    used = set()
+    for source in Path(__file__).resolve().parents[1].rglob("*.py"):
+        if source.resolve() == Path(__file__).resolve():
+            continue
+        for client, method in SDK_CALL.findall(source.read_text()):
+            used.add(f"{'b2b' if client == 'b2b' else 'consumer'} {method}")
+    return used
+
+
+def test_every_sdk_method_the_suite_uses_has_an_async_check(server, seen, request):
+    _all_checks_ran(request, seen)
+    unchecked = sorted(sdk_methods_the_suite_uses() - seen.methods)
+    assert not unchecked, f"no `_async` call in {Path(__file__).name} for: {unchecked}"
