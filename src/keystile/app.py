@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from keystile import errors
 from keystile.config import Settings, load_file_config
-from keystile.core import ids, migrate, observability, ratelimit
+from keystile.core import ids, migrate, observability, ratelimit, stytch_api
 from keystile.core.clock import Clock
 from keystile.core.outbox import Deliverer
 from keystile.core.redirect_urls import RedirectType
@@ -182,8 +182,15 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSON:
-        if exc.status_code == 404:
-            err: errors.StytchError = errors.RouteNotFound(f"No route {request.method} {request.url.path}.")
+        unserved = stytch_api.find(request.method, request.url.path) if exc.status_code in (404, 405) else None
+        if unserved is not None:  # no route of the app took it: Stytch has it, keystile not yet
+            err: errors.StytchError = errors.EndpointNotImplemented(
+                f"{request.method} {unserved.path} is part of Stytch's API ({unserved.area}: "
+                f"{unserved.sdk_method}) but keystile does not serve it yet. "
+                "`keystile endpoints` lists what it serves."
+            )
+        elif exc.status_code == 404:
+            err = errors.RouteNotFound(f"No route {request.method} {request.url.path}.")
         elif exc.status_code == 405:
             err = errors.MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}.")
         else:

@@ -43,6 +43,11 @@ RouteNotFound = _error("RouteNotFound", 404, "route_not_found", "The requested r
 MethodNotAllowed = _error(
     "MethodNotAllowed", 405, "method_not_allowed", "The HTTP method is not allowed on this route."
 )
+# A path of Stytch's API that keystile does not serve yet (core/stytch_api.py), so that it does
+# not read like a wrong base URL.
+EndpointNotImplemented = _error(
+    "EndpointNotImplemented", 501, "endpoint_not_implemented", "keystile does not serve this Stytch endpoint yet."
+)
 InternalServerError = _error(
     "InternalServerError",
     500,

@@ -272,6 +272,65 @@ def projects_revoke_old_secrets(project: Annotated[str, typer.Option(help="The p
     err.print(f"removed {removed} older secret(s) of {project}; only the newest works now")
 
 
+@app.command("endpoints")
+def endpoints(
+    missing: Annotated[
+        bool, typer.Option("--missing", help="List only the endpoints keystile does not serve yet.")
+    ] = False,
+    area: Annotated[
+        str | None, typer.Option(help="Only this area, e.g. 'B2B Sessions' (case does not matter).")
+    ] = None,
+    summary: Annotated[bool, typer.Option("--summary", help="One line per area: served of all.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+) -> None:
+    """Stytch's API endpoint by endpoint, and whether this keystile serves each (read from its routes)."""
+    from keystile.areas import registry
+    from keystile.core import stytch_api
+
+    found = registry()
+    routes = [*found.hot_routes, *(route for router in found.routers for route in router.routes)]
+    rows = stytch_api.status(routes)
+    if area:
+        rows = [(e, ok) for e, ok in rows if e.area.lower() == area.lower()]
+        if not rows:
+            areas = sorted({e.area for e in stytch_api.endpoints()})
+            raise CommandFailed(f"No area {area!r}; the areas are: {', '.join(areas)}")
+    if summary:
+        by_area: dict[str, list[bool]] = {}
+        for e, ok in rows:
+            by_area.setdefault(e.area, []).append(ok)
+        if as_json:
+            body = [{"area": a, "served": sum(oks), "endpoints": len(oks)} for a, oks in by_area.items()]
+            sys.stdout.write(json.dumps(body) + "\n")
+            return
+        print_table(
+            ["area", "served", "of"],
+            [[a, str(sum(oks)), str(len(oks))] for a, oks in by_area.items()],
+            whole=("area",),
+        )
+        return
+    if missing:
+        rows = [(e, ok) for e, ok in rows if not ok]
+    if as_json:
+        body = [
+            {"area": e.area, "sdk_method": e.sdk_method, "method": e.method, "path": e.path, "served": ok}
+            for e, ok in rows
+        ]
+        sys.stdout.write(json.dumps(body) + "\n")
+        return
+    # Plain lines, grouped by area: a path is never cut, whatever the terminal's width.
+    everything = stytch_api.status(routes)
+    for name in dict.fromkeys(e.area for e, _ in rows):
+        in_area = [ok for e, ok in everything if e.area == name]
+        out.print(f"{name} ({sum(in_area)} of {len(in_area)} served)", highlight=False, soft_wrap=True)
+        for e, ok in rows:
+            if e.area == name:
+                mark = "served " if ok else "not yet"
+                out.print(f"  {mark}  {e.method:6} {e.path}  {e.sdk_method}", highlight=False, soft_wrap=True)
+    served_count = sum(ok for _, ok in everything)
+    err.print(f"keystile serves {served_count} of Stytch's {len(everything)} endpoints")
+
+
 def _project_or_exit(work: Callable[[Any], Awaitable[T]]) -> T:
     from keystile.projects.service import ProjectNotFound
 
