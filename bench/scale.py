@@ -50,7 +50,7 @@ from sqlalchemy.dialects import postgresql
 
 from keystile.models.organizations import members, organizations
 from keystile.organizations.service import _organization_condition
-from keystile.sessions.service import MEMBER_SESSION
+from keystile.sessions.repository import MEMBER_SESSION
 
 console = Console(stderr=True)
 CHUNK = 20_000

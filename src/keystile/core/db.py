@@ -28,6 +28,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from keystile.core.readpool import ReadPool
+from keystile.core.writebehind import WriteBehind
 
 # PostgreSQL connections one process may hold (KEYSTILE_DATABASE_CONNECTIONS): 30 by
 # default, 8 of them for the read path's own pool and 22 for transactions; a smaller
@@ -116,6 +117,10 @@ class Row(tuple):
     @property
     def _mapping(self) -> dict[str, Any]:
         return dict(zip(self._fields, self, strict=True))
+
+    def replace(self, **changes: Any) -> Row:
+        """A copy with the named columns changed."""
+        return type(self)(changes.get(name, value) for name, value in zip(self._fields, self, strict=True))
 
 
 class Query:
@@ -368,6 +373,8 @@ class Database:
         elif url.startswith("postgresql+asyncpg"):
             self._reader = _PostgresReader(url, read_connections)
         self._batches = _Batches(self._lookup_many)
+        # Writes no request waits for (core/writebehind.py), each in a transaction of its own.
+        self.behind = WriteBehind(self.transaction)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -421,6 +428,7 @@ class Database:
         return rows[0] if rows else None
 
     async def dispose(self) -> None:
+        await self.behind.drain()
         if self._reader is not None:
             await self._reader.close()
         await self.engine.dispose()

@@ -16,18 +16,15 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import select
 from sqlalchemy.engine import Row
 
 from keystile import errors
-from keystile.core import crypto
 from keystile.core.context import Context
-from keystile.models.organizations import members
-from keystile.models.sessions import sessions
+from keystile.members import repository as members_repo
 from keystile.organizations import repository as orgs_repo
 from keystile.rbac.policy import WILDCARD
 from keystile.rbac.service import Actor, acting_member, check_role_ids, require
-from keystile.sessions import jwts
+from keystile.sessions import service as sessions
 
 ORGANIZATION = "stytch.organization"
 MEMBER = "stytch.member"
@@ -176,34 +173,22 @@ async def member_search(ctx: Context, organization_ids: list[str] | None) -> Non
 async def _session_owner(ctx: Context, body: Any) -> tuple[str, str] | None:
     """(member_id, organization_id) of the session(s) a revoke names, or None if unknown."""
     if body.member_id:
-        row = (
-            await ctx.conn.execute(
-                select(members.c.member_id, members.c.organization_id).where(
-                    members.c.project_id == ctx.project_id,
-                    members.c.member_id == body.member_id,
-                )
-            )
-        ).first()
+        member = await members_repo.find_by_id(ctx.conn, ctx.project_id, body.member_id)
+        return (member.member_id, member.organization_id) if member is not None else None
+    # The first of them the request names, as the revoke itself would refuse several.
+    if body.member_session_id:
+        named = {"session_id": body.member_session_id}
+    elif body.session_token:
+        named = {"token": body.session_token}
+    elif body.session_jwt:
+        named = {"session_jwt": body.session_jwt}
     else:
-        if body.member_session_id:
-            condition = sessions.c.session_id == body.member_session_id
-        elif body.session_token:
-            condition = sessions.c.token_hash == crypto.hash_token(body.session_token)
-        elif body.session_jwt:
-            claims = await jwts.verify(ctx, body.session_jwt)
-            condition = sessions.c.session_id == claims[jwts.SESSION_CLAIM]["id"]
-        else:
-            return None
-        row = (
-            await ctx.conn.execute(
-                select(sessions.c.member_id, sessions.c.organization_id).where(
-                    condition,
-                    sessions.c.project_id == ctx.project_id,
-                    sessions.c.kind == "b2b",
-                )
-            )
-        ).first()
-    return (row.member_id, row.organization_id) if row is not None else None
+        return None
+    try:
+        session = await sessions.find(ctx, "b2b", **named)
+    except errors.SessionNotFound:
+        return None
+    return (session.member_id or "", session.organization_id or "")
 
 
 async def session_revoke(ctx: Context, body: Any) -> None:

@@ -7,18 +7,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.engine import Row
 
 from keystile import errors
-from keystile.core import crypto
 from keystile.core.context import Context
 from keystile.members.serializers import role_ids
-from keystile.models.organizations import members, organizations
-from keystile.models.sessions import sessions
 from keystile.rbac import repository
 from keystile.rbac.policy import Policy, granting_roles, parse_org_roles, with_org_roles
-from keystile.sessions import jwts
+from keystile.sessions import service as sessions
 
 SESSION_HEADER = "x-stytch-member-session"
 SESSION_JWT_HEADER = "x-stytch-member-sessionjwt"
@@ -84,53 +80,20 @@ class Actor:
 
 async def acting_member(ctx: Context) -> Actor | None:
     """The Member named by the request's session header, or None without one. A header
-    naming no live session of this project is `session_not_found`; when both headers are
-    sent the session token is used."""
+    naming no live session of this project (or the session of a deleted Member) is
+    `session_not_found`; when both headers are sent the session token is used."""
     token = ctx.headers.get(SESSION_HEADER)
     session_jwt = ctx.headers.get(SESSION_JWT_HEADER)
     if not token and not session_jwt:
         return None
-    if token:
-        condition = sessions.c.token_hash == crypto.hash_token(token)
-    else:
-        claims = await jwts.verify(ctx, session_jwt or "")
-        condition = sessions.c.session_id == claims[jwts.SESSION_CLAIM]["id"]
-    session = (
-        await ctx.conn.execute(
-            select(sessions.c.member_id).where(
-                condition,
-                sessions.c.project_id == ctx.project_id,
-                sessions.c.kind == "b2b",
-                sessions.c.revoked_at.is_(None),
-                sessions.c.expires_at > ctx.clock.now(),
-            )
-        )
-    ).first()
-    if session is None:
+    found = await sessions.member_session(ctx, token=token, session_jwt=session_jwt)
+    if found is None:
         raise errors.SessionNotFound("The session in the X-Stytch-Member-Session header could not be found.")
-    member = (
-        await ctx.conn.execute(
-            select(members).where(
-                members.c.project_id == ctx.project_id,
-                members.c.member_id == session.member_id,
-            )
-        )
-    ).first()
-    if member is None or member.status == "deleted":
-        raise errors.SessionNotFound("The Member of the session in the request headers no longer exists.")
-    organization = (
-        await ctx.conn.execute(
-            select(organizations).where(
-                organizations.c.project_id == ctx.project_id,
-                organizations.c.organization_id == member.organization_id,
-            )
-        )
-    ).one()
     return Actor(
-        member,
-        organization,
-        role_ids(member, organization),
-        await organization_policy(ctx, organization),
+        found.member,
+        found.organization,
+        role_ids(found.member, found.organization),
+        await organization_policy(ctx, found.organization),
     )
 
 
