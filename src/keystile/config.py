@@ -32,10 +32,13 @@ class Settings(BaseSettings):
     smtp_url: str | None = None
     redis_url: str | None = None
     # Rate limits (`limits` notation, `;` between windows; empty disables one). README, "Rate limits".
-    rate_limit_project: str = "1000/second"
+    # No project-wide cap unless the operator sets one; the abuse limits are on.
+    rate_limit_project: str = ""
     rate_limit_email: str = "20/hour;50/day"
     rate_limit_unknown_token_ip: str = "100/minute;1000/hour"
     rate_limit_token_failures: str = "10/hour"
+    # Any other declared limit by name (core/ratelimit.py `Limit`), as JSON: {"name": "5/minute"}.
+    rate_limits: dict[str, str] = Field(default_factory=dict)
     # Outbox delivery: a claim older than this is a dead worker's and may be taken over.
     outbox_claim_timeout_seconds: float = 60.0
     outbox_max_attempts: int = 8

@@ -1,7 +1,7 @@
-"""Rate limits: 429 `too_many_requests` in Stytch's envelope, nothing written, for a
-project that sends too much, an address emailed too often, a client guessing tokens and a
-token whose PKCE verifier is being guessed. Counters in process and in Redis; with Redis,
-every worker shares them.
+"""Rate limits: 429 `too_many_requests` in Stytch's envelope, nothing written, for an
+address emailed too often, a client guessing tokens, a token whose PKCE verifier is being
+guessed, and a project past the cap its operator set (there is none by default). Counters
+in process and in Redis; with Redis, every worker shares them.
 
 Each test runs against a keystile started with tightened limits (both databases, both
 storages) and uses a fresh project, so the counters of one test never reach another.
@@ -21,6 +21,9 @@ import requests
 import stytch
 from stytch.core.response_base import StytchError
 
+from keystile.config import Settings
+from keystile.core import ratelimit
+from keystile.core.area import Area, Registry
 from tests.flows import new_email
 from tests.support import (
     Inbox,
@@ -127,6 +130,90 @@ class TestProjectLimit:
             assert wrong.get(f"{limited.base_url}v1/b2b/organizations/x", timeout=30).status_code == 401
 
         assert client.get("v1/b2b/organizations/organization-test-nope").status_code == 404
+
+    def test_a_request_refused_as_malformed_does_not_spend_the_budget(self, limited):
+        client = Client(limited)
+        for _ in range(PROJECT_LIMIT + 5):
+            assert client.post("v1/b2b/organizations", {"organization_name": 7}).status_code == 400
+
+        for _ in range(PROJECT_LIMIT):
+            assert client.get("v1/b2b/organizations/organization-test-nope").status_code == 404
+        assert_too_many(client.get("v1/b2b/organizations/organization-test-nope"))
+
+
+class TestDefaults:
+    """Defaults protect without throttling: no project-wide cap, the abuse limits on."""
+
+    def test_no_project_cap_unless_the_operator_sets_one(self):
+        limiter = ratelimit.Limiter(Settings())
+
+        assert limiter.windows(ratelimit.PROJECT) == []
+        assert [str(w) for w in limiter.windows(ratelimit.EMAIL)] == ["20 per 1 hour", "50 per 1 day"]
+        assert limiter.windows(ratelimit.UNKNOWN_TOKEN_IP)
+        assert limiter.windows(ratelimit.TOKEN_FAILURES)
+
+    def test_sessions_authenticate_asks_the_limiter_nothing_without_a_cap(self, backend, tmp_path_factory):
+        data_dir = tmp_path_factory.mktemp("keystile-rl-defaults")
+        server = start_server(backend, data_dir, database_url(backend, data_dir, "defaults"), redis_url=require_redis())
+        try:
+            client = Client(server)
+            email = new_email()
+            client.post("v1/magic_links/email/login_or_create", {"email": email})
+            login = client.post(
+                "v1/magic_links/authenticate",
+                {"token": client.inbox.latest_token(email), "session_duration_minutes": 60},
+            ).json()
+            asked: list[tuple[Any, ...]] = []
+            limiter = server.state.limiter
+            real = limiter._ask
+
+            async def counting(*args: Any) -> bool:
+                asked.append(args)
+                return await real(*args)
+
+            limiter._ask = counting
+            for _ in range(5):
+                by_token = client.post("v1/sessions/authenticate", {"session_token": login["session_token"]})
+                by_jwt = client.post("v1/sessions/authenticate", {"session_jwt": login["session_jwt"]})
+                assert (by_token.status_code, by_jwt.status_code) == (200, 200)
+
+            assert asked == []
+        finally:
+            server.stop()
+
+
+class TestDeclaredLimits:
+    """An area declares its limit once (`Area.rate_limits`); the operator tunes it by name."""
+
+    LIMIT = ratelimit.Limit("tests_declared", "3/minute")
+
+    def windows(self, **settings: Any) -> list[str]:
+        limiter = ratelimit.Limiter(Settings(**settings), limits=[self.LIMIT])
+        return [str(w) for w in limiter.windows(self.LIMIT)]
+
+    def test_a_declared_limit_has_its_default(self):
+        assert self.windows() == ["3 per 1 minute"]
+
+    def test_the_operator_sets_it_by_name(self):
+        assert self.windows(rate_limits={"tests_declared": "1/second;10/hour"}) == ["1 per 1 second", "10 per 1 hour"]
+
+    def test_the_operator_turns_it_off_with_an_empty_value(self):
+        assert self.windows(rate_limits={"tests_declared": ""}) == []
+
+    def test_a_malformed_value_stops_the_server_at_start(self):
+        with pytest.raises(ValueError, match="tests_declared"):
+            self.windows(rate_limits={"tests_declared": "often"})
+
+    def test_a_name_core_declares_cannot_be_declared_again(self):
+        with pytest.raises(ValueError, match="declared twice"):
+            ratelimit.Limiter(Settings(), limits=[ratelimit.Limit("email", "5/minute")])
+
+    def test_two_areas_cannot_declare_one_name(self):
+        first = Area(name="first", rate_limits=[self.LIMIT])
+        second = Area(name="second", rate_limits=[ratelimit.Limit("tests_declared", "5/minute")])
+
+        with pytest.raises(ValueError, match="rate limit 'tests_declared' is declared by two areas"):
+            Registry((first, second))
 
 
 class TestEmailLimit:

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from fastapi import APIRouter
     from starlette.routing import BaseRoute
 
+    from keystile.core.ratelimit import Limit
     from keystile.errors import StytchError
 
 Channel = Literal["email", "sms", "whatsapp"]
@@ -89,6 +90,9 @@ class Area:
     # (a PKCE verifier, later a passcode), counted per secret.
     unknown_token_errors: Sequence[type[StytchError]] = ()
     token_failure_errors: Sequence[type[StytchError]] = ()
+    # Rate limits of this area's own (core/ratelimit.py `Limit`: name, default windows, the
+    # errors that count), for `ratelimit.guard` and `ratelimit.hit`.
+    rate_limits: Sequence[Limit] = ()
     # Built-in RBAC resources whose actions this area's endpoints check (rbac/policy.py).
     rbac_resources: Sequence[RBACResource] = ()
     # Authentication factors this area's logins put into sessions.
@@ -110,6 +114,7 @@ class Registry:
     messages: dict[str, Message] = field(init=False)
     unknown_token_errors: tuple[type[StytchError], ...] = field(init=False)
     token_failure_errors: tuple[type[StytchError], ...] = field(init=False)
+    rate_limits: tuple[Limit, ...] = field(init=False)
     rbac_resources: tuple[RBACResource, ...] = field(init=False)
     factors: tuple[Factor, ...] = field(init=False)
 
@@ -130,6 +135,7 @@ class Registry:
         _unique("token kind", ((k, a) for a in self.areas for k in a.token_kinds))
         _unique("id prefix", ((p, a) for a in self.areas for p in a.id_prefixes))
         _unique("message template", ((m.template, a) for a in self.areas for m in a.messages))
+        _unique("rate limit", ((limit.name, a) for a in self.areas for limit in a.rate_limits))
         _unique("RBAC resource", ((r.resource_id, a) for a in self.areas for r in a.rbac_resources))
         _unique("factor", ((f"{f.type}/{f.delivery_method}", a) for a in self.areas for f in a.factors))
         put = object.__setattr__  # frozen: the collected fields are set once, here
@@ -141,6 +147,7 @@ class Registry:
         put(self, "messages", {m.template: m for a in self.areas for m in a.messages})
         put(self, "unknown_token_errors", tuple(e for a in self.areas for e in a.unknown_token_errors))
         put(self, "token_failure_errors", tuple(e for a in self.areas for e in a.token_failure_errors))
+        put(self, "rate_limits", tuple(limit for a in self.areas for limit in a.rate_limits))
         put(self, "rbac_resources", tuple(r for a in self.areas for r in a.rbac_resources))
         put(self, "factors", tuple(f for a in self.areas for f in a.factors))
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy import bindparam, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -198,8 +199,9 @@ class LazyConnection:
 
 
 async def open_context(request: Request) -> Context:
-    """Authenticate the project (401s), count the request against its rate limit, and give
-    the request's Context; its transaction begins at its first statement."""
+    """Authenticate the project (401s), refuse the request if the project's cap (when one
+    is set) is used up, and give the request's Context; its transaction begins at its
+    first statement."""
     state: AppState = request.app.state.keystile
     project_id, secret = _basic_credentials(request)
     project = await authenticate_project(state.db, project_id, secret)
@@ -210,16 +212,19 @@ async def open_context(request: Request) -> Context:
         request_id=request.state.request_id,
         headers=request.headers,
     )
-    await ratelimit.hit_project(ctx)
+    await ratelimit.check_project(ctx)
     return ctx
 
 
 async def close_context(ctx: Context, exc: BaseException | None) -> None:
-    """Commit (then run the after-commit callbacks) when the request succeeded, else roll back."""
+    """Commit (then run the after-commit callbacks) when the request succeeded, else roll
+    back; a request whose input validated counts against the project's cap, if one is set."""
     await ctx.conn.end(exc)
     if exc is None:
         for callback in ctx.after_commit:
             callback()
+    if exc is None or (isinstance(exc, Exception) and not isinstance(exc, RequestValidationError)):
+        await ratelimit.count_project(ctx)
 
 
 async def get_context(request: Request) -> AsyncIterator[Context]:
