@@ -239,17 +239,22 @@ def op(name, value):
 
 class TestSearch:
     @pytest.fixture
-    def five(self, b2b, org):
-        return [
-            b2b.organizations.members.create(
-                organization_id=org.organization_id,
-                email_address=new_email(f"m{i}"),
-                is_breakglass=i == 0,
-                roles=["stytch_admin"] if i == 1 else None,
-                create_member_as_pending=i == 2,
-            ).member
-            for i in range(5)
-        ]
+    def five(self, b2b, org, server):
+        """Five Members, created a second apart on the server's clock (search orders by
+        creation time)."""
+        made = []
+        for i in range(5):
+            server.clock.advance(seconds=1)
+            made.append(
+                b2b.organizations.members.create(
+                    organization_id=org.organization_id,
+                    email_address=new_email(f"m{i}"),
+                    is_breakglass=i == 0,
+                    roles=["stytch_admin"] if i == 1 else None,
+                    create_member_as_pending=i == 2,
+                ).member
+            )
+        return made
 
     def test_pages_through_the_organizations_members(self, b2b, org, five):
         ids, totals, cursor = [], [], None

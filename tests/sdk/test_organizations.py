@@ -229,17 +229,22 @@ def op(name, value):
 
 class TestSearch:
     @pytest.fixture
-    def five(self, b2b):
+    def five(self, b2b, server):
+        """Five organizations, created a second apart on the server's clock: search orders by
+        creation time, and the order must not depend on how fast the wall clock ticks."""
         tag = uuid.uuid4().hex[:6]
-        return [
-            b2b.organizations.create(
-                organization_name=f"Widgets {tag} {i}",
-                organization_slug=f"widgets-{tag}-{i}",
-                email_allowed_domains=[f"w{i}-{tag}.test"],
-                claimed_email_domains=[f"claimed{i}-{tag}.test"],
-            ).organization
-            for i in range(5)
-        ]
+        made = []
+        for i in range(5):
+            server.clock.advance(seconds=1)
+            made.append(
+                b2b.organizations.create(
+                    organization_name=f"Widgets {tag} {i}",
+                    organization_slug=f"widgets-{tag}-{i}",
+                    email_allowed_domains=[f"w{i}-{tag}.test"],
+                    claimed_email_domains=[f"claimed{i}-{tag}.test"],
+                ).organization
+            )
+        return made
 
     def test_without_query_pages_through_everything(self, b2b, five):
         ids, totals = search_all(b2b, None)

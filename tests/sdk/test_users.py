@@ -210,10 +210,13 @@ def _query(*operands: tuple[str, Any], operator: str = "AND") -> dict[str, Any]:
 
 
 @pytest.fixture
-def five_users(consumer) -> list[Any]:
+def five_users(consumer, server) -> list[Any]:
+    """Five users, created a second apart on the server's clock: the created_at filters
+    compare their creation times, which must not depend on how fast the wall clock ticks."""
     tag = uuid.uuid4().hex[:8]
     users = []
     for i in range(5):
+        server.clock.advance(seconds=1)
         users.append(
             consumer.users.create(
                 email=f"{tag}-{i}@search.test",
