@@ -12,7 +12,9 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from keystile import errors
@@ -22,7 +24,7 @@ from keystile.core.clock import Clock
 from keystile.core.outbox import Deliverer
 from keystile.core.redirect_urls import RedirectType
 from keystile.core.responses import JSON
-from keystile.core.schemas import unstorable_reason
+from keystile.core.schemas import params_need_a_look, undecodable_body, unsafe_path, unsafe_query, unstorable_reason
 from keystile.core.state import AppState, make_state
 
 log = logging.getLogger("keystile")
@@ -54,12 +56,21 @@ def _printable(part: Any) -> str:
     return text.encode("utf-8", "backslashreplace").decode().replace("\x00", "\\x00")
 
 
+# What pydantic says of a body that is not a JSON object (an array, a string, a number, null).
+_NOT_AN_OBJECT = frozenset({"model_attributes_type", "model_type", "dict_type"})
+
+
 def _describe_validation(exc: RequestValidationError) -> str:
     parts = []
     for err in exc.errors():
-        loc = ".".join(_printable(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
+        where = tuple(err.get("loc", ()))
+        if where and where[0] in ("body", "query", "path", "header", "cookie"):
+            where = where[1:]  # FastAPI's own prefix; a field may be named `query` too
+        loc = ".".join(_printable(p) for p in where)
         if err.get("type") == "json_invalid":
             return "The request body is not valid JSON."
+        if not loc and err.get("type") in _NOT_AN_OBJECT:
+            return "The request body must be a JSON object."
         if err.get("type") == "missing":
             parts.append(f"{loc} is required")
         else:
@@ -96,6 +107,46 @@ class RequestGuard:
             return message
 
         await self.app(scope, limited_receive, send)
+
+
+class SafeParams:
+    """Pure ASGI middleware, the one check of path and query values: a NUL, bytes that are
+    not UTF-8 (which the server would read as U+FFFD), or a value past `MAX_PARAM`
+    characters is a 400 `bad_request` naming the parameter, for every route (thin and
+    FastAPI alike) before it runs.
+
+    Innermost, so the logs and metrics see the answer; the route is matched (to name the
+    parameter and label the request) only when the cheap look finds something."""
+
+    def __init__(self, app: ASGIApp, router: Any) -> None:
+        self.app = app
+        self.router = router
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not params_need_a_look(scope["path"], scope["query_string"]):
+            await self.app(scope, receive, send)
+            return
+        route, path_params = self._match(scope)
+        found = unsafe_query(scope["query_string"]) or unsafe_path(scope["path"], scope.get("raw_path"), path_params)
+        if found is None:
+            await self.app(scope, receive, send)
+            return
+        if route is not None:
+            scope["route"] = route
+        name, reason = found
+        request_id = scope.get("state", {}).get("request_id") or ids.request_id()
+        await error_response(request_id, errors.BadRequest(f"{_printable(name)}: {reason}."))(scope, receive, send)
+
+    def _match(self, scope: Scope) -> tuple[Any, dict[str, Any] | None]:
+        partial: tuple[Any, dict[str, Any] | None] = (None, None)
+        for context in iter_route_contexts(self.router.routes):
+            route = context.original_route
+            match, child = route.matches(scope)
+            if match is Match.FULL:
+                return route, child.get("path_params")
+            if match is Match.PARTIAL and partial[0] is None:
+                partial = (route, child.get("path_params"))
+        return partial
 
 
 # Young collections every 10,000 net allocations instead of 700 (see `settle_heap`).
@@ -193,6 +244,8 @@ def create_app(
             err = errors.RouteNotFound(f"No route {request.method} {request.url.path}.")
         elif exc.status_code == 405:
             err = errors.MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}.")
+        elif isinstance(exc.__cause__, UnicodeDecodeError):  # the JSON body (FastAPI's and core/thin.py's)
+            err = errors.BadRequest(undecodable_body(exc.__cause__.object))
         else:
             err = errors.BadRequest(str(exc.detail))
         return error_response(_request_id(request), err)
@@ -215,7 +268,9 @@ def create_app(
 
         app.include_router(inbox_router)
 
-    # Last added runs first: request id, then logs and metrics, then rate limits.
+    # Last added runs first: request id, then logs and metrics, then rate limits, then
+    # the check of path and query values.
+    app.add_middleware(SafeParams, router=app.router)
     ratelimit.install(app, state)
     observability.install(app, state)
     app.add_middleware(RequestGuard, max_body=settings.max_body_bytes)

@@ -8,9 +8,13 @@ dependency solving and request-body machinery, behaving exactly like the FastAPI
 2. the project is authenticated and the request's `Context` built and closed by what
    `get_context` runs (`open_context`, `close_context`): same 401s, same per-project rate
    limit, and the request's transaction commits before the response is sent;
-3. the body is validated by the same pydantic model; failures become the
-   `RequestValidationError` FastAPI would raise (locations under `body`), which the app's
-   handler renders as 400 `bad_request` naming the field.
+3. the body is validated by the same pydantic model (a `RequestModel`, core/schemas.py);
+   failures become the `RequestValidationError` FastAPI would raise (locations under
+   `body`), which the app's handler renders as 400 `bad_request` naming the field. A body
+   that is not UTF-8 is the same 400 as on a FastAPI route (app.py names the field).
+
+The route is a `ThinRoute`: logs and metrics label it with its path template, as they do
+FastAPI's routes.
 
 Use it for endpoints whose cost is mostly the framework (sessions.authenticate), not as
 a general replacement for FastAPI routes: thin routes are missing from the OpenAPI schema.
@@ -33,6 +37,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
 from keystile.core.context import Context, close_context, open_context
 
@@ -147,7 +152,21 @@ def thin_post(routes: list[BaseRoute], path: str, model: type[Body]) -> Callable
             await close_context(ctx, None)
             return response
 
-        routes.append(Route(path, endpoint, methods=["POST"], name=handler.__name__))
+        routes.append(ThinRoute(path, endpoint, model, methods=["POST"], name=handler.__name__))
         return handler
 
     return register
+
+
+class ThinRoute(Route):
+    """A thin route: its request model for whoever reads the route table (the hostile-input
+    tests), and itself as `scope["route"]` for the logs and metrics, which FastAPI's router
+    sets for its own routes only."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], body_model: type[BaseModel], **kwargs: Any) -> None:
+        super().__init__(path, endpoint, **kwargs)
+        self.body_model = body_model
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["route"] = self
+        await super().handle(scope, receive, send)
