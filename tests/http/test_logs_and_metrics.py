@@ -93,6 +93,12 @@ class TestLogs:
         access = {line["request_id"]: line for line in json_lines(run["output"]) if line["logger"] == "keystile.access"}
         assert access[run["request_ids"][-1]]["status"] == 401
 
+    def test_thin_routes_are_logged_with_their_template(self, run):
+        access = {line["request_id"]: line for line in json_lines(run["output"]) if line["logger"] == "keystile.access"}
+        authenticated, refused = access[run["request_ids"][1]], access[run["request_ids"][-1]]
+        assert (authenticated["route"], authenticated["status"]) == ("/v1/b2b/sessions/authenticate", 200)
+        assert (refused["route"], refused["status"]) == ("/v1/b2b/sessions/authenticate", 401)
+
 
 class TestErrorLogs:
     def test_an_unexpected_error_is_logged_with_the_request_id_and_traceback(self, tmp_path, caplog):
@@ -148,6 +154,24 @@ class TestMetrics:
             'keystile_http_request_duration_seconds_bucket{le="0.005",method="POST",route="/v1/b2b/organizations/search",status="200"}'
             in text
         )
+
+    @pytest.mark.parametrize("path", ["/v1/b2b/sessions/authenticate", "/v1/sessions/authenticate"])
+    def test_thin_routes_are_counted_by_their_template(self, http, server, path):
+        assert http.post(f"{http.base_url}{path[1:]}", json={"session_token": "unknown-token"}).status_code == 404
+        assert http.post(f"{http.base_url}{path[1:]}", json={"session_token": 5}).status_code == 400
+        assert http.get(f"{http.base_url}{path[1:]}").status_code == 405
+        text = metrics_text(server)
+        for method, status in (("POST", 404), ("POST", 400), ("GET", 405)):
+            assert f'keystile_http_requests_total{{method="{method}",route="{path}",status="{status}"}}' in text
+
+    def test_a_path_refused_at_the_edge_is_counted_by_its_template(self, http, server):
+        assert http.get(f"{http.base_url}v1/b2b/organizations/abc%00def").status_code == 400
+        text = metrics_text(server)
+        assert 'route="/v1/b2b/organizations/{organization_id}",status="400"' in text
+
+    def test_plain_starlette_routes_are_counted_by_their_template(self, server):
+        assert requests.get(f"{server.base_url}openapi.json", timeout=10).status_code == 200
+        assert 'keystile_http_requests_total{method="GET",route="/openapi.json",status="200"}' in metrics_text(server)
 
     def test_unknown_paths_share_one_label(self, server):
         requests.get(f"{server.base_url}no/such/path/abc123", timeout=10)

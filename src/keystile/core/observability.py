@@ -407,9 +407,33 @@ class Observe:
     """Pure ASGI middleware: request id into the logs, one access line and the request
     metrics per request. Runs inside RequestGuard (which assigns the request id)."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, router: Any = None) -> None:
         self.app = app
         self.metrics = metrics
+        self.router = router
+        self._templates: dict[Any, str] = {}
+
+    def route_template(self, scope: Scope) -> str:
+        """The matched route's path template; `unmatched` when no route matched.
+
+        FastAPI's router sets `scope["route"]` for its own routes, and thin routes set it
+        themselves (core/thin.py); a plain Starlette route (/docs, /openapi.json) only
+        leaves its endpoint in the scope, looked up in the route table."""
+        route = scope.get("route")
+        if route is not None:
+            return getattr(route, "path", None) or "unmatched"
+        endpoint = scope.get("endpoint")
+        if endpoint is None or self.router is None:
+            return "unmatched"
+        template = self._templates.get(endpoint)
+        if template is None:
+            from fastapi.routing import iter_route_contexts
+
+            self._templates = {
+                context.endpoint: context.path for context in iter_route_contexts(self.router.routes) if context.path
+            }
+            template = self._templates.get(endpoint, "unmatched")
+        return template
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -435,7 +459,7 @@ class Observe:
             raise
         finally:
             seconds = time.perf_counter() - started
-            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            route = self.route_template(scope)
             method = scope.get("method", "")
             self.metrics.observe_request(method, route, status, seconds)
             level = logging.DEBUG if route in QUIET_ROUTES else logging.INFO
@@ -462,4 +486,4 @@ def install(app: Any, state: Any) -> None:
 
     app.add_api_route("/readyz", readyz, methods=["GET"], include_in_schema=False)
     app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], include_in_schema=False)
-    app.add_middleware(Observe, metrics=metrics)
+    app.add_middleware(Observe, metrics=metrics, router=app.router)
