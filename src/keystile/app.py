@@ -212,9 +212,10 @@ def create_app(
         title="keystile",
         version="0.1.0",
         lifespan=lifespan,
-        docs_url="/docs" if settings.dev else None,
+        # /docs and /openapi.json are keystile's own in dev mode (dev/docs.py): no CDN.
+        docs_url=None,
         redoc_url=None,
-        openapi_url="/openapi.json" if settings.dev else None,
+        openapi_url=None,
         telemetry={
             "tracing": settings.opentelemetry,
             "metrics": settings.opentelemetry,
@@ -267,6 +268,10 @@ def create_app(
         from keystile.dev.routes import router as inbox_router
 
         app.include_router(inbox_router)
+    if settings.dev:
+        from keystile.dev import docs
+
+        docs.install(app)
 
     # Last added runs first: request id, then logs and metrics, then rate limits, then
     # the check of path and query values.

@@ -17,7 +17,8 @@ The route is a `ThinRoute`: logs and metrics label it with its path template, as
 FastAPI's routes.
 
 Use it for endpoints whose cost is mostly the framework (sessions.authenticate), not as
-a general replacement for FastAPI routes: thin routes are missing from the OpenAPI schema.
+a general replacement for FastAPI routes. FastAPI does not see thin routes; the OpenAPI
+document lists them from their `ThinRoute` (path, method, body model; dev/docs.py).
 
 Thin routes are collected in a plain list that the app puts at the head of its own route
 table (`routes.HOT_ROUTES`), not in an `APIRouter`: matching a path through FastAPI's
