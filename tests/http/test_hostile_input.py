@@ -294,3 +294,22 @@ class TestLimits:
         finally:
             client.close()
         assert kept and (status, json.loads(data)["error_type"]) != (400, "bad_request")  # read as a JWT, not refused
+
+
+class TestCredentials:
+    """Every authenticated route reads its credentials through one function (core/context.py)."""
+
+    @pytest.mark.parametrize(
+        "credentials", [b"project-test-a\x00b:secret", b"project-test-ab:sec\x00ret", b"\xff\xfe:secret"]
+    )
+    @pytest.mark.parametrize("path", ["/v1/b2b/sessions/authenticate", "/v1/b2b/organizations/search"])
+    def test_hostile_basic_credentials_are_unauthorized(
+        self, server: Server, hostile_project: ProjectInfo, path: str, credentials: bytes
+    ):
+        client = Client(server, hostile_project)
+        client.auth = {"authorization": f"Basic {base64.b64encode(credentials).decode()}"}
+        try:
+            status, data, kept = client.send("POST", path, b"{}", {"content-type": "application/json"})
+        finally:
+            client.close()
+        assert (status, json.loads(data)["error_type"], kept) == (401, "unauthorized_credentials", True)

@@ -81,7 +81,8 @@ def _basic_credentials(request: Request) -> tuple[str, str]:
     except (binascii.Error, UnicodeDecodeError):
         raise errors.UnauthorizedCredentials() from None
     project_id, sep, secret = decoded.partition(":")
-    if not sep or not project_id or not secret:
+    # A NUL cannot name a stored project, and PostgreSQL refuses it in a query parameter.
+    if not sep or not project_id or not secret or "\x00" in project_id:
         raise errors.UnauthorizedCredentials()
     return project_id, secret
 
