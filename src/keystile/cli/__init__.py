@@ -131,7 +131,8 @@ def serve(
             log_level=settings.log_level,
             log_config=observability.logging_config(settings.log_level),
             access_log=False,
-            timeout_graceful_shutdown=settings.shutdown_timeout,
+            # uvicorn annotates an int but waits with asyncio.wait_for, which takes fractions.
+            timeout_graceful_shutdown=settings.shutdown_timeout,  # type: ignore[arg-type]
         )
     finally:
         if metrics_dir:

@@ -123,7 +123,7 @@ class Registry:
         _unique(
             "route",
             (
-                (f"{method} {route.path}", area)
+                (f"{method} {getattr(route, 'path', '')}", area)
                 for area in self.areas
                 for router in area.routers
                 for route in router.routes

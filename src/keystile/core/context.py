@@ -14,16 +14,20 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy import bindparam, select
-from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import CursorResult, Dialect, ScalarResult
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncTransaction
+from sqlalchemy.sql.base import Executable
 
 from keystile import errors
 from keystile.core import crypto, ratelimit
 from keystile.core.clock import Clock
-from keystile.core.db import Database, Lookup, Query
+from keystile.core.db import Database, Lookup, Query, RowT
 from keystile.models.projects import project_secrets, projects
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine.interfaces import _CoreAnyExecuteParams, _CoreSingleExecuteParams
+    from sqlalchemy.util.typing import TupleAny
+
     from keystile.core.state import AppState
 
 
@@ -53,15 +57,15 @@ class Context:
     def project_id(self) -> str:
         return self.project.project_id
 
-    async def read_one(self, query: Query, **values: Any) -> Any | None:
+    async def read_one(self, query: Query[RowT], **values: Any) -> RowT | None:
         """A read-only lookup (core/db.py read path); inside the request's transaction
         once one is open, so it sees the request's own writes."""
         return await self.state.db.read_one(query, conn=self.conn.open_connection, **values)
 
-    async def read_all(self, query: Query, **values: Any) -> list[Any]:
+    async def read_all(self, query: Query[RowT], **values: Any) -> list[RowT]:
         return await self.state.db.read_all(query, conn=self.conn.open_connection, **values)
 
-    async def lookup(self, lookup: Lookup, key: Any, **values: Any) -> list[Any]:
+    async def lookup(self, lookup: Lookup[RowT], key: Any, **values: Any) -> list[RowT]:
         """The rows of a keyed read-path lookup (`Database.lookup`), batched with
         concurrent requests' on PostgreSQL."""
         return await self.state.db.lookup(lookup, key, conn=self.conn.open_connection, **values)
@@ -174,17 +178,21 @@ class LazyConnection:
             self._stack = stack
         return self._conn
 
-    async def execute(self, *args: Any, **kwargs: Any) -> Any:
-        return await (await self.begin()).execute(*args, **kwargs)
+    async def execute(
+        self, statement: Executable, parameters: _CoreAnyExecuteParams | None = None
+    ) -> CursorResult[*TupleAny]:
+        return await (await self.begin()).execute(statement, parameters)
 
-    async def scalar(self, *args: Any, **kwargs: Any) -> Any:
-        return await (await self.begin()).scalar(*args, **kwargs)
+    async def scalar(self, statement: Executable, parameters: _CoreSingleExecuteParams | None = None) -> Any:
+        return await (await self.begin()).scalar(statement, parameters)
 
-    async def scalars(self, *args: Any, **kwargs: Any) -> Any:
-        return await (await self.begin()).scalars(*args, **kwargs)
+    async def scalars(
+        self, statement: Executable, parameters: _CoreSingleExecuteParams | None = None
+    ) -> ScalarResult[Any]:
+        return await (await self.begin()).scalars(statement, parameters)
 
     @asynccontextmanager
-    async def begin_nested(self) -> AsyncIterator[Any]:
+    async def begin_nested(self) -> AsyncIterator[AsyncTransaction]:
         async with (await self.begin()).begin_nested() as savepoint:
             yield savepoint
 

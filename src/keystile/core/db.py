@@ -15,20 +15,25 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Hashable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar, overload
 
 import orjson
 from sqlalchemy import JSON, LABEL_STYLE_TABLENAME_PLUS_COL, ColumnElement, Select, any_, bindparam, event
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import CursorResult, Dialect, ScalarResult
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.sql.base import Executable
 
 from keystile.core.readpool import ReadPool
 from keystile.core.writebehind import WriteBehind
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine.interfaces import _CoreAnyExecuteParams, _CoreSingleExecuteParams
+    from sqlalchemy.util.typing import TupleAny
 
 # PostgreSQL connections one process may hold (KEYSTILE_DATABASE_CONNECTIONS): 30 by
 # default, 8 of them for the read path's own pool and 22 for transactions; a smaller
@@ -102,11 +107,45 @@ def _sqlite_write_transactions(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-class Row(tuple):
-    """A read-path result row: a tuple with attribute access, like SQLAlchemy's Row."""
+class Connection(Protocol):
+    """What repositories and services use of a connection: SQLAlchemy's `AsyncConnection`
+    (a CLI command's or a background task's transaction) or the request's `LazyConnection`
+    (core/context.py), which opens its transaction at the first statement."""
+
+    @property
+    def dialect(self) -> Dialect: ...
+
+    async def execute(
+        self, statement: Executable, parameters: _CoreAnyExecuteParams | None = None
+    ) -> CursorResult[*TupleAny]: ...
+
+    async def scalar(self, statement: Executable, parameters: _CoreSingleExecuteParams | None = None) -> Any: ...
+
+    async def scalars(
+        self, statement: Executable, parameters: _CoreSingleExecuteParams | None = None
+    ) -> ScalarResult[Any]: ...
+
+    def begin_nested(self) -> AbstractAsyncContextManager[object]: ...
+
+
+class Record(Protocol):
+    """A result row, read by column name (`row.member_id`), whichever path it came from:
+    SQLAlchemy's `Row` (statements in a transaction) or the read path's `Row` below.
+    Serializers and checks that take rows from both paths take a `Record`."""
+
+    def __getattr__(self, name: str) -> Any: ...
+
+
+class Row(tuple[Any, ...]):
+    """A read-path result row: a tuple with attribute access, like SQLAlchemy's Row. The
+    read path returns these whether it ran on its own connections or in a transaction."""
 
     __slots__ = ()
     _fields: tuple[str, ...] = ()
+
+    if TYPE_CHECKING:
+        # Columns are properties made per statement (`of`); to a type checker, any name.
+        def __getattr__(self, name: str) -> Any: ...
 
     @classmethod
     def of(cls, fields: tuple[str, ...]) -> type[Row]:
@@ -123,13 +162,27 @@ class Row(tuple):
         return type(self)(changes.get(name, value) for name, value in zip(self._fields, self, strict=True))
 
 
-class Query:
+# What one result row of a read-path query is: a Row, or with `per_table` one Row per table.
+RowT = TypeVar("RowT", Row, tuple[Row, ...])
+
+
+class Query(Generic[RowT]):
     """A Core SELECT for the read path: compiled once per dialect, bound by name.
 
     Parameters are `bindparam`s; values go through the column types' bind processors and
     results through their result processors, so datetimes and JSON come back exactly as
-    SQLAlchemy would return them.
+    SQLAlchemy would return them. A `Query[Row]` gives one `Row` per result row; with
+    `per_table=True`, a `Query[tuple[Row, ...]]` gives one `Row` per table joined.
     """
+
+    @overload
+    def __init__(self: Query[Row], statement: Select[Any], *, per_table: Literal[False] = False) -> None: ...
+
+    @overload
+    def __init__(self: Query[tuple[Row, ...]], statement: Select[Any], *, per_table: Literal[True]) -> None: ...
+
+    @overload
+    def __init__(self: Query[Any], statement: Select[Any], *, per_table: bool) -> None: ...
 
     def __init__(self, statement: Select[Any], *, per_table: bool = False) -> None:
         self.statement = statement
@@ -143,7 +196,7 @@ class Query:
         return found
 
 
-class Lookup:
+class Lookup(Generic[RowT]):
     """A read-path SELECT of the rows matching one key (`key == :name`), which concurrent
     requests share on PostgreSQL.
 
@@ -156,9 +209,31 @@ class Lookup:
     plain one-key query.
     """
 
+    @overload
+    def __init__(
+        self: Lookup[Row],
+        build: Callable[..., Select[Any]],  # (key condition) -> statement
+        key: ColumnElement[Any],
+        name: str,
+        *,
+        per_table: Literal[False] = False,
+        latest: tuple[str, ...] = ("now",),
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self: Lookup[tuple[Row, ...]],
+        build: Callable[..., Select[Any]],  # (key condition) -> statement
+        key: ColumnElement[Any],
+        name: str,
+        *,
+        per_table: Literal[True],
+        latest: tuple[str, ...] = ("now",),
+    ) -> None: ...
+
     def __init__(
         self,
-        build: Callable[[ColumnElement[bool]], Select[Any]],
+        build: Callable[..., Select[Any]],  # (key condition) -> statement
         key: ColumnElement[Any],
         name: str,
         *,
@@ -167,8 +242,8 @@ class Lookup:
     ) -> None:
         self.name = name
         self.latest = latest
-        self.one = Query(build(key == bindparam(name)), per_table=per_table)
-        self.many = Query(build(key == any_(bindparam(name, type_=ARRAY(key.type)))), per_table=per_table)
+        self.one: Query[RowT] = Query(build(key == bindparam(name)), per_table=per_table)
+        self.many: Query[RowT] = Query(build(key == any_(bindparam(name, type_=ARRAY(key.type)))), per_table=per_table)
         positions = [i for i, c in enumerate(self.one.statement.selected_columns) if c is key]
         if not positions:
             raise ValueError(f"the lookup's statement must select its key column {key}")
@@ -178,12 +253,16 @@ class Lookup:
 class _Batches:
     """The lookups waiting for this turn of the event loop to end, by (lookup, values)."""
 
-    def __init__(self, run: Callable[[Lookup, list[Any], dict[str, Any]], Any]) -> None:
+    def __init__(
+        self, run: Callable[[Lookup[Any], list[Any], dict[str, Any]], Awaitable[dict[Any, list[Any]]]]
+    ) -> None:
         self._run = run  # async (lookup, keys, values) -> {key: rows}
-        self._pending: dict[Hashable, tuple[Lookup, dict[str, Any], list[tuple[Any, asyncio.Future[list[Any]]]]]] = {}
+        self._pending: dict[
+            Hashable, tuple[Lookup[Any], dict[str, Any], list[tuple[Any, asyncio.Future[list[Any]]]]]
+        ] = {}
         self._running: set[asyncio.Task[None]] = set()
 
-    def add(self, lookup: Lookup, key: Any, values: dict[str, Any]) -> asyncio.Future[list[Any]]:
+    def add(self, lookup: Lookup[Any], key: Any, values: dict[str, Any]) -> asyncio.Future[list[Any]]:
         group = (lookup, *sorted((k, v) for k, v in values.items() if k not in lookup.latest))
         loop = asyncio.get_running_loop()
         pending = self._pending.get(group)
@@ -205,7 +284,7 @@ class _Batches:
         task.add_done_callback(self._running.discard)
 
     async def _answer(
-        self, lookup: Lookup, values: dict[str, Any], waiters: list[tuple[Any, asyncio.Future[list[Any]]]]
+        self, lookup: Lookup[Any], values: dict[str, Any], waiters: list[tuple[Any, asyncio.Future[list[Any]]]]
     ) -> None:
         try:
             found = await self._run(lookup, list(dict.fromkeys(key for key, _ in waiters)), values)
@@ -254,8 +333,8 @@ class _Compiled:
             last = i + 1 == len(columns)
             table = getattr(column, "table", None)
             if last or (per_table and getattr(columns[i + 1], "table", None) is not table):
-                names = tuple(c.name for c in columns[start : i + 1])
-                self.groups.append((start, i + 1, Row.of(names)))
+                fields = tuple(c.name for c in columns[start : i + 1])
+                self.groups.append((start, i + 1, Row.of(fields)))
                 start = i + 1
         # Only the columns that need converting (datetimes, JSON) are touched per row.
         self.converters: list[tuple[int, Callable[[Any], Any]]] = []
@@ -275,7 +354,7 @@ class _Compiled:
             bound.append(proc(value) if proc else value)
         return bound
 
-    def row(self, raw: Any) -> Any:
+    def row(self, raw: Sequence[Any]) -> Row | tuple[Row, ...]:
         values = list(raw)
         for i, convert in self.converters:
             values[i] = convert(values[i])
@@ -386,7 +465,7 @@ class Database:
         async with self._lock, self.engine.begin() as conn:
             yield conn
 
-    async def read_all(self, query: Query, *, conn: AsyncConnection | None = None, **values: Any) -> list[Any]:
+    async def read_all(self, query: Query[RowT], *, conn: AsyncConnection | None = None, **values: Any) -> list[RowT]:
         """The rows of a read-only query. Without `conn`, on the read path, outside any
         transaction; with one (a transaction already open), through it, so the query
         sees that transaction's own writes and holds no second connection."""
@@ -399,18 +478,19 @@ class Database:
                 raw = (await own.exec_driver_sql(compiled.sql, tuple(params))).all()
         else:
             raw = await self._reader.fetch(compiled, params)
-        return [compiled.row(r) for r in raw]
+        rows: list[Any] = [compiled.row(r) for r in raw]  # RowT: the query's shape
+        return rows
 
     async def lookup(
-        self, lookup: Lookup, key: Any, *, conn: AsyncConnection | None = None, **values: Any
-    ) -> list[Any]:
+        self, lookup: Lookup[RowT], key: Any, *, conn: AsyncConnection | None = None, **values: Any
+    ) -> list[RowT]:
         """The rows of `lookup` for `key`: batched with concurrent lookups on PostgreSQL's
         read path, else as `read_all` runs it."""
         if conn is not None or not isinstance(self._reader, _PostgresReader):
             return await self.read_all(lookup.one, conn=conn, **{lookup.name: key}, **values)
         return await self._batches.add(lookup, key, values)
 
-    async def _lookup_many(self, lookup: Lookup, keys: list[Any], values: dict[str, Any]) -> dict[Any, list[Any]]:
+    async def _lookup_many(self, lookup: Lookup[Any], keys: list[Any], values: dict[str, Any]) -> dict[Any, list[Any]]:
         assert self._reader is not None
         if len(keys) == 1:  # the one-key statement: the plan every lone request has used
             return {keys[0]: await self.read_all(lookup.one, **{lookup.name: keys[0]}, **values)}
@@ -422,7 +502,7 @@ class Database:
             found[r[at]].append(compiled.row(r))
         return found
 
-    async def read_one(self, query: Query, *, conn: AsyncConnection | None = None, **values: Any) -> Any | None:
+    async def read_one(self, query: Query[RowT], *, conn: AsyncConnection | None = None, **values: Any) -> RowT | None:
         """The first row of a read-only query, or None."""
         rows = await self.read_all(query, conn=conn, **values)
         return rows[0] if rows else None

@@ -40,10 +40,10 @@ from cryptography.x509 import (
 from cryptography.x509.oid import NameOID
 from jwt.algorithms import RSAAlgorithm
 from sqlalchemy import and_, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystile.core import ids
 from keystile.core.clock import Clock, as_utc
+from keystile.core.db import Connection
 from keystile.models.projects import signing_keys
 
 # Session JWTs live five minutes (sessions/jwts.py); a retired key stays trusted that long
@@ -188,7 +188,7 @@ class Keyring:
         self._parsed: dict[str, SigningKey] = {}
         self._public: dict[str, Any] = {}
 
-    async def create(self, conn: AsyncConnection, project_id: str, live: bool, now: datetime) -> str:
+    async def create(self, conn: Connection, project_id: str, live: bool, now: datetime) -> str:
         """Make a new key for a project; it signs from `now` (a rotation passes a later time)."""
         key = self.new_key()
         kid = ids.jwk_id(live)
@@ -207,7 +207,7 @@ class Keyring:
         self._parsed[kid] = SigningKey(kid, key)
         return kid
 
-    async def current(self, conn: AsyncConnection, project_id: str, now: datetime | None = None) -> SigningKey:
+    async def current(self, conn: Connection, project_id: str, now: datetime | None = None) -> SigningKey:
         """The key that signs at `now` (default: the keyring's clock)."""
         row = (
             await conn.execute(
@@ -226,7 +226,7 @@ class Keyring:
             cached = self._parsed[row.kid] = SigningKey(row.kid, key)
         return cached
 
-    async def jwks(self, conn: AsyncConnection, project_id: str, now: datetime) -> list[dict[str, Any]]:
+    async def jwks(self, conn: Connection, project_id: str, now: datetime) -> list[dict[str, Any]]:
         """The published keys: the signing one and those retired less than the window ago."""
         rows = await conn.execute(
             select(signing_keys.c.public_jwk)
@@ -238,9 +238,7 @@ class Keyring:
         )
         return [row.public_jwk for row in rows]
 
-    async def public_key(
-        self, conn: AsyncConnection, project_id: str, kid: str, now: datetime | None = None
-    ) -> Any | None:
+    async def public_key(self, conn: Connection, project_id: str, kid: str, now: datetime | None = None) -> Any | None:
         """The verification key for `kid`, if it belongs to the project and is still
         published at `now` (a key retired longer than the window ago is no longer trusted)."""
         row = (
@@ -262,7 +260,7 @@ class Keyring:
 
     async def rotate(
         self,
-        conn: AsyncConnection,
+        conn: Connection,
         project_id: str,
         live: bool,
         now: datetime,
@@ -302,7 +300,7 @@ class Keyring:
         kid = await self.create(conn, project_id, live, activates_at)
         return kid, activates_at, retired
 
-    async def list_keys(self, conn: AsyncConnection, project_id: str, now: datetime) -> list[dict[str, Any]]:
+    async def list_keys(self, conn: Connection, project_id: str, now: datetime) -> list[dict[str, Any]]:
         """Every key of the project, newest first, with its state: signing, published or retired."""
         rows = await conn.execute(
             select(signing_keys.c.kid, signing_keys.c.created_at, signing_keys.c.retired_at)
@@ -315,7 +313,7 @@ class Keyring:
             unpublished_at = retired_at + RETIRED_KEY_WINDOW if retired_at is not None else None
             if as_utc(row.created_at) > now:
                 state = "next"
-            elif retired_at is None or retired_at > now:
+            elif retired_at is None or unpublished_at is None or retired_at > now:
                 state = "signing"
             else:
                 state = "published" if unpublished_at > now else "retired"
@@ -330,7 +328,7 @@ class Keyring:
             )
         return listed
 
-    async def check_master_key(self, conn: AsyncConnection) -> None:
+    async def check_master_key(self, conn: Connection) -> None:
         """Decrypt one stored key, so a wrong KEYSTILE_MASTER_KEY fails at start, not at the first login."""
         row = (await conn.execute(select(signing_keys.c.kid, signing_keys.c.private_key).limit(1))).first()
         if row is None:

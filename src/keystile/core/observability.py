@@ -195,7 +195,7 @@ class JSONFormatter(logging.Formatter):
         return orjson.dumps(body).decode()
 
 
-class CoalescingStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class CoalescingStreamHandler(logging.StreamHandler):
     """A StreamHandler for the access lines: inside an event loop, lines are written out
     together at most FLUSH_SECONDS after the first of them (one write for many requests,
     as nginx's `access_log … flush=`), instead of a write and a flush per request, which
@@ -337,7 +337,7 @@ class Metrics:
                 yield from source.collect()
                 yield from extra
 
-        return generate_latest(_Both())  # type: ignore[arg-type]
+        return generate_latest(_Both())
 
 
 async def _email_families(state: Any) -> list[Metric]:

@@ -213,7 +213,8 @@ class Deliverer:
                     )
                 except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
                     await self._failed(row, exc)
-                    smtp = await _close(smtp)
+                    await _close(smtp)
+                    smtp = None
                     continue
                 # The SMTP server has the message: record that at once (the ADR's window).
                 await self._sent(row)

@@ -6,9 +6,9 @@ from enum import StrEnum
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystile import errors
+from keystile.core.db import Connection
 from keystile.models.projects import redirect_urls
 
 
@@ -25,7 +25,7 @@ def _without_query(url: str) -> str:
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, "", ""))
 
 
-async def resolve(conn: AsyncConnection, project_id: str, requested: str | None, redirect_type: RedirectType) -> str:
+async def resolve(conn: Connection, project_id: str, requested: str | None, redirect_type: RedirectType) -> str:
     """The URL to send the user to. A requested URL must match an allowed one of that type
     (its query string may differ: developers pass state in it)."""
     none_set, no_default, not_allowed = errors.redirect_url_errors(redirect_type.value)

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from keystile.config import Settings
 from keystile.core.area import Registry
 from keystile.core.clock import Clock
-from keystile.core.db import Database
+from keystile.core.db import Connection, Database
 from keystile.core.keys import Keyring, MasterKey
 from keystile.sessions.jwts import JWTCache
 
@@ -30,12 +31,14 @@ class AppState:
     # Set by core.ratelimit.install and core.observability.install.
     limiter: Any = None
     metrics: Any = None
+    # A CLI command's transaction, set by cli/common.py `run` for the command it runs.
+    conn: Connection = field(init=False, repr=False)
 
     @property
     def engine(self) -> AsyncEngine:
         return self.db.engine
 
-    def transaction(self):
+    def transaction(self) -> AbstractAsyncContextManager[AsyncConnection]:
         return self.db.transaction()
 
 

@@ -382,6 +382,7 @@ async def authenticate(
         method_id = data["embedded_id"]
         factor = _embedded_factor(now, method_id)
     else:
+        email: Row[Any] | None
         if data.get("attach_email"):
             email = await users.add_email(ctx, user.user_id, data["attach_email"], verified=True, email_id=row.email_id)
         else:

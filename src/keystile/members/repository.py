@@ -6,11 +6,10 @@ from typing import Any
 
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystile import errors
 from keystile.core import emails
-from keystile.core.db import Query
+from keystile.core.db import Connection, Query
 from keystile.models.organizations import member_retired_emails, members
 
 _RETIRED_ORDER = (member_retired_emails.c.created_at, member_retired_emails.c.email_id)
@@ -30,7 +29,7 @@ def retired_json(row: Any) -> dict[str, str]:
     return {"email_id": row.email_id, "email_address": row.email}
 
 
-async def find(conn: AsyncConnection, project_id: str, organization_id: str, ref: str) -> Row[Any] | None:
+async def find(conn: Connection, project_id: str, organization_id: str, ref: str) -> Row[Any] | None:
     """By `member_id` or the Member's `external_id`, within one organization."""
     return (
         await conn.execute(
@@ -43,14 +42,14 @@ async def find(conn: AsyncConnection, project_id: str, organization_id: str, ref
     ).first()
 
 
-async def get(conn: AsyncConnection, project_id: str, organization_id: str, ref: str) -> Row[Any]:
+async def get(conn: Connection, project_id: str, organization_id: str, ref: str) -> Row[Any]:
     row = await find(conn, project_id, organization_id, ref)
     if row is None:
         raise errors.MemberNotFound()
     return row
 
 
-async def find_by_email(conn: AsyncConnection, project_id: str, organization_id: str, email: str) -> Row[Any] | None:
+async def find_by_email(conn: Connection, project_id: str, organization_id: str, email: str) -> Row[Any] | None:
     """The live (not deleted) membership of an email address in one organization."""
     return (
         await conn.execute(
@@ -64,7 +63,7 @@ async def find_by_email(conn: AsyncConnection, project_id: str, organization_id:
     ).first()
 
 
-async def all_by_email(conn: AsyncConnection, project_id: str, email: str) -> list[Row[Any]]:
+async def all_by_email(conn: Connection, project_id: str, email: str) -> list[Row[Any]]:
     """Every membership of one email address across the project's organizations."""
     rows = await conn.execute(
         select(members).where(members.c.project_id == project_id, members.c.email_normalized == emails.normalize(email))
@@ -72,16 +71,14 @@ async def all_by_email(conn: AsyncConnection, project_id: str, email: str) -> li
     return list(rows)
 
 
-async def find_by_id(conn: AsyncConnection, project_id: str, member_id: str) -> Row[Any] | None:
+async def find_by_id(conn: Connection, project_id: str, member_id: str) -> Row[Any] | None:
     """By `member_id` alone, in any organization of the project (`dangerously_get`)."""
     return (
         await conn.execute(select(members).where(members.c.project_id == project_id, members.c.member_id == member_id))
     ).first()
 
 
-async def retired_emails(
-    conn: AsyncConnection, project_id: str, member_ids: list[str]
-) -> dict[str, list[dict[str, str]]]:
+async def retired_emails(conn: Connection, project_id: str, member_ids: list[str]) -> dict[str, list[dict[str, str]]]:
     """Each Member's retired addresses as `Member.retired_email_addresses` lists them, oldest first."""
     found: dict[str, list[dict[str, str]]] = {member_id: [] for member_id in member_ids}
     if not member_ids:
@@ -99,7 +96,7 @@ async def retired_emails(
     return found
 
 
-async def find_retired(conn: AsyncConnection, project_id: str, organization_id: str, email: str) -> Row[Any] | None:
+async def find_retired(conn: Connection, project_id: str, organization_id: str, email: str) -> Row[Any] | None:
     """The retired-address record holding this email in one organization, if any. A deleted
     Member's addresses, retired ones included, are free again (PY `members.update` docstring)."""
     return (

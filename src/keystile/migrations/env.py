@@ -25,7 +25,10 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_async() -> None:
-    engine = make_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("alembic: sqlalchemy.url is not set (core/migrate.py sets it)")
+    engine = make_engine(url)
     async with engine.connect() as conn:
         await conn.run_sync(_run)
         await conn.commit()

@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystile import errors
+from keystile.core.db import Connection
 from keystile.models.organizations import organizations
 
 # Stytch's defaults for an Organization's policy fields (PY b2b/api/organizations.py `create`).
@@ -41,7 +41,7 @@ def settings_of(organization: Row[Any]) -> dict[str, Any]:
     return {**DEFAULT_SETTINGS, **(organization.settings or {})}
 
 
-async def find(conn: AsyncConnection, project_id: str, ref: str) -> Row[Any] | None:
+async def find(conn: Connection, project_id: str, ref: str) -> Row[Any] | None:
     """By `organization_id`, `organization_slug` or `organization_external_id` (reference §1.5)."""
     return (
         await conn.execute(
@@ -60,14 +60,14 @@ async def find(conn: AsyncConnection, project_id: str, ref: str) -> Row[Any] | N
     ).first()
 
 
-async def get(conn: AsyncConnection, project_id: str, ref: str) -> Row[Any]:
+async def get(conn: Connection, project_id: str, ref: str) -> Row[Any]:
     row = await find(conn, project_id, ref)
     if row is None:
         raise errors.OrganizationNotFound()
     return row
 
 
-async def get_many(conn: AsyncConnection, project_id: str, organization_ids: list[str]) -> dict[str, Row[Any]]:
+async def get_many(conn: Connection, project_id: str, organization_ids: list[str]) -> dict[str, Row[Any]]:
     if not organization_ids:
         return {}
     rows = await conn.execute(

@@ -447,7 +447,7 @@ def _domains_in(dialect: str, key: str, wanted: list[str]) -> ColumnElement[bool
     if not wanted:
         return false()
     if dialect == "postgresql":
-        document = literal_column(f"(organizations.settings -> '{key}')")
+        document: ColumnElement[Any] = literal_column(f"(organizations.settings -> '{key}')")
         return document.op("?|")(postgresql.array(wanted, type_=Text))
     return json_array_has(dialect, organizations.c.settings, key, lambda e: e.in_(wanted))
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystile.config import FileConfig
 from keystile.core import crypto, ids
+from keystile.core.db import Connection
 from keystile.core.keys import Keyring
 from keystile.core.redirect_urls import RedirectType
 from keystile.models.projects import project_secrets, projects, redirect_urls
@@ -36,7 +36,7 @@ def new_secret(live: bool) -> str:
 
 
 async def create_project(
-    conn: AsyncConnection,
+    conn: Connection,
     keyring: Keyring,
     now: datetime,
     *,
@@ -57,7 +57,7 @@ async def create_project(
     return NewProject(project_id, secret, public_token, name, live)
 
 
-async def add_secret(conn: AsyncConnection, project_id: str, secret: str, now: datetime) -> None:
+async def add_secret(conn: Connection, project_id: str, secret: str, now: datetime) -> None:
     await conn.execute(
         insert(project_secrets).values(
             secret_id=str(uuid.uuid4()), project_id=project_id, secret_hash=crypto.hash_token(secret), created_at=now
@@ -66,7 +66,7 @@ async def add_secret(conn: AsyncConnection, project_id: str, secret: str, now: d
 
 
 async def rotate_secret(
-    conn: AsyncConnection, project_id: str, now: datetime, *, revoke_others: bool
+    conn: Connection, project_id: str, now: datetime, *, revoke_others: bool
 ) -> tuple[str, int]:
     """Add a new secret to the project (what Stytch's dashboard does to rotate one); with
     `revoke_others`, remove every other secret in the same transaction. Returns the new
@@ -88,7 +88,7 @@ async def rotate_secret(
     return secret, removed
 
 
-async def revoke_old_secrets(conn: AsyncConnection, project_id: str) -> int:
+async def revoke_old_secrets(conn: Connection, project_id: str) -> int:
     """Remove every secret of the project but the newest; returns how many were removed."""
     await require_project(conn, project_id)
     newest = (
@@ -105,18 +105,18 @@ async def revoke_old_secrets(conn: AsyncConnection, project_id: str) -> int:
     return done.rowcount
 
 
-async def list_projects(conn: AsyncConnection) -> list[dict]:
+async def list_projects(conn: Connection) -> list[dict]:
     rows = await conn.execute(select(projects).order_by(projects.c.created_at))
     return [{"project_id": r.project_id, "name": r.name, "live": r.live, "public_token": r.public_token} for r in rows]
 
 
-async def require_project(conn: AsyncConnection, project_id: str) -> None:
+async def require_project(conn: Connection, project_id: str) -> None:
     if (await conn.execute(select(projects.c.project_id).where(projects.c.project_id == project_id))).first() is None:
         raise ProjectNotFound(project_id)
 
 
 async def add_redirect_url(
-    conn: AsyncConnection,
+    conn: Connection,
     now: datetime,
     project_id: str,
     url: str,
@@ -160,7 +160,7 @@ async def add_redirect_url(
             )
 
 
-async def remove_redirect_url(conn: AsyncConnection, project_id: str, url: str) -> int:
+async def remove_redirect_url(conn: Connection, project_id: str, url: str) -> int:
     await require_project(conn, project_id)
     result = await conn.execute(
         delete(redirect_urls).where(redirect_urls.c.project_id == project_id, redirect_urls.c.url == url)
@@ -168,7 +168,7 @@ async def remove_redirect_url(conn: AsyncConnection, project_id: str, url: str) 
     return result.rowcount
 
 
-async def list_redirect_urls(conn: AsyncConnection, project_id: str) -> list[dict]:
+async def list_redirect_urls(conn: Connection, project_id: str) -> list[dict]:
     await require_project(conn, project_id)
     rows = await conn.execute(
         select(redirect_urls)
@@ -184,7 +184,7 @@ async def list_redirect_urls(conn: AsyncConnection, project_id: str) -> list[dic
     return list(by_url.values())
 
 
-async def apply_file_config(conn: AsyncConnection, keyring: Keyring, now: datetime, config: FileConfig) -> list[str]:
+async def apply_file_config(conn: Connection, keyring: Keyring, now: datetime, config: FileConfig) -> list[str]:
     """Make the database hold what `keystile.toml` declares: same ids, secrets and URLs.
     Returns what it changed, one line each (empty when the database already held it all)."""
     changes: list[str] = []
@@ -246,5 +246,5 @@ def _describe_redirects(rows: list[dict]) -> str:
     return "; ".join(f"{r['url']} ({', '.join(r['types'])}{', default' if r['default_for'] else ''})" for r in rows)
 
 
-async def is_empty(conn: AsyncConnection) -> bool:
+async def is_empty(conn: Connection) -> bool:
     return (await conn.execute(select(projects.c.project_id).limit(1))).first() is None

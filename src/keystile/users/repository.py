@@ -8,15 +8,15 @@ from typing import Any
 
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import ColumnElement
 
+from keystile.core.db import Connection
 from keystile.core.tokens import TokenKind
 from keystile.models.tokens import tokens
 from keystile.models.users import user_emails, users
 
 
-async def find_user(conn: AsyncConnection, project_id: str, user_id: str) -> Row[Any] | None:
+async def find_user(conn: Connection, project_id: str, user_id: str) -> Row[Any] | None:
     """A user by `user_id`, or by the `external_id` the app set on it."""
     rows = (
         await conn.execute(
@@ -30,7 +30,7 @@ async def find_user(conn: AsyncConnection, project_id: str, user_id: str) -> Row
     return next((r for r in rows if r.user_id == user_id), rows[0] if rows else None)
 
 
-async def emails_of(conn: AsyncConnection, project_id: str, user_ids: Iterable[str]) -> dict[str, list[Row[Any]]]:
+async def emails_of(conn: Connection, project_id: str, user_ids: Iterable[str]) -> dict[str, list[Row[Any]]]:
     ids = list(user_ids)
     found: dict[str, list[Row[Any]]] = {user_id: [] for user_id in ids}
     if not ids:
@@ -45,7 +45,7 @@ async def emails_of(conn: AsyncConnection, project_id: str, user_ids: Iterable[s
     return found
 
 
-async def find_email(conn: AsyncConnection, project_id: str, normalized: str) -> Row[Any] | None:
+async def find_email(conn: Connection, project_id: str, normalized: str) -> Row[Any] | None:
     return (
         await conn.execute(
             select(user_emails).where(
@@ -55,7 +55,7 @@ async def find_email(conn: AsyncConnection, project_id: str, normalized: str) ->
     ).first()
 
 
-async def get_email(conn: AsyncConnection, project_id: str, email_id: str) -> Row[Any] | None:
+async def get_email(conn: Connection, project_id: str, email_id: str) -> Row[Any] | None:
     return (
         await conn.execute(
             select(user_emails).where(user_emails.c.project_id == project_id, user_emails.c.email_id == email_id)
@@ -63,7 +63,7 @@ async def get_email(conn: AsyncConnection, project_id: str, email_id: str) -> Ro
     ).first()
 
 
-async def external_id_owner(conn: AsyncConnection, project_id: str, external_id: str) -> str | None:
+async def external_id_owner(conn: Connection, project_id: str, external_id: str) -> str | None:
     return (
         await conn.execute(
             select(users.c.user_id).where(users.c.project_id == project_id, users.c.external_id == external_id)
@@ -71,15 +71,15 @@ async def external_id_owner(conn: AsyncConnection, project_id: str, external_id:
     ).scalar()
 
 
-async def insert_user(conn: AsyncConnection, values: dict[str, Any]) -> Row[Any]:
+async def insert_user(conn: Connection, values: dict[str, Any]) -> Row[Any]:
     return (await conn.execute(insert(users).values(**values).returning(users))).one()
 
 
-async def insert_email(conn: AsyncConnection, values: dict[str, Any]) -> Row[Any]:
+async def insert_email(conn: Connection, values: dict[str, Any]) -> Row[Any]:
     return (await conn.execute(insert(user_emails).values(**values).returning(user_emails))).one()
 
 
-async def update_user(conn: AsyncConnection, project_id: str, user_id: str, values: dict[str, Any]) -> Row[Any]:
+async def update_user(conn: Connection, project_id: str, user_id: str, values: dict[str, Any]) -> Row[Any]:
     return (
         await conn.execute(
             update(users)
@@ -90,7 +90,7 @@ async def update_user(conn: AsyncConnection, project_id: str, user_id: str, valu
     ).one()
 
 
-async def verify_email(conn: AsyncConnection, project_id: str, email_id: str) -> None:
+async def verify_email(conn: Connection, project_id: str, email_id: str) -> None:
     await conn.execute(
         update(user_emails)
         .where(user_emails.c.project_id == project_id, user_emails.c.email_id == email_id)
@@ -98,19 +98,19 @@ async def verify_email(conn: AsyncConnection, project_id: str, email_id: str) ->
     )
 
 
-async def delete_email(conn: AsyncConnection, project_id: str, email_id: str) -> None:
+async def delete_email(conn: Connection, project_id: str, email_id: str) -> None:
     await conn.execute(
         delete(user_emails).where(user_emails.c.project_id == project_id, user_emails.c.email_id == email_id)
     )
 
 
-async def delete_user(conn: AsyncConnection, project_id: str, user_id: str) -> None:
+async def delete_user(conn: Connection, project_id: str, user_id: str) -> None:
     # Emails and sessions go with the user (ON DELETE CASCADE).
     await conn.execute(delete(users).where(users.c.project_id == project_id, users.c.user_id == user_id))
 
 
 async def void_links(
-    conn: AsyncConnection,
+    conn: Connection,
     project_id: str,
     now: datetime,
     *,
@@ -132,7 +132,7 @@ async def void_links(
     return result.rowcount or 0
 
 
-async def count(conn: AsyncConnection, project_id: str, condition: ColumnElement[bool] | None) -> int:
+async def count(conn: Connection, project_id: str, condition: ColumnElement[bool] | None) -> int:
     query = select(func.count()).select_from(users).where(users.c.project_id == project_id)
     if condition is not None:
         query = query.where(condition)
