@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from keystile.core.redirect_urls import RedirectType
@@ -232,7 +233,7 @@ def _toml_problem(path: Path, exc: tomllib.TOMLDecodeError) -> str:
     return f"{path}: {message}; not valid TOML"
 
 
-def _validation_problem(path: Path, lines: dict[tuple[Any, ...], int], item: dict[str, Any]) -> str:
+def _validation_problem(path: Path, lines: dict[tuple[Any, ...], int], item: ErrorDetails) -> str:
     loc = tuple(item.get("loc", ()))
     kind = item.get("type")
     where = _line_of(lines, loc)

@@ -20,6 +20,7 @@ import click
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.models import CommandFunctionType
 
 T = TypeVar("T")
 
@@ -206,10 +207,10 @@ class Typer(typer.Typer):
         kwargs.setdefault("pretty_exceptions_enable", False)
         super().__init__(**kwargs)
 
-    def command(self, *args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        register = super().command(*args, **kwargs)
+    def command(self, name: str | None = None, **kwargs: Any) -> Callable[[CommandFunctionType], CommandFunctionType]:
+        register = super().command(name, **kwargs)
 
-        def decorator(f: Callable[..., Any]) -> Callable[..., Any]:
+        def decorator(f: CommandFunctionType) -> CommandFunctionType:
             @functools.wraps(f)
             def reporting(*a: Any, **kw: Any) -> Any:
                 with reported():
@@ -236,7 +237,7 @@ def _plain_help() -> None:
             return option_type(self, ctx)
 
         display_type_rich._keystile = True  # type: ignore[attr-defined]
-        core.TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+        core.TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign,assignment]
 
     if hasattr(core.TyperArgument, "_usage_display_name"):
 

@@ -241,7 +241,7 @@ async def list_organizations(
             "organization_id_hint": ist.organization_id,
         }
     row, _ = await sessions.authenticate(ctx, "b2b", token=session_token, session_jwt=session_jwt)
-    member = await members_repo.find(ctx.conn, ctx.project_id, row.organization_id, row.member_id)
+    member = await members_repo.find(ctx.conn, ctx.project_id, row.organization_id or "", row.member_id or "")
     if member is None or member.status == "deleted":
         raise errors.SessionNotFound()
     return {

@@ -24,6 +24,7 @@ from keystile.core.tokens import TokenKind
 from keystile.magic_links import factors, messages
 from keystile.models.tokens import tokens as tokens_table
 from keystile.sessions import service as sessions
+from keystile.sessions.repository import SessionRow
 from keystile.users import repository as users_repo
 from keystile.users import service as users
 
@@ -231,7 +232,7 @@ async def _named_user(
         return await users.load(ctx, user_id)
     if session_token or session_jwt:
         row, _ = await sessions.authenticate(ctx, "consumer", token=session_token, session_jwt=session_jwt)
-        return await users.load(ctx, row.user_id)
+        return await users.load(ctx, row.user_id or "")
     return None
 
 
@@ -318,7 +319,7 @@ async def create_embedded(ctx: Context, user_id: str, *, minutes: int | None = N
 class Authenticated:
     user: Row[Any]
     method_id: str
-    session: Row[Any] | None
+    session: SessionRow | None
     session_token: str
     session_jwt: str
 

@@ -65,9 +65,7 @@ async def add_secret(conn: Connection, project_id: str, secret: str, now: dateti
     )
 
 
-async def rotate_secret(
-    conn: Connection, project_id: str, now: datetime, *, revoke_others: bool
-) -> tuple[str, int]:
+async def rotate_secret(conn: Connection, project_id: str, now: datetime, *, revoke_others: bool) -> tuple[str, int]:
     """Add a new secret to the project (what Stytch's dashboard does to rotate one); with
     `revoke_others`, remove every other secret in the same transaction. Returns the new
     secret (shown once) and how many secrets were removed."""

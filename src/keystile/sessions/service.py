@@ -386,6 +386,13 @@ def _session_claim(row: SessionRow, roles: list[str]) -> dict[str, Any]:
     }
 
 
+def _subject(subject_id: str | None) -> str:
+    """The JWT's `sub`: a B2B session always has its member, a consumer session its user."""
+    if subject_id is None:
+        raise errors.SessionNotFound()
+    return subject_id
+
+
 async def member_jwt(
     ctx: Context, row: SessionRow, roles: list[str], organization_slug: str, *, signing_kid: str | None = None
 ) -> str:
@@ -393,7 +400,7 @@ async def member_jwt(
         ctx,
         signing_kid=signing_kid,
         session_id=row.session_id,
-        subject=row.member_id,
+        subject=_subject(row.member_id),
         session_claim=_session_claim(row, roles),
         organization_claim={"organization_id": row.organization_id, "slug": organization_slug},
         custom_claims=row.custom_claims or {},
@@ -405,7 +412,7 @@ async def user_jwt(ctx: Context, row: SessionRow, roles: list[str], *, signing_k
         ctx,
         signing_kid=signing_kid,
         session_id=row.session_id,
-        subject=row.user_id,
+        subject=_subject(row.user_id),
         session_claim=_session_claim(row, roles),
         organization_claim=None,
         custom_claims=row.custom_claims or {},

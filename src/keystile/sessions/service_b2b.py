@@ -84,7 +84,7 @@ async def exchange(
     (stytch.com/docs/b2b/api/exchange-session). Joining by JIT is not possible here."""
     current, _ = await service.authenticate(ctx, "b2b", token=session_token, session_jwt=session_jwt)
     service.check_duration(minutes)
-    source = await members_repo.find_by_id(ctx.conn, ctx.project_id, current.member_id)
+    source = await members_repo.find_by_id(ctx.conn, ctx.project_id, current.member_id or "")
     if source is None or source.status == "deleted":
         raise errors.SessionNotFound()
     organization = await orgs_repo.get(ctx.conn, ctx.project_id, organization_ref)
