@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import cache
 
 from keystile.core.area import Area, Registry
+from keystile.debug.area import area as debug
 from keystile.discovery.area import area as discovery
 from keystile.magic_links.area import area as magic_links
 from keystile.members.area import area as members
@@ -28,6 +29,7 @@ AREAS: tuple[Area, ...] = (
     rbac,
     users,
     projects,
+    debug,
 )
 
 

@@ -1,7 +1,9 @@
-"""The projects area: projects, their secrets and redirect URLs (managed by the CLI and keystile.toml)."""
+"""The projects area: projects, their secrets and redirect URLs (managed by the CLI and
+keystile.toml), and `project.metrics`."""
 
 from __future__ import annotations
 
 from keystile.core.area import Area
+from keystile.projects import routes
 
-area = Area(name="projects", id_prefixes=["project"])
+area = Area(name="projects", routers=[routes.router], id_prefixes=["project"])
