@@ -21,6 +21,10 @@ from keystile import errors
 STYTCH_MEMBER = "stytch_member"
 STYTCH_ADMIN = "stytch_admin"
 DEFAULT_ROLES = (STYTCH_MEMBER, STYTCH_ADMIN)
+# The consumer product's one predefined role, held by every User (rbac/consumer.py). A project
+# may declare it to add permissions; the B2B policy leaves it out.
+STYTCH_USER = "stytch_user"
+RESERVED_ROLES = (*DEFAULT_ROLES, STYTCH_USER)
 WILDCARD = "*"
 
 
@@ -230,9 +234,10 @@ def validate_declared(policy: Policy) -> None:
             raise errors.EmptyRBACRoleID()
         if role.role_id in roles:
             raise errors.RBACRoleDuplicate(f"role_id {role.role_id!r} is declared twice.")
-        if role.role_id.startswith("stytch_") and role.role_id not in DEFAULT_ROLES:
+        if role.role_id.startswith("stytch_") and role.role_id not in RESERVED_ROLES:
             raise errors.InvalidRBACStytchRoleEdit(
-                f"role_id {role.role_id!r}: the stytch_ prefix is reserved for stytch_member and stytch_admin."
+                f"role_id {role.role_id!r}: the stytch_ prefix is reserved for stytch_member, stytch_admin "
+                "and stytch_user."
             )
         roles.add(role.role_id)
         _check_actions(resources, role.permissions, f"Role {role.role_id!r}")
@@ -265,7 +270,7 @@ def effective(declared: Policy) -> Policy:
     """What `rbac.policy` returns: Stytch's default roles (plus declared additions) first, then
     the project's roles; Stytch's resources, then the project's; the project's scopes."""
     roles = [_merged_role(default, declared.role(default.role_id)) for default in DEFAULT_ROLE_DEFINITIONS]
-    roles += [r for r in declared.roles if r.role_id not in DEFAULT_ROLES]
+    roles += [r for r in declared.roles if r.role_id not in RESERVED_ROLES]
     return Policy.model_construct(
         roles=roles,
         resources=[*STYTCH_RESOURCES, *declared.resources],
