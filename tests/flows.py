@@ -19,7 +19,7 @@ from stytch.shared.method_options import Authorization
 
 from keystile.rbac import repository as rbac_repository
 from keystile.rbac.policy import Policy
-from tests.support import Inbox
+from tests.support import Inbox, keystile_in_process
 
 # --- fresh names ------------------------------------------------------------------------
 # The dev inbox and a server's database are shared by every test on that server: every
@@ -212,3 +212,27 @@ def consumer_login(consumer: Any, inbox: Inbox, *, minutes: int = 60, email: str
     return consumer.magic_links.authenticate(
         token=inbox.latest_token(email), session_duration_minutes=minutes, **kwargs
     )
+
+
+# --- impersonation -----------------------------------------------------------------------
+
+
+def impersonate(project: Any, *args: str) -> dict[str, Any]:
+    """`keystile impersonate --project P --json …` on the project's server database; its JSON."""
+    server = project.server
+    settings = {
+        "KEYSTILE_DATA_DIR": str(server.settings.data_dir),
+        "KEYSTILE_DATABASE_URL": server.settings.database_url,
+    }
+    done = keystile_in_process(
+        settings,
+        "impersonate",
+        "--project",
+        project.project_id,
+        "--impersonator-email",
+        "support@keystile.test",
+        "--json",
+        *args,
+    )
+    assert done.returncode == 0, f"keystile impersonate failed: {done.stderr}{done.stdout}"
+    return json.loads(done.stdout)

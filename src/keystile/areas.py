@@ -12,6 +12,7 @@ from functools import cache
 from keystile.core.area import Area, Registry
 from keystile.debug.area import area as debug
 from keystile.discovery.area import area as discovery
+from keystile.impersonation.area import area as impersonation
 from keystile.magic_links.area import area as magic_links
 from keystile.members.area import area as members
 from keystile.organizations.area import area as organizations
@@ -30,6 +31,7 @@ AREAS: tuple[Area, ...] = (
     users,
     projects,
     debug,
+    impersonation,
 )
 
 

@@ -202,6 +202,13 @@ UnableToParseSessionJWT = _error(
 InvalidSessionJWT = _error(
     "InvalidSessionJWT", 401, "jwt_invalid_claims", "The session JWT is not valid for this project."
 )
+SessionNotMutableImpersonated = _error(
+    "SessionNotMutableImpersonated",
+    400,
+    "session_not_mutable_impersonated",
+    "This session was started by impersonation: it cannot be extended, changed, exchanged or given other "
+    "factors. Start a new session to do that.",
+)
 SessionAuthorizationTenancyError = _error(
     "SessionAuthorizationTenancyError",
     403,

@@ -28,6 +28,7 @@ from keystile.cli import rbac as rbac_cli
 from keystile.cli.common import CommandFailed, Typer, err, out, print_table
 from keystile.cli.common import run as _run
 from keystile.core.redirect_urls import RedirectType
+from keystile.impersonation import cli as impersonation_cli
 
 T = TypeVar("T")
 
@@ -40,6 +41,7 @@ app.add_typer(redirects_app, name="redirect-urls")
 app.add_typer(keys_cli.app, name="keys")
 app.add_typer(outbox_cli.app, name="outbox")
 app.add_typer(rbac_cli.app, name="rbac")
+app.command("impersonate")(impersonation_cli.impersonate)
 
 
 def _version() -> str:

@@ -22,6 +22,7 @@ area = Area(
         errors.TooManySessionRevokeArguments,
         errors.UnableToParseSessionJWT,
         errors.InvalidSessionJWT,
+        errors.SessionNotMutableImpersonated,
         errors.SessionAuthorizationTenancyError,
         errors.SessionAuthorizationError,
         errors.ProjectNotFound,

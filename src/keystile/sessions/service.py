@@ -25,6 +25,19 @@ from keystile.sessions.repository import By, Kind, SessionRow
 MIN_MINUTES, MAX_MINUTES = 5, 527_040
 DEFAULT_B2B_MINUTES = 60
 MAX_CUSTOM_CLAIMS_BYTES = 4096
+# A session started by impersonation holds exactly one factor of this type; Stytch lets no
+# other factor join it and never extends it (PY `b2b/api/impersonation.py` docstring).
+IMPERSONATED = "impersonated"
+
+
+def is_impersonated(factors: list[dict[str, Any]]) -> bool:
+    return any(f.get("type") == IMPERSONATED for f in factors)
+
+
+def refuse_if_impersonated(row: Any) -> None:
+    """An impersonated session is fixed: no extension, no claim changes, no added factor, no exchange."""
+    if is_impersonated(row.authentication_factors):
+        raise errors.SessionNotMutableImpersonated()
 
 
 def check_duration(minutes: int | None) -> None:
@@ -118,6 +131,7 @@ async def start(
         if kind == "consumer":
             same_subject = current.user_id == user_id
         if same_subject:
+            refuse_if_impersonated(current)
             extended = await repository.update_live(
                 ctx.conn,
                 ctx.project_id,
@@ -231,6 +245,8 @@ async def _touch(
     TOUCH_INTERVAL in this process, never awaited by a request (core/writebehind.py)."""
     now = ctx.clock.now()
     values: dict[str, Any] = {}
+    if minutes is not None or custom_claims:
+        refuse_if_impersonated(row)
     if minutes is not None:
         values["expires_at"] = now + timedelta(minutes=minutes)
     if custom_claims:

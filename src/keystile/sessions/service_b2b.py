@@ -83,6 +83,7 @@ async def exchange(
     """Switch organizations: a session for the same person's membership in another organization
     (stytch.com/docs/b2b/api/exchange-session). Joining by JIT is not possible here."""
     current, _ = await service.authenticate(ctx, "b2b", token=session_token, session_jwt=session_jwt)
+    service.refuse_if_impersonated(current)
     service.check_duration(minutes)
     source = await members_repo.find_by_id(ctx.conn, ctx.project_id, current.member_id or "")
     if source is None or source.status == "deleted":
