@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.flows import impersonate, new_email
 from tests.support import IN_CI, Inbox, ProjectInfo, Server, make_project
 
 NODE_DIR = Path(__file__).resolve().parent.parent / "node"
@@ -40,11 +41,12 @@ def node() -> str:
     return node_bin  # type: ignore[return-value]
 
 
-def run_script(node: str, project: ProjectInfo, script: str) -> dict[str, Any]:
-    """Run one tests/node script against `project`'s server; its parsed JSON summary."""
+def run_script(node: str, project: ProjectInfo, script: str, **extra_env: str) -> dict[str, Any]:
+    """Run one tests/node script against `project`'s server (with `extra_env` set); its parsed JSON summary."""
     server = project.server
     env = {
         **os.environ,
+        **extra_env,
         "KEYSTILE_URL": server.base_url,
         "STYTCH_PROJECT_ID": project.project_id,
         "STYTCH_SECRET": project.secret,
@@ -70,6 +72,38 @@ def consumer_run(node: str, server: Server) -> tuple[ProjectInfo, dict[str, Any]
     """consumer_magic_link.mjs, run once per backend against a fresh project."""
     project = make_project(server)
     return project, run_script(node, project, "consumer_magic_link.mjs")
+
+
+@pytest.fixture(scope="class")
+def area_run(node: str, server: Server) -> tuple[ProjectInfo, dict[str, Any]]:
+    """area_endpoints.mjs, run once per backend against a fresh project with a Member and a
+    User, and an impersonation token minted for each by `keystile impersonate`."""
+    import requests
+
+    project = make_project(server)
+
+    def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
+        resp = requests.post(f"{server.base_url}{path}", auth=project.auth, json=body, timeout=10)
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
+    organization_id = post("v1/b2b/organizations", {"organization_name": "Node Impersonation"})["organization"][
+        "organization_id"
+    ]
+    member_id = post(f"v1/b2b/organizations/{organization_id}/members", {"email_address": new_email()})["member"][
+        "member_id"
+    ]
+    user_id = post("v1/users", {"email": new_email()})["user_id"]
+    summary = run_script(
+        node,
+        project,
+        "area_endpoints.mjs",
+        MEMBER_IMPERSONATION_TOKEN=impersonate(project, "--organization", organization_id, "--member", member_id)[
+            "token"
+        ],
+        USER_IMPERSONATION_TOKEN=impersonate(project, "--user", user_id)["token"],
+    )
+    return project, {**summary, "expected_member_id": member_id, "expected_user_id": user_id}
 
 
 class TestNodeB2BClient:
@@ -146,3 +180,40 @@ class TestNodeConsumerClient:
         messages = Inbox(project.server.base_url).messages(summary["email"])
         assert len(messages) == 1
         assert messages[0]["links"][0] == summary["link"]
+
+
+class TestNodeAreaEndpoints:
+    """debug.whoami, project.metrics, rbac.policy and both impersonation.authenticate."""
+
+    def test_every_step_completes(self, area_run):
+        _, summary = area_run
+
+        assert summary["ok"] is True, summary
+        assert summary["steps"] == [
+            "debug.whoami",
+            "project.metrics",
+            "rbac.policy",
+            "b2b.impersonation.authenticate",
+            "b2b.sessions.authenticateJwtLocal",
+            "b2b.sessions.authenticate (extend)",
+            "b2b.impersonation.authenticate (again)",
+            "impersonation.authenticate",
+            "impersonation.authenticate (again)",
+        ]
+
+    def test_whoami_metrics_and_policy_describe_the_project(self, area_run):
+        _, summary = area_run
+
+        assert summary["project_name"].startswith("test-")
+        assert summary["metrics"] == {"USER_COUNT": 1, "ORGANIZATION_COUNT": 1, "MEMBER_COUNT": 1}
+        assert summary["consumer_roles"] == ["stytch_user"]
+
+    def test_the_sessions_are_the_impersonated_member_and_user_for_sixty_minutes(self, area_run):
+        _, summary = area_run
+
+        assert summary["member_id"] == summary["expected_member_id"]
+        assert summary["user_id"] == summary["expected_user_id"]
+        assert summary["member_session_minutes"] == 60
+        assert summary["user_session_minutes"] == 60
+        assert summary["member_impersonator"]["impersonator_email_address"] == "support@keystile.test"
+        assert summary["user_impersonator"]["impersonator_email_address"] == "support@keystile.test"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from keystile.core.schemas import RequestModel
 
 
-class AuthenticateRequest(BaseModel):
+class AuthenticateRequest(RequestModel):
     impersonation_token: str
