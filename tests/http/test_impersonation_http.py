@@ -14,11 +14,9 @@ import requests
 from sqlalchemy import select
 
 from keystile.models.tokens import tokens
-from tests.conftest import make_project
-from tests.flows import impersonate, unique_email
-from tests.support import keystile_in_process, link_params
+from tests.flows import impersonate, new_email
+from tests.support import ENVELOPE, assert_envelope, call, keystile_in_process, link_params, make_project
 
-ENVELOPE = {"status_code", "request_id", "error_type", "error_message", "error_url"}
 ENDPOINTS = [
     ("GET", "v1/debug/whoami"),
     ("GET", "v1/projects/metrics"),
@@ -28,12 +26,8 @@ ENDPOINTS = [
 ]
 
 
-def call(project: Any, method: str, path: str, *, auth: Any = None, **kwargs: Any) -> requests.Response:
-    return requests.request(method, f"{project.server.base_url}{path}", auth=auth or project.auth, timeout=10, **kwargs)
-
-
 def new_user(project: Any) -> str:
-    resp = call(project, "POST", "v1/users", json={"email": unique_email()})
+    resp = call(project, "POST", "v1/users", json={"email": new_email()})
     assert resp.status_code == 200, resp.text
     return resp.json()["user_id"]
 
@@ -52,10 +46,7 @@ class TestCredentials:
     def test_a_wrong_secret_is_unauthorized_credentials(self, project, method, path):
         resp = call(project, method, path, auth=(project.project_id, "secret-test-wrong"), json={})
 
-        assert resp.status_code == 401
-        body = resp.json()
-        assert set(body) == ENVELOPE
-        assert body["error_type"] == "unauthorized_credentials"
+        assert set(assert_envelope(resp, 401, "unauthorized_credentials")) == ENVELOPE
 
     @pytest.mark.parametrize(("method", "path"), ENDPOINTS)
     def test_no_credentials_is_unauthorized_credentials(self, project, method, path):
@@ -117,12 +108,7 @@ class TestImpersonationErrors:
     def test_an_unknown_token_is_a_401_envelope(self, project, path):
         resp = call(project, "POST", path, json={"impersonation_token": "no-such-token"})
 
-        assert resp.status_code == 401
-        body = resp.json()
-        assert set(body) == ENVELOPE
-        assert body["status_code"] == 401
-        assert body["error_type"] == "unable_to_auth_impersonation_token"
-        assert body["error_url"].endswith("#unable_to_auth_impersonation_token")
+        assert set(assert_envelope(resp, 401, "unable_to_auth_impersonation_token")) == ENVELOPE
 
     @pytest.mark.parametrize("path", ["v1/b2b/impersonation/authenticate", "v1/impersonation/authenticate"])
     def test_a_missing_token_is_a_bad_request_naming_the_field(self, project, path):
@@ -145,9 +131,7 @@ class TestImpersonationErrors:
             json={"session_token": session_token, "session_duration_minutes": 120},
         )
 
-        assert resp.status_code == 400
-        assert set(resp.json()) == ENVELOPE
-        assert resp.json()["error_type"] == "session_not_mutable_impersonated"
+        assert set(assert_envelope(resp, 400, "session_not_mutable_impersonated")) == ENVELOPE
 
     def test_concurrent_redemptions_of_one_token_give_exactly_one_session(self, project):
         token = impersonate(project, "--user", new_user(project))["token"]
@@ -204,7 +188,7 @@ class TestImpersonateCommand:
             project,
             "POST",
             f"v1/b2b/organizations/{organization_id}/members",
-            json={"email_address": unique_email()},
+            json={"email_address": new_email()},
         ).json()["member"]
 
         minted = impersonate(project, "--organization", organization_id, "--member", member["member_id"])
@@ -292,7 +276,7 @@ class TestImpersonateCommand:
             project,
             "POST",
             f"v1/b2b/organizations/{organization_id}/members",
-            json={"email_address": unique_email()},
+            json={"email_address": new_email()},
         ).json()["member"]["member_id"]
         call(project, "DELETE", f"v1/b2b/organizations/{organization_id}/members/{member_id}")
 

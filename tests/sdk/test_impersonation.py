@@ -10,10 +10,9 @@ from typing import Any
 
 import pytest
 import stytch
-from stytch.core.response_base import StytchError
 
-from tests.conftest import make_project
-from tests.flows import discovery_signup, impersonate, unique_email
+from tests.flows import discovery_signup, error_of, impersonate, new_email
+from tests.support import make_project
 
 IMPERSONATOR = "support@keystile.test"
 
@@ -33,14 +32,12 @@ def consumer(project: Any, sdk_loop: Any) -> Any:
     sdk_loop.run(client.close())
 
 
-def error_type(call: Any) -> str | None:
-    with pytest.raises(StytchError) as caught:
-        call()
-    return caught.value.details.error_type
+def error_type(call: Any) -> str:
+    return error_of(call).error_type
 
 
 def signed_up_member(b2b: Any, inbox: Any) -> Any:
-    return discovery_signup(b2b, inbox, unique_email())
+    return discovery_signup(b2b, inbox, new_email())
 
 
 def member_token(project: Any, created: Any) -> dict[str, Any]:
@@ -203,7 +200,7 @@ class TestB2BAuthenticate:
     def test_another_projects_token_is_refused_and_stays_usable_there(self, b2b, inbox, server):
         other = make_project(server)
         other_b2b = stytch.B2BClient(other.project_id, other.secret, environment=server.base_url)
-        created = discovery_signup(other_b2b, inbox, unique_email())
+        created = discovery_signup(other_b2b, inbox, new_email())
         token = member_token(other, created)["token"]
 
         assert (
@@ -213,7 +210,7 @@ class TestB2BAuthenticate:
         assert other_b2b.impersonation.authenticate(impersonation_token=token).member_id == created.member.member_id
 
     def test_a_user_token_is_not_a_member_token(self, b2b, consumer, project):
-        user = consumer.users.create(email=unique_email())
+        user = consumer.users.create(email=new_email())
         token = impersonate(project, "--user", user.user_id)["token"]
 
         assert (
@@ -237,7 +234,7 @@ class TestB2BAuthenticate:
 
 class TestConsumerAuthenticate:
     def test_starts_a_session_for_the_user(self, consumer, project):
-        email = unique_email()
+        email = new_email()
         user = consumer.users.create(email=email)
         minted = impersonate(project, "--user", user.user_id)
 
@@ -250,7 +247,7 @@ class TestConsumerAuthenticate:
         assert lifetime(resp.session) == timedelta(minutes=60)
 
     def test_the_session_has_exactly_one_impersonated_factor_naming_the_impersonator(self, consumer, project):
-        user = consumer.users.create(email=unique_email())
+        user = consumer.users.create(email=new_email())
         minted = impersonate(project, "--user", user.user_id, "--impersonator-id", "staff-42")
 
         session = consumer.impersonation.authenticate(impersonation_token=minted["token"]).session
@@ -262,7 +259,7 @@ class TestConsumerAuthenticate:
         assert factor.impersonated_factor.impersonator_email_address == IMPERSONATOR
 
     def test_the_session_jwt_carries_the_impersonated_factor(self, consumer, project):
-        user = consumer.users.create(email=unique_email())
+        user = consumer.users.create(email=new_email())
         resp = consumer.impersonation.authenticate(
             impersonation_token=impersonate(project, "--user", user.user_id)["token"]
         )
@@ -272,7 +269,7 @@ class TestConsumerAuthenticate:
         assert [f.type for f in local.authentication_factors] == ["impersonated"]
 
     def test_the_session_cannot_be_extended(self, consumer, project):
-        user = consumer.users.create(email=unique_email())
+        user = consumer.users.create(email=new_email())
         resp = consumer.impersonation.authenticate(
             impersonation_token=impersonate(project, "--user", user.user_id)["token"]
         )
@@ -296,7 +293,7 @@ class TestConsumerAuthenticate:
         )
 
     def test_no_other_factor_can_be_added(self, consumer, inbox, project):
-        email = unique_email()
+        email = new_email()
         user = consumer.users.create(email=email)
         resp = consumer.impersonation.authenticate(
             impersonation_token=impersonate(project, "--user", user.user_id)["token"]
@@ -313,7 +310,7 @@ class TestConsumerAuthenticate:
         )
 
     def test_a_used_token_is_refused(self, consumer, project):
-        user = consumer.users.create(email=unique_email())
+        user = consumer.users.create(email=new_email())
         token = impersonate(project, "--user", user.user_id)["token"]
         consumer.impersonation.authenticate(impersonation_token=token)
 
@@ -323,7 +320,7 @@ class TestConsumerAuthenticate:
         )
 
     def test_an_expired_token_is_refused(self, consumer, project, server):
-        user = consumer.users.create(email=unique_email())
+        user = consumer.users.create(email=new_email())
         token = impersonate(project, "--user", user.user_id)["token"]
 
         server.clock.advance(minutes=6)
@@ -336,7 +333,7 @@ class TestConsumerAuthenticate:
     def test_another_projects_token_is_refused(self, consumer, server):
         other = make_project(server)
         other_consumer = stytch.Client(other.project_id, other.secret, environment=server.base_url)
-        user = other_consumer.users.create(email=unique_email())
+        user = other_consumer.users.create(email=new_email())
         token = impersonate(other, "--user", user.user_id)["token"]
 
         assert (
@@ -374,7 +371,7 @@ class TestAsyncClient:
         assert [f.type for f in resp.member_session.authentication_factors] == ["impersonated"]
 
     def test_consumer_authenticate_async(self, consumer, project, sdk_loop):
-        user = consumer.users.create(email=unique_email())
+        user = consumer.users.create(email=new_email())
         token = impersonate(project, "--user", user.user_id)["token"]
 
         resp = sdk_loop.run(consumer.impersonation.authenticate_async(impersonation_token=token))

@@ -6,12 +6,9 @@ from typing import Any
 
 import pytest
 import stytch
-from stytch.core.response_base import StytchError
 
-from keystile.rbac import repository as rbac_repository
-from keystile.rbac.policy import Policy
-from tests.conftest import make_project
-from tests.flows import discovery_signup, unique_email
+from tests.flows import discovery_signup, error_of, new_email, set_policy
+from tests.support import make_project
 
 
 @pytest.fixture
@@ -29,21 +26,8 @@ def b2b(project: Any, sdk_loop: Any) -> Any:
     sdk_loop.run(client.close())
 
 
-def error_type(call: Any) -> str | None:
-    with pytest.raises(StytchError) as caught:
-        call()
-    return caught.value.details.error_type
-
-
-def declare(project: Any, policy: dict[str, Any]) -> None:
-    """The project's RBAC declaration, as `keystile rbac set` or keystile.toml stores it."""
-    server = project.server
-
-    async def work() -> None:
-        async with server.state.transaction() as conn:
-            await rbac_repository.save(conn, project.project_id, Policy.model_validate(policy), server.clock.now())
-
-    server.run(work())
+def error_type(call: Any) -> str:
+    return error_of(call).error_type
 
 
 def counts(resp: Any) -> dict[str, int]:
@@ -78,21 +62,21 @@ class TestProjectMetrics:
         assert counts(resp) == {"USER_COUNT": 0, "ORGANIZATION_COUNT": 0, "MEMBER_COUNT": 0}
 
     def test_counts_users_organizations_and_members(self, consumer, b2b, inbox):
-        consumer.users.create(email=unique_email())
-        consumer.users.create(email=unique_email())
-        created = discovery_signup(b2b, inbox, unique_email())
+        consumer.users.create(email=new_email())
+        consumer.users.create(email=new_email())
+        created = discovery_signup(b2b, inbox, new_email())
         b2b.organizations.members.create(
-            organization_id=created.organization.organization_id, email_address=unique_email()
+            organization_id=created.organization.organization_id, email_address=new_email()
         )
-        discovery_signup(b2b, inbox, unique_email())
+        discovery_signup(b2b, inbox, new_email())
 
         assert counts(consumer.project.metrics()) == {"USER_COUNT": 2, "ORGANIZATION_COUNT": 2, "MEMBER_COUNT": 3}
 
     def test_deleted_users_and_members_are_not_counted(self, consumer, b2b, inbox):
-        user = consumer.users.create(email=unique_email())
-        created = discovery_signup(b2b, inbox, unique_email())
+        user = consumer.users.create(email=new_email())
+        created = discovery_signup(b2b, inbox, new_email())
         extra = b2b.organizations.members.create(
-            organization_id=created.organization.organization_id, email_address=unique_email()
+            organization_id=created.organization.organization_id, email_address=new_email()
         )
         consumer.users.delete(user_id=user.user_id)
         b2b.organizations.members.delete(
@@ -104,7 +88,7 @@ class TestProjectMetrics:
     def test_another_projects_objects_are_not_counted(self, consumer, server):
         other = make_project(server)
         other_client = stytch.Client(other.project_id, other.secret, environment=server.base_url)
-        other_client.users.create(email=unique_email())
+        other_client.users.create(email=new_email())
 
         assert counts(consumer.project.metrics())["USER_COUNT"] == 0
         assert counts(other_client.project.metrics())["USER_COUNT"] == 1
@@ -152,7 +136,7 @@ class TestConsumerRBACPolicy:
         assert policy.scopes == []
 
     def test_holds_the_projects_resources_roles_and_scopes(self, consumer, project):
-        declare(project, POLICY)
+        set_policy(project, POLICY)
 
         policy = consumer.rbac.policy().policy
 
@@ -161,7 +145,7 @@ class TestConsumerRBACPolicy:
         assert [s.scope for s in policy.scopes] == ["read:documents"]
 
     def test_stytch_user_has_what_the_project_declares_for_it(self, consumer, project):
-        declare(project, POLICY)
+        set_policy(project, POLICY)
 
         user_role = consumer.rbac.policy().policy.roles[0]
 
@@ -169,7 +153,7 @@ class TestConsumerRBACPolicy:
         assert [(p.resource_id, p.actions) for p in user_role.permissions] == [("documents", ["read"])]
 
     def test_leaves_out_the_b2b_resources_and_roles(self, consumer, project):
-        declare(project, POLICY)
+        set_policy(project, POLICY)
 
         policy = consumer.rbac.policy().policy
         editor = next(r for r in policy.roles if r.role_id == "editor")
@@ -179,13 +163,13 @@ class TestConsumerRBACPolicy:
         assert [p.resource_id for p in editor.permissions] == ["documents"]
 
     def test_the_b2b_policy_leaves_out_stytch_user(self, b2b, project):
-        declare(project, POLICY)
+        set_policy(project, POLICY)
 
         assert "stytch_user" not in [r.role_id for r in b2b.rbac.policy().policy.roles]
 
     def test_another_projects_policy_is_not_seen(self, consumer, server):
         other = make_project(server)
-        declare(other, POLICY)
+        set_policy(other, POLICY)
 
         assert consumer.rbac.policy().policy.resources == []
 
