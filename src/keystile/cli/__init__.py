@@ -22,13 +22,13 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from keystile.cli import common
+from keystile.cli import impersonate as impersonate_cli
 from keystile.cli import keys as keys_cli
 from keystile.cli import outbox as outbox_cli
 from keystile.cli import rbac as rbac_cli
 from keystile.cli.common import CommandFailed, Typer, err, out, print_table
 from keystile.cli.common import run as _run
 from keystile.core.redirect_urls import RedirectType
-from keystile.impersonation import cli as impersonation_cli
 
 T = TypeVar("T")
 
@@ -41,7 +41,7 @@ app.add_typer(redirects_app, name="redirect-urls")
 app.add_typer(keys_cli.app, name="keys")
 app.add_typer(outbox_cli.app, name="outbox")
 app.add_typer(rbac_cli.app, name="rbac")
-app.command("impersonate")(impersonation_cli.impersonate)
+app.command("impersonate")(impersonate_cli.impersonate)
 
 
 def _version() -> str:

@@ -1,5 +1,5 @@
 """The impersonation area: B2B and consumer `impersonation.authenticate`, and the tokens
-`keystile impersonate` mints for them (impersonation/cli.py)."""
+`keystile impersonate` mints for them (cli/impersonate.py)."""
 
 from __future__ import annotations
 
