@@ -10,6 +10,7 @@ module on one worker, in order, and the two coverage tests see what the checks r
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ import stytch
 from stytch.b2b.models.sessions import AuthorizationCheck
 from stytch.core.response_base import StytchError
 
-from tests.flows import DOCUMENTS_POLICY, new_email, new_external_id, new_slug, set_policy
+from tests.flows import DOCUMENTS_POLICY, impersonate, new_email, new_external_id, new_slug, set_policy
 from tests.support import Inbox, Server, served_endpoints
 
 
@@ -414,6 +415,41 @@ async def test_consumer_sessions(consumer, inbox, project, server):
     await consumer.sessions.revoke_async(session_token=login.session_token)
     revoked = await error_of(consumer.sessions.authenticate_async(session_token=login.session_token))
     assert revoked.error_type == "session_not_found"
+
+
+async def test_b2b_impersonation(b2b, inbox, project):
+    admin = await signed_up(b2b, inbox, new_email())
+    org_id, member_id = admin.organization.organization_id, admin.member_id
+    # `keystile impersonate` runs its own event loop: in a thread, not inside this test's.
+    minted = await asyncio.to_thread(impersonate, project, "--organization", org_id, "--member", member_id)
+
+    resp = await b2b.impersonation.authenticate_async(impersonation_token=minted["token"])
+    assert resp.member_id == member_id
+    assert [f.type for f in resp.member_session.authentication_factors] == ["impersonated"]
+    again = await error_of(b2b.impersonation.authenticate_async(impersonation_token=minted["token"]))
+    assert again.error_type == "unable_to_auth_impersonation_token"
+
+
+async def test_consumer_impersonation(consumer, project):
+    user = await consumer.users.create_async(email=new_email("user"))
+    minted = await asyncio.to_thread(impersonate, project, "--user", user.user_id)
+
+    resp = await consumer.impersonation.authenticate_async(impersonation_token=minted["token"])
+    assert resp.user_id == user.user_id
+    assert [f.type for f in resp.session.authentication_factors] == ["impersonated"]
+    extended = await error_of(
+        consumer.sessions.authenticate_async(session_token=resp.session_token, session_duration_minutes=90)
+    )
+    assert extended.error_type == "session_not_mutable_impersonated"
+
+
+async def test_consumer_project(consumer, project):
+    assert (await consumer.debug.whoami_async()).project_id == project.project_id
+    metrics = await consumer.project.metrics_async()
+    assert metrics.project_id == project.project_id
+    assert {m.metric_type.value: m.count for m in metrics.metrics}["USER_COUNT"] == 0
+    policy = (await consumer.rbac.policy_async()).policy
+    assert [r.role_id for r in policy.roles] == ["stytch_user"]
 
 
 # --- coverage: keep these two last --------------------------------------------------------

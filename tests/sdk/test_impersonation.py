@@ -8,28 +8,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import pytest
 import stytch
 
 from tests.flows import discovery_signup, error_of, impersonate, new_email
 from tests.support import make_project
 
 IMPERSONATOR = "support@keystile.test"
-
-
-@pytest.fixture
-def b2b(project: Any, sdk_loop: Any) -> Any:
-    """The sync client; the async one is proven once per endpoint (TestAsyncClient)."""
-    client = stytch.B2BClient(project.project_id, project.secret, environment=project.server.base_url)
-    yield client
-    sdk_loop.run(client.close())
-
-
-@pytest.fixture
-def consumer(project: Any, sdk_loop: Any) -> Any:
-    client = stytch.Client(project.project_id, project.secret, environment=project.server.base_url)
-    yield client
-    sdk_loop.run(client.close())
 
 
 def error_type(call: Any) -> str:
@@ -356,24 +340,3 @@ class TestConsumerAuthenticate:
         assert (
             error_type(lambda: wrong.impersonation.authenticate(impersonation_token="x")) == "unauthorized_credentials"
         )
-
-
-class TestAsyncClient:
-    """The SDKs' `_async` methods reach the same endpoints (once each)."""
-
-    def test_b2b_authenticate_async(self, b2b, inbox, project, sdk_loop):
-        created = signed_up_member(b2b, inbox)
-        token = member_token(project, created)["token"]
-
-        resp = sdk_loop.run(b2b.impersonation.authenticate_async(impersonation_token=token))
-
-        assert resp.member_id == created.member.member_id
-        assert [f.type for f in resp.member_session.authentication_factors] == ["impersonated"]
-
-    def test_consumer_authenticate_async(self, consumer, project, sdk_loop):
-        user = consumer.users.create(email=new_email())
-        token = impersonate(project, "--user", user.user_id)["token"]
-
-        resp = sdk_loop.run(consumer.impersonation.authenticate_async(impersonation_token=token))
-
-        assert resp.user_id == user.user_id

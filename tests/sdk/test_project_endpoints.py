@@ -4,26 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 import stytch
 
 from tests.flows import discovery_signup, error_of, new_email, set_policy
 from tests.support import make_project
-
-
-@pytest.fixture
-def consumer(project: Any, sdk_loop: Any) -> Any:
-    """The sync client; the async one is proven once per endpoint (TestAsyncClient)."""
-    client = stytch.Client(project.project_id, project.secret, environment=project.server.base_url)
-    yield client
-    sdk_loop.run(client.close())
-
-
-@pytest.fixture
-def b2b(project: Any, sdk_loop: Any) -> Any:
-    client = stytch.B2BClient(project.project_id, project.secret, environment=project.server.base_url)
-    yield client
-    sdk_loop.run(client.close())
 
 
 def error_type(call: Any) -> str:
@@ -177,16 +161,3 @@ class TestConsumerRBACPolicy:
         wrong = stytch.Client(project.project_id, "secret-test-wrong-wrong-wrong", environment=project.server.base_url)
 
         assert error_type(wrong.rbac.policy) == "unauthorized_credentials"
-
-
-class TestAsyncClient:
-    """The SDK's `_async` methods reach the same endpoints (once each)."""
-
-    def test_whoami_async(self, consumer, project, sdk_loop):
-        assert sdk_loop.run(consumer.debug.whoami_async()).project_id == project.project_id
-
-    def test_metrics_async(self, consumer, project, sdk_loop):
-        assert sdk_loop.run(consumer.project.metrics_async()).project_id == project.project_id
-
-    def test_rbac_policy_async(self, consumer, sdk_loop):
-        assert sdk_loop.run(consumer.rbac.policy_async()).policy.roles[0].role_id == "stytch_user"

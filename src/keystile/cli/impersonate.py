@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from keystile.cli.common import err, out, run
+from keystile.cli.common import err, fail, out, run
 
 
 def impersonate(
@@ -51,8 +51,7 @@ def impersonate(
     (--user). It expires in 5 minutes; the session it starts lasts 60 and cannot be extended."""
     b2b = member is not None or organization is not None
     if b2b == (user is not None) or (b2b and (member is None or organization is None)):
-        err.print("[red]Name a Member with --member and --organization, or a User with --user (not both).[/red]")
-        raise typer.Exit(2)
+        raise fail("Name a Member with --member and --organization, or a User with --user (not both).")
 
     async def work(state: Any) -> dict[str, Any]:
         from keystile import errors
@@ -107,8 +106,7 @@ def impersonate(
     try:
         body = run(work)
     except CannotImpersonate as exc:
-        err.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
+        raise fail(str(exc)) from None
     if as_json:
         sys.stdout.write(json.dumps(body) + "\n")
         return
