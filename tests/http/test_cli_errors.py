@@ -11,11 +11,14 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import stytch
 from stytch.core.response_base import StytchError
 
+from keystile.app import _announce
+from keystile.config import Settings
 from tests.support import POSTGRES_ADMIN_URL, free_port, keystile_in_process, postgres_reachable
 
 KEYSTILE = [sys.executable, "-m", "keystile"]
@@ -245,3 +248,19 @@ class TestRotateSecret:
             {"KEYSTILE_DATA_DIR": str(tmp_path)}, "projects", "rotate-secret", "--project", "project-test-nope"
         )
         assert done.returncode == 2 and done.stderr.strip() == "No project project-test-nope"
+
+
+def test_the_start_up_banner_lines_up_its_values(capsys):
+    created = SimpleNamespace(project_id="project-test-1", secret="secret-test-2", public_token="public-token-test-3")
+    _announce(Settings(port=4010), created)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  ")]
+    values = [
+        "project-test-1",
+        "secret-test-2",
+        "public-token-test-3",
+        "http://127.0.0.1:4010/",
+        "http://localhost:3000/authenticate",
+        "http://127.0.0.1:4010/docs",
+    ]
+    assert len(lines) == len(values), lines
+    assert len({line.index(value) for line, value in zip(lines, values, strict=True)}) == 1, lines
