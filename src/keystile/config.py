@@ -175,6 +175,12 @@ class ProjectConfig(BaseModel):
                 f"project_id {self.project_id!r} is a {'live' if live_id else 'test'} id but live = "
                 f"{'true' if self.live else 'false'}; make them agree"
             )
+        other = "secret-test-" if self.live else "secret-live-"
+        if self.secret.get_secret_value().startswith(other):
+            raise ValueError(
+                f"a {'live' if self.live else 'test'} project with a {other[7:11]} secret ({other}…); "
+                "a secret copied from the wrong project?"
+            )
         return self
 
 

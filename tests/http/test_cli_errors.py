@@ -145,6 +145,13 @@ class TestConfigFile:
         (line,) = assert_short_failure(serve_with_config(tmp_path, text), f"{tmp_path / 'keystile.toml'} line 1:")
         assert "is a live id but live = false" in line
 
+    def test_a_test_secret_on_a_live_project_is_refused(self, tmp_path):
+        text = (
+            '[[projects]]\nproject_id = "project-live-abc"\nlive = true\nsecret = "secret-test-0123456789abcdefghij"\n'
+        )
+        (line,) = assert_short_failure(serve_with_config(tmp_path, text), f"{tmp_path / 'keystile.toml'} line 1:")
+        assert "a live project with a test secret (secret-test-…)" in line
+
     def test_a_missing_file_is_named(self, tmp_path):
         done = keystile_in_process({}, "serve", "--config", str(tmp_path / "nope.toml"))
         assert_short_failure(done, f"No such config file: {tmp_path / 'nope.toml'}")
