@@ -26,8 +26,7 @@ from sqlalchemy import func, inspect, select, table
 
 from keystile.core.schemas import MAX_JWT, MAX_PARAM, MAX_STRING, RequestModel
 from keystile.core.thin import ThinRoute
-from tests.conftest import ProjectInfo, make_project
-from tests.support import Server
+from tests.support import ENVELOPE, ProjectInfo, Server, make_project
 
 # Routes that take no body although their method could carry one (Stytch's own shape).
 BODYLESS = {("PUT", "/v1/b2b/organizations/{organization_id}/members/{member_id}/reactivate")}
@@ -197,7 +196,7 @@ def check(probe: Probe, status: int, data: bytes, kept: bool) -> str | None:
         envelope = json.loads(data)
     except ValueError:
         return f"answered {status} without a JSON envelope: {data[:200]!r}"
-    if set(envelope) != {"status_code", "request_id", "error_type", "error_message", "error_url"}:
+    if set(envelope) != ENVELOPE:
         return f"envelope {envelope}"
     if envelope["status_code"] != status or not envelope["error_type"]:
         return f"envelope {envelope}"
