@@ -247,6 +247,8 @@ def create_app(
             err = errors.MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}.")
         elif isinstance(exc.__cause__, UnicodeDecodeError):  # the JSON body (FastAPI's and core/thin.py's)
             err = errors.BadRequest(undecodable_body(exc.__cause__.object))
+        elif isinstance(exc.__cause__, RecursionError):
+            err = errors.BadRequest("The request body nests too deeply.")
         else:
             err = errors.BadRequest(str(exc.detail))
         return error_response(_request_id(request), err)

@@ -115,6 +115,7 @@ def body_probes(endpoint: Endpoint) -> Iterator[Probe]:
         ("a null body", b"null"),
         ("a key with NUL", b'{"a\\u0000b": 1}'),
         ("a key with a lone surrogate", b'{"a\\ud800": 1}'),
+        ("JSON nested too deeply", b"[" * 100_000 + b"]" * 100_000),
     ):
         yield probe(what, body)
     for name, info in model.model_fields.items():

@@ -48,8 +48,9 @@ MAX_STRING = 4096
 # A session JWT carries its custom claims (Stytch allows up to 4 kB of them) in base64.
 MAX_JWT = 16384
 
-# Longest path segment or query value: ids, email addresses and names, never a document.
-MAX_PARAM = 1024
+# Longest path segment or query value: ids, email addresses, names; the same bound as a
+# body's strings, so a browser callback's query (an OAuth `state`, a SAML redirect) fits.
+MAX_PARAM = MAX_STRING
 
 JwtStr = Annotated[str, Field(max_length=MAX_JWT)]
 
