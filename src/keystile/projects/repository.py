@@ -6,14 +6,14 @@ from typing import Any
 
 from sqlalchemy import func, literal_column, select
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from keystile.core.db import Connection
 from keystile.models.organizations import members, organizations
 from keystile.models.projects import projects
 from keystile.models.users import users
 
 
-async def counts(conn: AsyncConnection, project_id: str) -> dict[str, int]:
+async def counts(conn: Connection, project_id: str) -> dict[str, int]:
     """Users, organizations and (not deleted) members of the project, in one statement."""
     user_count = select(func.count()).select_from(users).where(users.c.project_id == project_id)
     organization_count = select(func.count()).select_from(organizations).where(organizations.c.project_id == project_id)
@@ -34,5 +34,5 @@ async def counts(conn: AsyncConnection, project_id: str) -> dict[str, int]:
     return {"users": row.users, "organizations": row.organizations, "members": row.members}
 
 
-async def find_project(conn: AsyncConnection, project_id: str) -> Row[Any] | None:
+async def find_project(conn: Connection, project_id: str) -> Row[Any] | None:
     return (await conn.execute(select(projects).where(projects.c.project_id == project_id))).first()
