@@ -24,7 +24,7 @@ from stytch.core.response_base import StytchError
 from keystile.config import Settings
 from keystile.core import ratelimit
 from keystile.core.area import Area, Registry
-from tests.flows import new_email
+from tests.flows import impersonate, new_email
 from tests.support import (
     Inbox,
     Server,
@@ -323,6 +323,26 @@ class TestUnknownTokens:
             assert client.post("v1/magic_links/authenticate", {"token": f"guess-{uuid.uuid4().hex}"}).status_code == 404
 
         assert_too_many(client.post("v1/magic_links/authenticate", {"token": f"guess-{uuid.uuid4().hex}"}))
+
+    @pytest.mark.parametrize("path", ["v1/b2b/impersonation/authenticate", "v1/impersonation/authenticate"])
+    def test_unknown_impersonation_tokens_count_as_guesses(self, limited, path):
+        client = Client(limited)
+        for _ in range(3):
+            assert client.post(path, {"impersonation_token": f"guess-{uuid.uuid4().hex}"}).status_code == 401
+
+        assert_too_many(client.post(path, {"impersonation_token": f"guess-{uuid.uuid4().hex}"}))
+
+    def test_used_impersonation_tokens_are_not_guesses(self, limited):
+        client = Client(limited)
+        user_id = client.post("v1/users", {"email": new_email("limit")}).json()["user_id"]
+        token = impersonate(client.project, "--user", user_id)["token"]
+        assert client.post("v1/impersonation/authenticate", {"impersonation_token": token}).status_code == 200
+
+        statuses = [
+            client.post("v1/impersonation/authenticate", {"impersonation_token": token}).status_code for _ in range(4)
+        ]
+
+        assert statuses == [401] * 4
 
 
 class TestTokenFailures:
