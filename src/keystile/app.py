@@ -24,7 +24,7 @@ from keystile.core.clock import Clock
 from keystile.core.outbox import Deliverer
 from keystile.core.redirect_urls import RedirectType
 from keystile.core.responses import JSON
-from keystile.core.schemas import params_need_a_look, undecodable_body, unsafe_path, unsafe_query, unstorable_reason
+from keystile.core.schemas import params_need_a_look, printable, undecodable_body, unsafe_path, unsafe_query
 from keystile.core.state import AppState, make_state
 
 log = logging.getLogger("keystile")
@@ -47,15 +47,6 @@ def _request_id(request: Request) -> str:
     return getattr(request.state, "request_id", None) or ids.request_id()
 
 
-def _printable(part: Any) -> str:
-    """A location part as the error message can carry it: a dict key a client sent may
-    hold a NUL or a lone surrogate, which the JSON response could not encode."""
-    text = str(part)
-    if unstorable_reason(text) is None:
-        return text
-    return text.encode("utf-8", "backslashreplace").decode().replace("\x00", "\\x00")
-
-
 # What pydantic says of a body that is not a JSON object (an array, a string, a number, null).
 _NOT_AN_OBJECT = frozenset({"model_attributes_type", "model_type", "dict_type"})
 
@@ -66,7 +57,7 @@ def _describe_validation(exc: RequestValidationError) -> str:
         where = tuple(err.get("loc", ()))
         if where and where[0] in ("body", "query", "path", "header", "cookie"):
             where = where[1:]  # FastAPI's own prefix; a field may be named `query` too
-        loc = ".".join(_printable(p) for p in where)
+        loc = ".".join(printable(p) for p in where)
         if err.get("type") == "json_invalid":
             return "The request body is not valid JSON."
         if not loc and err.get("type") in _NOT_AN_OBJECT:
@@ -135,7 +126,7 @@ class SafeParams:
             scope["route"] = route
         name, reason = found
         request_id = scope.get("state", {}).get("request_id") or ids.request_id()
-        await error_response(request_id, errors.BadRequest(f"{_printable(name)}: {reason}."))(scope, receive, send)
+        await error_response(request_id, errors.BadRequest(f"{printable(name)}: {reason}."))(scope, receive, send)
 
     def _match(self, scope: Scope) -> tuple[Any, dict[str, Any] | None]:
         partial: tuple[Any, dict[str, Any] | None] = (None, None)

@@ -115,6 +115,7 @@ def body_probes(endpoint: Endpoint) -> Iterator[Probe]:
         ("a null body", b"null"),
         ("a key with NUL", b'{"a\\u0000b": 1}'),
         ("a key with a lone surrogate", b'{"a\\ud800": 1}'),
+        ("a key that is not UTF-8", b'{"a\xffb": 1}'),
         ("JSON nested too deeply", b"[" * 100_000 + b"]" * 100_000),
     ):
         yield probe(what, body)
@@ -177,10 +178,14 @@ class Client:
         self.auth = {"authorization": f"Basic {credentials}"}
 
     def send(self, method: str, target: str, body: bytes | None, headers: dict[str, str]) -> tuple[int, bytes, bool]:
-        """(status, body, whether the connection is still the same one)."""
-        self.conn.request(method, target, body=body, headers={**self.auth, **headers})
-        resp = self.conn.getresponse()
-        data = resp.read()
+        """(status, body, whether the connection is still the same one); status 0 when the
+        server dropped the connection without an answer."""
+        try:
+            self.conn.request(method, target, body=body, headers={**self.auth, **headers})
+            resp = self.conn.getresponse()
+            data = resp.read()
+        except (OSError, http.client.HTTPException) as exc:
+            return 0, repr(exc).encode(), False
         return resp.status, data, not resp.will_close and self.conn.sock is self.sock
 
     def close(self) -> None:

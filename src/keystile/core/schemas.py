@@ -1,6 +1,7 @@
 """What every request must be before a service sees it: the base of every request body
-(`RequestModel`) and the one check of path and query values (`unsafe_param`, which the
-app runs on every request before routing).
+(`RequestModel`) and the one check of path and query values (`params_need_a_look`, then
+`unsafe_query` and `unsafe_path`), which the app's `SafeParams` middleware runs on every
+request before routing.
 
 A request body is a subclass of `RequestModel`, with plain `str` fields:
 
@@ -125,8 +126,17 @@ class RequestModel(BaseModel):
         )
 
 
+def printable(part: Any) -> str:
+    """A location part as an error message can carry it: a dict key a client sent may hold
+    a NUL or a lone surrogate, which the JSON response could not encode."""
+    text = str(part)
+    if unstorable_reason(text) is None:
+        return text
+    return text.encode("utf-8", "backslashreplace").decode().replace("\x00", "\\x00")
+
+
 def _describe(loc: tuple[str | int, ...]) -> str:
-    return ".".join(str(part) for part in loc) or "body"
+    return ".".join(printable(part) for part in loc) or "body"
 
 
 def undecodable_body(raw: bytes) -> str:
