@@ -312,7 +312,6 @@ def _announce(settings: Settings, created: Any) -> None:
         f"  secret        {created.secret}\n"
         f"  public_token  {created.public_token}\n"
         f"  base URL      {settings.base_url}\n"
-        "  redirect URL  http://localhost:3000/authenticate (default for every type)\n"
-        f"  API docs      {settings.base_url}docs\n",
+        "  redirect URL  http://localhost:3000/authenticate (default for every type)\n",
         flush=True,
     )

@@ -267,7 +267,6 @@ def test_the_start_up_banner_lines_up_its_values(capsys):
         "public-token-test-3",
         "http://127.0.0.1:4010/",
         "http://localhost:3000/authenticate",
-        "http://127.0.0.1:4010/docs",
     ]
     assert len(lines) == len(values), lines
     assert len({line.index(value) for line, value in zip(lines, values, strict=True)}) == 1, lines
