@@ -13,7 +13,7 @@ import pytest
 import requests
 import stytch
 
-from tests.support import KEYSTILE, free_port
+from tests.support import KEYSTILE, free_port, keystile_in_process
 
 
 def _env(data_dir: Path, port: int | None = None, **extra: str) -> dict[str, str]:
@@ -26,7 +26,9 @@ def _env(data_dir: Path, port: int | None = None, **extra: str) -> dict[str, str
 
 
 def _cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*KEYSTILE, *args], env=_env(data_dir), capture_output=True, text=True, timeout=60)
+    """`keystile …` run in this process (typer's CliRunner), with its own settings, engine
+    and transaction; `keystile serve` and `--help` below run as processes of their own."""
+    return keystile_in_process({"KEYSTILE_DATA_DIR": str(data_dir)}, *args)
 
 
 class Serve:
@@ -186,6 +188,7 @@ default = true
 
 
 def test_help_describes_every_command(data_dir):
-    result = _cli(data_dir, "--help")
+    result = subprocess.run([*KEYSTILE, "--help"], env=_env(data_dir), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
     for command in ("serve", "migrate", "projects", "redirect-urls"):
         assert command in result.stdout

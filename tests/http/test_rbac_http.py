@@ -4,7 +4,6 @@ bad input; `keystile.toml`'s `[projects.rbac]` and the `keystile rbac` CLI."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import tomllib
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 from keystile.config import FileConfig
 from keystile.projects.service import apply_file_config
 from tests.flows import DOCUMENTS_POLICY, add_member, discovery_signup, new_email, set_policy
-from tests.support import KEYSTILE, assert_envelope
+from tests.support import assert_envelope, keystile_in_process
 
 
 def url(http: Any, path: str) -> str:
@@ -215,16 +214,9 @@ permissions = [{ resource_id = "ghosts", actions = ["boo"] }]
 
 
 def cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KEYSTILE_")}
-    env["KEYSTILE_DATA_DIR"] = str(data_dir)
-    return subprocess.run(
-        [*KEYSTILE, *args],
-        check=False,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    """`keystile …` on the keystile in `data_dir`, run in this process (typer's CliRunner):
+    its own settings, engine and transaction, without a new interpreter's start."""
+    return keystile_in_process({"KEYSTILE_DATA_DIR": str(data_dir)}, *args)
 
 
 class TestCLI:

@@ -30,7 +30,7 @@ from sqlalchemy import insert, select
 
 from keystile.models.outbox import outbox
 from tests.http.test_multiprocess import Cluster, Mail, SMTPSink
-from tests.support import KEYSTILE, Server, database_url, make_project, start_server
+from tests.support import Server, database_url, keystile_in_process, make_project, start_server
 
 MESSAGES = 500
 DEADLINE_SECONDS = 60
@@ -334,13 +334,13 @@ def failed_for_good(server: Server) -> tuple[str, Any]:
 
 
 def cli(server: Server, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KEYSTILE_")}
-    env.update(
-        KEYSTILE_DATABASE_URL=server.settings.database_url or "",
-        KEYSTILE_DATA_DIR=str(server.settings.data_dir),
-        COLUMNS="300",
-    )
-    return subprocess.run([*KEYSTILE, "outbox", *args], env=env, capture_output=True, text=True, timeout=60)
+    """`keystile outbox …` on the server's database, run in this process (typer's CliRunner)."""
+    settings = {
+        "KEYSTILE_DATABASE_URL": server.settings.database_url or "",
+        "KEYSTILE_DATA_DIR": str(server.settings.data_dir),
+        "COLUMNS": "300",
+    }
+    return keystile_in_process(settings, "outbox", *args)
 
 
 class TestRetries:
