@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import json
 import os
+import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -15,8 +18,10 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Coroutine, Iterator
+from collections import Counter
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass
+from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -24,6 +29,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 import uvicorn
+from aiosmtpd.controller import Controller
 from cryptography.hazmat.primitives.asymmetric import rsa
 from typer.testing import CliRunner
 
@@ -322,6 +328,272 @@ def keystile_in_process(settings: dict[str, str], *args: str) -> subprocess.Comp
 
 def link_params(link: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(link).query).items()}
+
+
+# --- keystile as its own process ---------------------------------------------------------
+
+
+def keystile_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KEYSTILE_", "PROMETHEUS_"))}
+    env["KEYSTILE_DATA_DIR"] = str(data_dir)
+    env.update(extra)
+    return env
+
+
+def run_keystile(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`keystile …` with this environment's KEYSTILE_ settings: `serve` as a process of its
+    own (it must refuse to start, and a server that did not would never return); the other
+    commands in this process (typer's CliRunner), with their own engine and transaction."""
+    if args[0] == "serve":
+        return subprocess.run([*KEYSTILE, *args], env=env, capture_output=True, text=True, timeout=120, check=False)
+    return keystile_in_process({k: v for k, v in env.items() if k.startswith("KEYSTILE_")}, *args)
+
+
+class Serve:
+    """`keystile serve` in a subprocess; its output is collected line by line as it comes."""
+
+    def __init__(self, env: dict[str, str], *args: str) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}/"
+        self.lines: list[str] = []
+        self._ended = False
+        self._changed = threading.Condition()
+        self.proc = subprocess.Popen(
+            [*KEYSTILE, "serve", *args],
+            env={**env, "KEYSTILE_PORT": str(self.port)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+        # One process: started, then bound. Several: the parent binds, a worker listens once started.
+        if not (
+            self.wait_for("Application startup complete") and self.wait_for("Uvicorn running on") and self._accepting()
+        ):
+            self.proc.kill()
+            raise RuntimeError("keystile serve did not start:\n" + self.output)
+
+    def _accepting(self, timeout: float = 30) -> bool:
+        """With workers, the parent binds and a worker listens only after its start-up
+        completes (and logs so): wait until a connection is actually accepted."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return True
+            except OSError:
+                time.sleep(0.02)
+        return False
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            with self._changed:
+                self.lines.append(line)
+                self._changed.notify_all()
+        with self._changed:
+            self._ended = True
+            self._changed.notify_all()
+
+    def wait_for(self, text: str, count: int = 1, timeout: float = 60) -> bool:
+        """Block until `count` lines containing `text` were printed (False if the process ends first)."""
+
+        def seen() -> bool:
+            return sum(text in line for line in self.lines) >= count
+
+        with self._changed:
+            self._changed.wait_for(lambda: seen() or self._ended, timeout)
+            return seen()
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def stop(self) -> int:
+        """SIGTERM, then the exit code once the process and its output have ended."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout=60)
+        with self._changed:
+            self._changed.wait_for(lambda: self._ended, 10)
+        return code
+
+
+# --- clusters: `keystile serve --workers N` on PostgreSQL, email by SMTP -------------------
+
+
+@dataclass
+class Mail:
+    message_id: str
+    to: list[str]
+    text: str
+
+
+class SMTPSink:
+    """An SMTP server on loopback that keeps every message it accepts.
+
+    `on_message(mail)`, when set, runs inside the server before it answers 250, so a test
+    can act while the sender is still waiting for the answer.
+    """
+
+    def __init__(self) -> None:
+        self.received: list[Mail] = []
+        self.on_message: Callable[[Mail], Awaitable[None]] | None = None
+        self._arrived = threading.Condition()
+        self.port = free_port()
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        parsed = message_from_bytes(envelope.content, policy=policy.default)
+        body = parsed.get_body(preferencelist=("plain",))
+        mail = Mail(str(parsed["Message-ID"]), list(envelope.rcpt_tos), body.get_content() if body else "")
+        if self.on_message is not None:
+            await self.on_message(mail)
+        with self._arrived:
+            self.received.append(mail)
+            self._arrived.notify_all()
+        return "250 Message accepted for delivery"
+
+    def wait_until(self, condition: Callable[[list[Mail]], bool], timeout: float) -> bool:
+        with self._arrived:
+            return self._arrived.wait_for(lambda: condition(self.received), timeout)
+
+    def wait_for(self, address: str, timeout: float = 30) -> Mail:
+        assert self.wait_until(lambda got: any(address in m.to for m in got), timeout), f"no email to {address}"
+        with self._arrived:
+            return next(m for m in self.received if address in m.to)
+
+    def message_ids(self) -> Counter[str]:
+        with self._arrived:
+            return Counter(m.message_id for m in self.received)
+
+    def __enter__(self) -> SMTPSink:
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.controller.stop()
+
+
+CLUSTER_PROCESS_CONNECTIONS = 12
+
+
+class Cluster:
+    """`keystile serve --workers N` as a subprocess, on a fresh PostgreSQL database. One
+    cluster runs at a time on the machine (from creation to `stop()`), whichever pytest
+    worker runs it."""
+
+    def __init__(self, name: str, data_dir: Path, smtp_url: str, *, redis_url: str | None = None, **settings: str):
+        require_postgres()
+        self.lock = MachineLock("cluster")
+        self.lock.acquire()
+        self.database_url = fresh_postgres_url(f"keystile_{name}_{os.getpid()}")
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("KEYSTILE_")}
+        self.env.update(
+            KEYSTILE_DATA_DIR=str(data_dir),
+            KEYSTILE_DATABASE_URL=self.database_url,
+            KEYSTILE_SMTP_URL=smtp_url,
+            KEYSTILE_MASTER_KEY=secrets.token_urlsafe(48),
+            KEYSTILE_AUTO_MIGRATE="true",
+            # The suite shares one PostgreSQL (100 connections by default) between its
+            # pytest workers: a process of a cluster holds at most this many.
+            KEYSTILE_DATABASE_CONNECTIONS=str(CLUSTER_PROCESS_CONNECTIONS),
+        )
+        if redis_url:
+            self.env["KEYSTILE_REDIS_URL"] = redis_url
+        self.env.update({f"KEYSTILE_{k.upper()}": v for k, v in settings.items()})
+        self.processes: list[subprocess.Popen[str]] = []
+        self.log = data_dir / "serve.log"
+
+    def create_project(self) -> dict[str, str]:
+        """A project with the default redirect URL, made by the `keystile` command run in
+        this process (tests/sdk/test_key_rotation.py and tests/http/test_cli.py run it as
+        a process of its own)."""
+        settings = {k: v for k, v in self.env.items() if k.startswith("KEYSTILE_")}
+        name = f"cluster-{uuid.uuid4().hex[:6]}"
+        created = keystile_in_process(settings, "projects", "create", "--name", name, "--json")
+        assert created.returncode == 0, created.stderr
+        project = json.loads(created.stdout)
+        added = keystile_in_process(
+            settings, "redirect-urls", "add", REDIRECT_URL, "--project", project["project_id"], "--default"
+        )
+        assert added.returncode == 0, added.stderr
+        return project
+
+    def serve(self, workers: int) -> str:
+        """Start `keystile serve` and return its base URL once it answers."""
+        port = free_port()
+        with self.log.open("a") as log:
+            proc = subprocess.Popen(
+                [*KEYSTILE, "serve", "--workers", str(workers), "--port", str(port)],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
+            )
+        self.processes.append(proc)
+        base_url = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"keystile serve exited:\n{self.log.read_text()}")
+            try:
+                if requests.get(f"{base_url}healthz", timeout=1).ok and (
+                    workers == 1 or len(self.workers(proc)) >= workers
+                ):
+                    return base_url
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"keystile serve did not start:\n{self.log.read_text()}")
+
+    @staticmethod
+    def workers(proc: subprocess.Popen[str]) -> list[int]:
+        """The process ids of the serving workers (children of `keystile serve`)."""
+        found = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            if ppid == proc.pid and b"multiprocessing" in cmdline and b"resource_tracker" not in cmdline:
+                found.append(int(entry.name))
+        return found
+
+    def query(self, sql: str, *args: Any) -> list[Any]:
+        return asyncio.run(self.aquery(sql, *args))
+
+    async def aquery(self, sql: str, *args: Any) -> list[Any]:
+        import asyncpg
+
+        conn = await asyncpg.connect(self.database_url.replace("postgresql://", "postgres://"))
+        try:
+            return list(await conn.fetch(sql, *args))
+        finally:
+            await conn.close()
+
+    def stop(self) -> None:
+        try:
+            for proc in self.processes:
+                if proc.poll() is None:
+                    os.killpg(proc.pid, signal.SIGTERM)
+            for proc in self.processes:
+                try:
+                    proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(5)
+        finally:
+            self.lock.release()
 
 
 # The modules and classes whose tests run whole keystile clusters (tests/http/test_multiprocess.py

@@ -4,25 +4,14 @@ server's database, and `keystile.toml`."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 import requests
 import stytch
 
-from tests.support import KEYSTILE, free_port, keystile_in_process
-
-
-def _env(data_dir: Path, port: int | None = None, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KEYSTILE_")}
-    env["KEYSTILE_DATA_DIR"] = str(data_dir)
-    if port:
-        env["KEYSTILE_PORT"] = str(port)
-    env.update(extra)
-    return env
+from tests.support import KEYSTILE, Serve, keystile_env, keystile_in_process
 
 
 def _cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -31,45 +20,15 @@ def _cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return keystile_in_process({"KEYSTILE_DATA_DIR": str(data_dir)}, *args)
 
 
-class Serve:
-    def __init__(self, data_dir: Path, *args: str) -> None:
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}/"
-        self.proc = subprocess.Popen(
-            [*KEYSTILE, "serve", *args],
-            env=_env(data_dir, self.port),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.output: list[str] = []
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{self.base_url}healthz", timeout=1).ok:
-                    return
-            except requests.ConnectionError:
-                time.sleep(0.1)
-            if self.proc.poll() is not None:
-                break
-        self.stop()
-        raise RuntimeError("keystile serve did not start:\n" + "".join(self.output))
-
-    def stop(self) -> str:
-        self.proc.terminate()
-        out, _ = self.proc.communicate(timeout=30)
-        self.output.append(out or "")
-        return "".join(self.output)
-
-
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "keystile-data"
 
 
 def test_serve_on_an_empty_database_prints_a_working_test_project(data_dir):
-    server = Serve(data_dir)
-    output = server.stop()
+    server = Serve(keystile_env(data_dir))
+    server.stop()
+    output = server.output
     fields = dict(
         line.split(None, 1) for line in output.splitlines() if line.strip().startswith(("project_id", "secret "))
     )
@@ -77,12 +36,13 @@ def test_serve_on_an_empty_database_prints_a_working_test_project(data_dir):
     assert project_id.startswith("project-test-") and secret.startswith("secret-test-")
     assert "http://127.0.0.1:" in output
     # The printed credentials work once the server is up again on the same database.
-    server = Serve(data_dir)
+    server = Serve(keystile_env(data_dir))
     try:
         client = stytch.B2BClient(project_id, secret, environment=server.base_url)
         assert client.organizations.search().results_metadata.total == 0
     finally:
-        again = server.stop()
+        server.stop()
+    again = server.output
     assert "secret-test-" not in again  # shown once, never again
 
 
@@ -129,7 +89,7 @@ def test_redirect_urls_for_an_unknown_project_fail_clearly(data_dir):
 
 def test_cli_changes_reach_a_running_server_at_once(data_dir):
     project = json.loads(_cli(data_dir, "projects", "create", "--name", "ci", "--json").stdout)
-    server = Serve(data_dir)
+    server = Serve(keystile_env(data_dir))
     try:
         client = stytch.B2BClient(project["project_id"], project["secret"], environment=server.base_url)
         with pytest.raises(stytch.core.response_base.StytchError) as exc:
@@ -170,7 +130,7 @@ default = true
 """
     )
     for _ in range(2):  # a second start with the same file changes nothing
-        server = Serve(data_dir, "--config", str(config))
+        server = Serve(keystile_env(data_dir), "--config", str(config))
         try:
             client = stytch.B2BClient(
                 "project-test-00000000-0000-0000-0000-000000000001",
@@ -183,12 +143,15 @@ default = true
             ).json()["messages"][0]["links"][0]
             assert link.startswith("http://localhost:8000/authenticate?")
         finally:
-            output = server.stop()
+            server.stop()
+        output = server.output
         assert "secret-test-" not in output  # a configured database is not empty: no dev project
 
 
 def test_help_describes_every_command(data_dir):
-    result = subprocess.run([*KEYSTILE, "--help"], env=_env(data_dir), capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [*KEYSTILE, "--help"], env=keystile_env(data_dir), capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     for command in ("serve", "migrate", "projects", "redirect-urls"):
         assert command in result.stdout

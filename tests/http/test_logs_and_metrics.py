@@ -17,8 +17,7 @@ from stytch.core.response_base import StytchError
 from keystile.app import create_app
 from keystile.config import Settings
 from keystile.core.observability import JSONFormatter, redact
-from tests.http.test_operations import Serve, cli, keystile_env
-from tests.support import Inbox, link_params
+from tests.support import Inbox, Serve, keystile_env, link_params, run_keystile
 
 
 def json_lines(output: str) -> list[dict[str, Any]]:
@@ -33,8 +32,8 @@ class TestLogs:
         every credential the flows saw."""
         data_dir: Path = tmp_path_factory.mktemp("logs") / "keystile-data"
         env = keystile_env(data_dir)
-        project = json.loads(cli(env, "projects", "create", "--name", "logs", "--json").stdout)
-        cli(
+        project = json.loads(run_keystile(env, "projects", "create", "--name", "logs", "--json").stdout)
+        run_keystile(
             env,
             "redirect-urls",
             "add",

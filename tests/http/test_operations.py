@@ -4,12 +4,8 @@ signing key listing and graceful shutdown — through the `keystile` command its
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
-import subprocess
-import threading
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -22,88 +18,18 @@ from starlette.testclient import TestClient
 from keystile.app import create_app
 from keystile.config import Settings, async_url
 from keystile.core import migrate
-from tests.support import KEYSTILE, free_port, fresh_postgres_url, postgres_reachable
+from tests.support import (
+    Serve,
+    free_port,
+    fresh_postgres_url,
+    keystile_env,
+    postgres_reachable,
+    run_keystile,
+)
 
 MASTER_KEY = "k" * 43
 
 needs_postgres = pytest.mark.skipif(not postgres_reachable(), reason="PostgreSQL is not reachable")
-
-
-def keystile_env(data_dir: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KEYSTILE_", "PROMETHEUS_"))}
-    env["KEYSTILE_DATA_DIR"] = str(data_dir)
-    env.update(extra)
-    return env
-
-
-def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*KEYSTILE, *args], env=env, capture_output=True, text=True, timeout=120, check=False)
-
-
-class Serve:
-    """`keystile serve` in a subprocess; its output is collected line by line as it comes."""
-
-    def __init__(self, env: dict[str, str], *args: str) -> None:
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}/"
-        self.lines: list[str] = []
-        self._ended = False
-        self._changed = threading.Condition()
-        self.proc = subprocess.Popen(
-            [*KEYSTILE, "serve", *args],
-            env={**env, "KEYSTILE_PORT": str(self.port)},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        threading.Thread(target=self._read, daemon=True).start()
-        # One process: started, then bound. Several: the parent binds, a worker listens once started.
-        if not (
-            self.wait_for("Application startup complete") and self.wait_for("Uvicorn running on") and self._accepting()
-        ):
-            self.proc.kill()
-            raise RuntimeError("keystile serve did not start:\n" + self.output)
-
-    def _accepting(self, timeout: float = 30) -> bool:
-        """With workers, the parent binds and a worker listens only after its start-up
-        completes (and logs so): wait until a connection is actually accepted."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.proc.poll() is None:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return True
-            except OSError:
-                time.sleep(0.02)
-        return False
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            with self._changed:
-                self.lines.append(line)
-                self._changed.notify_all()
-        with self._changed:
-            self._ended = True
-            self._changed.notify_all()
-
-    def wait_for(self, text: str, count: int = 1, timeout: float = 60) -> bool:
-        """Block until `count` lines containing `text` were printed (False if the process ends first)."""
-
-        def seen() -> bool:
-            return sum(text in line for line in self.lines) >= count
-
-        with self._changed:
-            self._changed.wait_for(lambda: seen() or self._ended, timeout)
-            return seen()
-
-    @property
-    def output(self) -> str:
-        return "".join(self.lines)
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(timeout=60)
 
 
 @pytest.fixture
@@ -122,20 +48,20 @@ class TestMigrations:
     @needs_postgres
     def test_serve_refuses_a_postgres_database_that_is_behind(self, data_dir, pg_url):
         migrate.upgrade(async_url(pg_url), "0001")
-        done = cli(keystile_env(data_dir, KEYSTILE_DATABASE_URL=pg_url), "serve", "--port", str(free_port()))
+        done = run_keystile(keystile_env(data_dir, KEYSTILE_DATABASE_URL=pg_url), "serve", "--port", str(free_port()))
         assert done.returncode == 2
         assert "keystile migrate" in done.stderr and "0001" in done.stderr
 
     @needs_postgres
     def test_serve_refuses_an_empty_postgres_database(self, data_dir, pg_url):
-        done = cli(keystile_env(data_dir, KEYSTILE_DATABASE_URL=pg_url), "serve", "--port", str(free_port()))
+        done = run_keystile(keystile_env(data_dir, KEYSTILE_DATABASE_URL=pg_url), "serve", "--port", str(free_port()))
         assert done.returncode == 2
         assert "keystile migrate" in done.stderr
 
     @needs_postgres
     def test_migrate_brings_the_database_current_and_serve_starts(self, data_dir, pg_url):
         env = keystile_env(data_dir, KEYSTILE_DATABASE_URL=pg_url)
-        migrated = cli(env, "migrate")
+        migrated = run_keystile(env, "migrate")
         assert migrated.returncode == 0, migrated.stderr
         server = Serve(env)
         try:
@@ -167,8 +93,8 @@ def test_models_and_migrations_agree(database, tmp_path):
 class TestWorkers:
     def test_two_workers_serve_one_port(self, data_dir, pg_url):
         env = keystile_env(data_dir, KEYSTILE_DATABASE_URL=pg_url)
-        assert cli(env, "migrate").returncode == 0
-        project = json.loads(cli(env, "projects", "create", "--name", "ops", "--json").stdout)
+        assert run_keystile(env, "migrate").returncode == 0
+        project = json.loads(run_keystile(env, "projects", "create", "--name", "ops", "--json").stdout)
         server = Serve(env, "--workers", "2")
         request_ids = []
         try:
@@ -254,50 +180,50 @@ class TestReadiness:
 class TestMasterKey:
     def test_production_without_a_master_key_refuses_to_start(self, data_dir):
         env = keystile_env(data_dir, KEYSTILE_ENV="production")
-        done = cli(env, "serve", "--port", str(free_port()))
+        done = run_keystile(env, "serve", "--port", str(free_port()))
         assert done.returncode == 2
         assert "KEYSTILE_MASTER_KEY is not set" in done.stderr and "generate-master-key" in done.stderr
         assert not (data_dir / "master.key").exists()
 
     def test_production_refuses_a_short_master_key(self, data_dir):
         env = keystile_env(data_dir, KEYSTILE_ENV="production", KEYSTILE_MASTER_KEY="short")
-        done = cli(env, "serve", "--port", str(free_port()))
+        done = run_keystile(env, "serve", "--port", str(free_port()))
         assert done.returncode == 2 and "shorter than" in done.stderr
 
     def test_dev_mode_keeps_a_key_file(self, data_dir):
-        assert cli(keystile_env(data_dir), "projects", "create", "--name", "dev").returncode == 0
+        assert run_keystile(keystile_env(data_dir), "projects", "create", "--name", "dev").returncode == 0
         assert (data_dir / "master.key").stat().st_mode & 0o777 == 0o600
 
     def test_a_master_key_that_does_not_decrypt_the_keys_refuses_to_start(self, data_dir):
         env = keystile_env(data_dir, KEYSTILE_MASTER_KEY=MASTER_KEY)
-        assert cli(env, "projects", "create", "--name", "ops").returncode == 0
-        done = cli({**env, "KEYSTILE_MASTER_KEY": "x" * 43}, "serve", "--port", str(free_port()))
+        assert run_keystile(env, "projects", "create", "--name", "ops").returncode == 0
+        done = run_keystile({**env, "KEYSTILE_MASTER_KEY": "x" * 43}, "serve", "--port", str(free_port()))
         assert done.returncode == 2 and "does not decrypt" in done.stderr
 
     def test_generate_master_key_prints_a_fresh_random_key(self, data_dir):
-        first = cli(keystile_env(data_dir), "keys", "generate-master-key").stdout.strip()
-        second = cli(keystile_env(data_dir), "keys", "generate-master-key").stdout.strip()
+        first = run_keystile(keystile_env(data_dir), "keys", "generate-master-key").stdout.strip()
+        second = run_keystile(keystile_env(data_dir), "keys", "generate-master-key").stdout.strip()
         assert len(first) >= 32 and first != second
 
 
 class TestKeysList:
     def test_lists_the_next_and_the_signing_key_after_a_rotation(self, data_dir):
         env = keystile_env(data_dir)
-        project = json.loads(cli(env, "projects", "create", "--name", "ops", "--json").stdout)
-        rotated = json.loads(cli(env, "keys", "rotate", "--project", project["project_id"], "--json").stdout)
-        listed = json.loads(cli(env, "keys", "list", "--project", project["project_id"], "--json").stdout)
+        project = json.loads(run_keystile(env, "projects", "create", "--name", "ops", "--json").stdout)
+        rotated = json.loads(run_keystile(env, "keys", "rotate", "--project", project["project_id"], "--json").stdout)
+        listed = json.loads(run_keystile(env, "keys", "list", "--project", project["project_id"], "--json").stdout)
         assert (listed[0]["kid"], listed[0]["state"]) == (rotated["kid"], "next")
         assert listed[1]["state"] == "signing" and listed[1]["retired_at"] == rotated["signs_from"]
 
     def test_a_key_rotated_out_now_is_listed_as_retired(self, data_dir):
         env = keystile_env(data_dir)
-        project = json.loads(cli(env, "projects", "create", "--name", "ops", "--json").stdout)
-        cli(env, "keys", "rotate", "--project", project["project_id"], "--now")
-        listed = json.loads(cli(env, "keys", "list", "--project", project["project_id"], "--json").stdout)
+        project = json.loads(run_keystile(env, "projects", "create", "--name", "ops", "--json").stdout)
+        run_keystile(env, "keys", "rotate", "--project", project["project_id"], "--now")
+        listed = json.loads(run_keystile(env, "keys", "list", "--project", project["project_id"], "--json").stdout)
         assert [k["state"] for k in listed] == ["signing", "retired"]
 
     def test_an_unknown_project_fails_clearly(self, data_dir):
-        done = cli(keystile_env(data_dir), "keys", "list", "--project", "project-test-nope")
+        done = run_keystile(keystile_env(data_dir), "keys", "list", "--project", "project-test-nope")
         assert done.returncode == 2 and "project-test-nope" in done.stderr
 
 
@@ -333,7 +259,7 @@ def _finish_request(sock: socket.socket, body: bytes) -> int:
 class TestGracefulShutdown:
     def test_in_flight_requests_complete_and_the_process_exits_cleanly(self, data_dir):
         env = keystile_env(data_dir, KEYSTILE_SMTP_URL=f"smtp://127.0.0.1:{free_port()}")
-        project = json.loads(cli(env, "projects", "create", "--name", "ops", "--json").stdout)
+        project = json.loads(run_keystile(env, "projects", "create", "--name", "ops", "--json").stdout)
         server = Serve(env)
         body = json.dumps({"limit": 10}).encode()
         in_flight = [_start_request(server.port, project, body) for _ in range(3)]
@@ -347,7 +273,7 @@ class TestGracefulShutdown:
 
     def test_new_connections_are_refused_once_shutting_down(self, data_dir):
         env = keystile_env(data_dir)
-        project = json.loads(cli(env, "projects", "create", "--name", "ops", "--json").stdout)
+        project = json.loads(run_keystile(env, "projects", "create", "--name", "ops", "--json").stdout)
         server = Serve(env)
         body = b"{}"
         held = _start_request(server.port, project, body)

@@ -29,8 +29,7 @@ import requests
 from sqlalchemy import insert, select
 
 from keystile.models.outbox import outbox
-from tests.http.test_multiprocess import Cluster, Mail, SMTPSink
-from tests.support import Server, database_url, keystile_in_process, make_project, start_server
+from tests.support import Cluster, Mail, Server, SMTPSink, database_url, keystile_in_process, make_project, start_server
 
 MESSAGES = 500
 DEADLINE_SECONDS = 60
