@@ -1,3 +1,3 @@
-from keystile.cli import app
+from keystile.cli import run_cli
 
-app()
+run_cli()

@@ -93,10 +93,11 @@ def test_debug_option_prints_the_traceback_from_a_process_of_its_own(tmp_path):
     env["KEYSTILE_DATABASE_URL"] = closed_postgres_url()
     plain = subprocess.run([*KEYSTILE, "migrate"], env=env, capture_output=True, text=True, timeout=60)
     assert plain.returncode == 2 and len(plain.stderr.strip().splitlines()) == 2, plain.stderr
-    debug = subprocess.run([*KEYSTILE, "--debug", "migrate"], env=env, capture_output=True, text=True, timeout=60)
-    assert debug.returncode == 1
-    assert "Traceback (most recent call last)" in debug.stderr
-    assert debug.stderr.strip().splitlines()[-1].startswith("ConnectionRefusedError")
+    for args in (["--debug", "migrate"], ["migrate", "--debug"]):
+        debug = subprocess.run([*KEYSTILE, *args], env=env, capture_output=True, text=True, timeout=60)
+        assert debug.returncode == 1
+        assert "Traceback (most recent call last)" in debug.stderr
+        assert debug.stderr.strip().splitlines()[-1].startswith("ConnectionRefusedError")
 
 
 # --- keystile.toml -----------------------------------------------------------------------

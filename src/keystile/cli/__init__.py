@@ -61,6 +61,16 @@ def _print_version(value: bool) -> None:
         raise typer.Exit()
 
 
+def run_cli() -> None:
+    """The `keystile` executable: `app`, with `--debug` accepted after the command too
+    (`keystile migrate --debug`), where people type it, not only before it."""
+    args = sys.argv[1:]
+    end = args.index("--") if "--" in args else len(args)
+    if "--debug" in args[:end]:
+        args = ["--debug", *(a for i, a in enumerate(args) if a != "--debug" or i >= end)]
+    app(args=args, prog_name="keystile")
+
+
 @app.callback()
 def main(
     debug: Annotated[
