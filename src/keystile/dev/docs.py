@@ -5,6 +5,7 @@ FastAPI does not see included (core/thin.py)."""
 
 from __future__ import annotations
 
+import copy
 import inspect
 from importlib import resources
 from typing import Any
@@ -63,7 +64,7 @@ def openapi(app: FastAPI) -> dict[str, Any]:
             title="keystile",
             version=app.version,
             description=DESCRIPTION,
-            routes=[*_thin_routes_for_schema(app), *app.routes],
+            routes=[*_thin_routes_for_schema(app), *app.routes, *_hidden_routes_for_schema(app)],
         )
         schema.setdefault("components", {}).setdefault("securitySchemes", {})["project"] = {
             "type": "http",
@@ -77,13 +78,36 @@ def openapi(app: FastAPI) -> dict[str, Any]:
 
 
 def _tag_by_area(schema: dict[str, Any]) -> None:
-    """Group operations as Stytch's docs do, by product area (B2B Sessions, Consumer Users, …)."""
+    """Group operations as Stytch's docs do, by product area (B2B Sessions, Consumer Users, …);
+    keystile's own routes under "keystile: dev inbox" and "keystile: operations"."""
     for path, operations in schema.get("paths", {}).items():
         for method, operation in operations.items():
+            if operation.get("tags"):
+                continue
             endpoint = stytch_api.find(method.upper(), path)
-            if endpoint is not None and not operation.get("tags"):
+            if endpoint is not None:
                 operation["tags"] = [endpoint.area]
                 operation.setdefault("description", f"Stytch SDK: `{endpoint.sdk_method}`.")
+            else:
+                operation["tags"] = ["keystile: dev inbox" if path.startswith("/dev/") else "keystile: operations"]
+                operation["security"] = []  # keystile's own routes take no project credentials
+
+
+def _hidden_routes_for_schema(app: FastAPI) -> list[APIRoute]:
+    """keystile's own routes (probes, metrics, the dev inbox) are kept out of FastAPI's schema
+    where they are declared; the document lists them all the same, as copies. The docs' own
+    routes stay out."""
+    listed = []
+    for route in stytch_api._flatten(app.routes):
+        original = getattr(route, "original_route", route)  # an included router's route
+        if not isinstance(original, APIRoute) or original.include_in_schema:
+            continue
+        if original.path in (DOCS_URL, OPENAPI_URL):
+            continue
+        shown = copy.copy(original)
+        shown.include_in_schema = True
+        listed.append(shown)
+    return listed
 
 
 def _thin_routes_for_schema(app: FastAPI) -> list[APIRoute]:
