@@ -7,7 +7,10 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 import requests
+import stytch
+from stytch.core.response_base import StytchError
 
 from keystile.core import stytch_api
 from tests.support import keystile_in_process
@@ -69,3 +72,14 @@ def test_keystile_endpoints_lists_what_the_running_app_serves(server):
     assert "served " not in missing.stdout.replace("served)", "")
     unknown = keystile_in_process({}, "endpoints", "--area", "B2B Nothing")
     assert unknown.returncode == 2 and unknown.stderr.startswith("No area 'B2B Nothing'; the areas are: ")
+
+
+def test_the_python_sdk_raises_the_error_with_its_message(server, project):
+    if ("POST", "/v1/b2b/sessions/migrate") in stytch_api.served(server.app.routes):
+        return  # served now: nothing to say about it
+    client = stytch.B2BClient(project.project_id, project.secret, environment=server.base_url)
+    with pytest.raises(StytchError) as raised:
+        client.sessions.migrate(session_token="token-from-elsewhere", organization_id="organization-test-1")
+    assert raised.value.details.error_type == "endpoint_not_implemented"
+    assert raised.value.details.status_code == 501
+    assert "B2B Sessions: sessions.migrate" in raised.value.details.error_message
