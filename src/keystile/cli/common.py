@@ -125,21 +125,13 @@ def explain(exc: BaseException) -> tuple[str, int] | None:
         else:
             hint = "Check KEYSTILE_DATABASE_URL (user, password, database name) and the database server's log."
         return f"Cannot use {database}: {reason}.\n{hint}", 2
-    if isinstance(exc, (ConnectionError, TimeoutError)) or (
-        isinstance(exc, OSError) and getattr(exc, "errno", None) is None and "Name or service" in str(exc)
-    ):
-        return (
-            f"Cannot reach the database ({type(exc).__name__}: {_first_line(exc)}).\n"
-            f"Is it running at {database}? Start it or fix KEYSTILE_DATABASE_URL.",
-            2,
-        )
     if isinstance(exc, OSError) and exc.filename is not None:
         return (
             f"{exc.strerror or _first_line(exc)}: {exc.filename}.\n"
             "Check KEYSTILE_DATA_DIR (default ./.keystile): keystile keeps its SQLite database and dev keys there.",
             2,
         )
-    if isinstance(exc, OSError):
+    if isinstance(exc, OSError):  # refused, timed out, an unknown host name: the database's address
         return (
             f"Cannot reach the database ({type(exc).__name__}: {_first_line(exc)}).\n"
             f"Is it running at {database}? Start it or fix KEYSTILE_DATABASE_URL.",
