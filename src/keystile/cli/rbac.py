@@ -15,9 +15,8 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
-from rich.table import Table
 
-from keystile.cli.common import Typer, err, out, run
+from keystile.cli.common import Typer, err, print_table, run
 
 app = Typer(
     help="The project's RBAC policy: resources and their actions, roles and their permissions, scopes. "
@@ -75,21 +74,29 @@ def _print(policy: dict[str, Any], as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps(policy) + "\n")
         return
-    resources = Table("resource_id", "actions", "description", title="Resources")
-    for r in policy["resources"]:
-        resources.add_row(r["resource_id"], ", ".join(r["actions"]), r["description"])
-    roles = Table("role_id", "permissions", "description", title="Roles")
-    for role in policy["roles"]:
-        perms = "; ".join(f"{p['resource_id']}: {', '.join(p['actions'])}" for p in role["permissions"])
-        roles.add_row(role["role_id"], perms, role["description"])
-    out.print(resources)
-    out.print(roles)
+    print_table(
+        ["resource_id", "actions", "description"],
+        [[r["resource_id"], ", ".join(r["actions"]), r["description"]] for r in policy["resources"]],
+        whole=("resource_id",),
+        title="Resources",
+    )
+    print_table(
+        ["role_id", "permissions", "description"],
+        [[role["role_id"], _permissions(role), role["description"]] for role in policy["roles"]],
+        whole=("role_id",),
+        title="Roles",
+    )
     if policy["scopes"]:
-        scopes = Table("scope", "permissions", "description", title="Scopes")
-        for s in policy["scopes"]:
-            perms = "; ".join(f"{p['resource_id']}: {', '.join(p['actions'])}" for p in s["permissions"])
-            scopes.add_row(s["scope"], perms, s["description"])
-        out.print(scopes)
+        print_table(
+            ["scope", "permissions", "description"],
+            [[s["scope"], _permissions(s), s["description"]] for s in policy["scopes"]],
+            whole=("scope",),
+            title="Scopes",
+        )
+
+
+def _permissions(holder: dict[str, Any]) -> str:
+    return "; ".join(f"{p['resource_id']}: {', '.join(p['actions'])}" for p in holder["permissions"])
 
 
 def _load_file(path: Path) -> dict[str, Any]:
