@@ -17,8 +17,8 @@ import pytest
 from stytch.core.response_base import StytchError
 from stytch.shared.method_options import Authorization
 
-from keystile.rbac import repository as rbac_repository
-from keystile.rbac.policy import Policy
+from keystile.core import policy_store as rbac_repository
+from keystile.core.policy import Policy
 from tests.support import Inbox, keystile_in_process
 
 # --- fresh names ------------------------------------------------------------------------

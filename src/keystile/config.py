@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from keystile.core.policy import Policy as RBACPolicy
 from keystile.core.redirect_urls import RedirectType
-from keystile.rbac.policy import Policy as RBACPolicy
 
 DEFAULT_DATA_DIR = Path(".keystile")
 

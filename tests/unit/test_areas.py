@@ -111,3 +111,27 @@ def test_a_factor_is_stored_as_stytch_lists_it() -> None:
         "updated_at": "2026-01-02T03:04:05Z",
         "email_factor": {"email_id": "email-test-1", "email_address": "a@b.c"},
     }
+
+
+def test_one_area_answers_for_the_acting_member() -> None:
+    async def resolve(ctx: object) -> None:
+        return None
+
+    assert registry().acting_member is not None
+    with pytest.raises(ValueError, match=r"acting_member .* is declared by two areas: a and b"):
+        Registry((Area("a", acting_member=resolve), Area("b", acting_member=resolve)))  # type: ignore[arg-type]
+
+
+def test_listeners_of_an_event_run_in_area_order() -> None:
+    from keystile.core import events
+
+    async def first(ctx: object, event: object) -> None: ...
+
+    async def second(ctx: object, event: object) -> None: ...
+
+    merged = Registry(
+        (Area("a", listeners={events.MemberDeleted: first}), Area("b", listeners={events.MemberDeleted: second}))
+    )
+    assert merged.listeners == {events.MemberDeleted: (first, second)}
+    # Deleting a member or a user revokes its sessions: the sessions area listens.
+    assert {events.MemberDeleted, events.UserDeleted} <= set(registry().listeners)

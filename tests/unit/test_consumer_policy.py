@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from keystile.core.policy import Policy, effective
 from keystile.rbac.consumer import consumer_policy
-from keystile.rbac.policy import Policy, effective
 
 DOCUMENTS = {"resource_id": "documents", "description": "", "actions": ["read", "write"]}
 

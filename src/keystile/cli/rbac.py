@@ -30,9 +30,9 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print only JSON on stdout
 
 def _work(project: str, change: Any = None) -> dict[str, Any]:
     """Apply `change(declared) -> Policy` (if any) in one transaction; return the effective policy."""
+    from keystile.core import policy_store as repository
+    from keystile.core.policy import effective
     from keystile.projects.service import require_project
-    from keystile.rbac import repository
-    from keystile.rbac.policy import effective
 
     async def work(state: Any) -> dict[str, Any]:
         await require_project(state.conn, project)
@@ -132,7 +132,7 @@ def set_policy(
     as_json: JsonOpt = False,
 ) -> None:
     """Replace the project's declared policy with the one in a file (validated first)."""
-    from keystile.rbac.policy import Policy
+    from keystile.core.policy import Policy
 
     data = _load_file(file)
     _done(
@@ -168,7 +168,7 @@ def add_role(
     as_json: JsonOpt = False,
 ) -> None:
     """Add a role, or replace the role with this id (stytch_member / stytch_admin: added to the defaults)."""
-    from keystile.rbac.policy import Policy
+    from keystile.core.policy import Policy
 
     perms = [_parse_permission(p) for p in permission]
 
@@ -190,7 +190,7 @@ def add_resource(
     as_json: JsonOpt = False,
 ) -> None:
     """Add a resource (or replace the resource with this id)."""
-    from keystile.rbac.policy import Policy
+    from keystile.core.policy import Policy
 
     def change(declared: Policy) -> Policy:
         doc = declared.model_dump()
@@ -214,7 +214,7 @@ def remove_role(
     as_json: JsonOpt = False,
 ) -> None:
     """Remove a declared role (Members keep the id, which then grants nothing)."""
-    from keystile.rbac.policy import Policy
+    from keystile.core.policy import Policy
 
     def change(declared: Policy) -> Policy:
         if declared.role(role_id) is None:
@@ -229,7 +229,7 @@ def remove_role(
 @app.command("reset")
 def reset(project: ProjectOpt, as_json: JsonOpt = False) -> None:
     """Drop the project's declaration: back to Stytch's default resources and roles."""
-    from keystile.rbac.policy import Policy
+    from keystile.core.policy import Policy
 
     _done(
         _work(project, lambda _declared: Policy()),

@@ -9,7 +9,7 @@ An area (`organizations/`, `magic_links/`, …) is one folder. Its `area.py` dec
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from fastapi import APIRouter
     from starlette.routing import BaseRoute
 
+    from keystile.core.authz import Actor
+    from keystile.core.context import Context
+    from keystile.core.events import Listener
     from keystile.core.ratelimit import Limit
     from keystile.errors import StytchError
 
@@ -93,10 +96,16 @@ class Area:
     # Rate limits of this area's own (core/ratelimit.py `Limit`: name, default windows, the
     # errors that count), for `ratelimit.guard` and `ratelimit.hit`.
     rate_limits: Sequence[Limit] = ()
-    # Built-in RBAC resources whose actions this area's endpoints check (rbac/policy.py).
+    # Built-in RBAC resources whose actions this area's endpoints check (core/policy.py).
     rbac_resources: Sequence[RBACResource] = ()
     # Authentication factors this area's logins put into sessions.
     factors: Sequence[Factor] = ()
+    # The Member a request's session header names (core/authz.py `acting_member`); one area
+    # answers it for all (rbac), so no area imports another to authorize a request.
+    acting_member: Callable[[Context], Awaitable[Actor | None]] | None = None
+    # What this area does when another area emits an event (core/events.py): event type →
+    # listener, e.g. {MemberDeleted: revoke_member_sessions}.
+    listeners: Mapping[type, Listener] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -117,6 +126,8 @@ class Registry:
     rate_limits: tuple[Limit, ...] = field(init=False)
     rbac_resources: tuple[RBACResource, ...] = field(init=False)
     factors: tuple[Factor, ...] = field(init=False)
+    acting_member: Callable[[Context], Awaitable[Actor | None]] | None = field(init=False)
+    listeners: dict[type, tuple[Listener, ...]] = field(init=False)
 
     def __post_init__(self) -> None:
         _unique("area name", ((a.name, a) for a in self.areas))
@@ -150,6 +161,13 @@ class Registry:
         put(self, "rate_limits", tuple(limit for a in self.areas for limit in a.rate_limits))
         put(self, "rbac_resources", tuple(r for a in self.areas for r in a.rbac_resources))
         put(self, "factors", tuple(f for a in self.areas for f in a.factors))
+        _unique("acting_member", (("acting_member", a) for a in self.areas if a.acting_member is not None))
+        put(self, "acting_member", next((a.acting_member for a in self.areas if a.acting_member), None))
+        listeners: dict[type, tuple[Listener, ...]] = {}
+        for area in self.areas:
+            for event, listener in area.listeners.items():
+                listeners[event] = (*listeners.get(event, ()), listener)
+        put(self, "listeners", listeners)
 
 
 def _unique(what: str, claims: Iterable[tuple[str, Area]]) -> None:

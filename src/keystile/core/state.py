@@ -14,8 +14,8 @@ from keystile.config import Settings
 from keystile.core.area import Registry
 from keystile.core.clock import Clock
 from keystile.core.db import Connection, Database
+from keystile.core.jwt_cache import JWTCache
 from keystile.core.keys import Keyring, MasterKey
-from keystile.sessions.jwts import JWTCache
 
 
 @dataclass

@@ -4,19 +4,15 @@ from __future__ import annotations
 
 from keystile import errors
 from keystile.core.area import Area
-from keystile.core.tokens import TokenKind
 from keystile.discovery import routes
 
 area = Area(
     name="discovery",
     routers=[routes.router],
     errors=[
-        errors.IntermediateSessionNotFound,
         errors.TooManyDiscoveryArguments,
         errors.NoDiscoveryArguments,
         errors.InvalidIntermediateSessionForOrganization,
         errors.EmailJITProvisioningNotAllowed,
     ],
-    token_kinds=[TokenKind.INTERMEDIATE_SESSION],
-    unknown_token_errors=[errors.IntermediateSessionNotFound],
 )

@@ -9,10 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.engine import Row
 
 from keystile import errors
-from keystile.core import emails, ratelimit, tokens
+from keystile.core import emails
 from keystile.core.clock import rfc3339
 from keystile.core.context import Context
-from keystile.core.tokens import TokenKind
 from keystile.members import repository as members_repo
 from keystile.members import service as members_service
 from keystile.members.serializers import member_json, role_ids
@@ -21,9 +20,9 @@ from keystile.organizations import repository as orgs_repo
 from keystile.organizations import service as orgs_service
 from keystile.organizations.repository import settings_of
 from keystile.organizations.serializers import organization_json
+from keystile.sessions import intermediate
 from keystile.sessions import service as sessions
 
-IST_MINUTES = 10
 MEMBERSHIP_TYPES = {"active": "active_member", "pending": "pending_member", "invited": "invited_member"}
 # Where the email's own domain says little about the organization, its name comes from
 # the local part instead (PY `discovery_organizations.create`, `organization_name`).
@@ -147,26 +146,6 @@ async def discovered_organizations(
     ]
 
 
-async def issue_intermediate_session(
-    ctx: Context, email: str, *, factor_type: str = "magic_link", organization_id: str | None = None
-) -> tuple[str, Row[Any]]:
-    """An intermediate session: a proven email and the factor that proved it, for 10 minutes."""
-    return await tokens.issue(
-        ctx,
-        TokenKind.INTERMEDIATE_SESSION,
-        minutes=IST_MINUTES,
-        email=email,
-        organization_id=organization_id,
-        data={
-            "email_address": email,
-            "email_verified": True,
-            "factors": [
-                {"type": factor_type, "delivery_method": "email", "authenticated_at": rfc3339(ctx.clock.now())}
-            ],
-        },
-    )
-
-
 async def member_session_fields(
     ctx: Context,
     org: Row[Any],
@@ -205,24 +184,6 @@ async def member_session_fields(
     }
 
 
-async def _redeem_ist(ctx: Context, token: str) -> Row[Any]:
-    async with ratelimit.attempts(ctx, token):
-        return await tokens.redeem(
-            ctx,
-            token,
-            (TokenKind.INTERMEDIATE_SESSION,),
-            used=errors.IntermediateSessionNotFound,
-            unknown=errors.IntermediateSessionNotFound,
-        )
-
-
-async def _peek_ist(ctx: Context, token: str) -> Row[Any]:
-    async with ratelimit.attempts(ctx, token):
-        return await tokens.peek(
-            ctx, token, (TokenKind.INTERMEDIATE_SESSION,), missing=errors.IntermediateSessionNotFound
-        )
-
-
 async def list_organizations(
     ctx: Context, *, intermediate_session_token: str | None, session_token: str | None, session_jwt: str | None
 ) -> dict[str, Any]:
@@ -233,7 +194,7 @@ async def list_organizations(
     if len(given) > 1:
         raise errors.TooManyDiscoveryArguments()
     if intermediate_session_token:
-        ist = await _peek_ist(ctx, intermediate_session_token)
+        ist = await intermediate.peek(ctx, intermediate_session_token)
         email = ist.email
         return {
             "email_address": email,
@@ -266,7 +227,7 @@ async def exchange_intermediate_session(
     Nothing is consumed or written unless the exchange succeeds: every refusal is raised
     before the token is redeemed (and would roll the transaction back anyway)."""
     sessions.check_duration(minutes)
-    ist = await _peek_ist(ctx, token)
+    ist = await intermediate.peek(ctx, token)
     email = ist.email
     org = await orgs_repo.get(ctx.conn, ctx.project_id, organization_ref)
     member = await members_repo.find_by_email(ctx.conn, ctx.project_id, org.organization_id, email)
@@ -298,7 +259,7 @@ async def exchange_intermediate_session(
             "primary_required": required,
         }
     # Redeem before any write: of N concurrent exchanges exactly one gets past this line.
-    await _redeem_ist(ctx, token)
+    await intermediate.redeem(ctx, token)
     if member is None:
         member = await members_service.create_member(ctx, org, email=email, status="active", email_verified=True)
     else:
@@ -334,7 +295,7 @@ async def create_organization(
 ) -> dict[str, Any]:
     """discovery.organizations.create: a new organization whose creator is its first admin."""
     sessions.check_duration(minutes)
-    ist = await _redeem_ist(ctx, token)
+    ist = await intermediate.redeem(ctx, token)
     email = ist.email
     await orgs_service.check_domain_claim(ctx, email, None)  # raising rolls the redemption back
     derived = default_organization_name(email)

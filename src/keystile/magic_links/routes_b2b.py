@@ -14,7 +14,7 @@ from keystile.magic_links.schemas_b2b import (
     InviteRequest,
     LoginOrSignupRequest,
 )
-from keystile.rbac import guards as rbac_guards
+from keystile.members import guards as members_guards
 
 router = APIRouter()
 
@@ -56,7 +56,7 @@ async def login_or_signup(body: LoginOrSignupRequest, ctx: Ctx) -> JSON:
 
 @router.post("/v1/b2b/magic_links/email/invite")
 async def invite(body: InviteRequest, ctx: Ctx) -> JSON:
-    await rbac_guards.invite(ctx, body.organization_id, body)
+    await members_guards.invite(ctx, body.organization_id, body)
     result = await service.invite(
         ctx,
         body.organization_id,

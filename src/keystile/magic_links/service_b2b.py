@@ -25,6 +25,7 @@ from keystile.models.organizations import members
 from keystile.organizations import repository as orgs_repo
 from keystile.organizations import service as orgs_service
 from keystile.organizations.serializers import organization_json
+from keystile.sessions import intermediate
 from keystile.sessions import service as sessions
 
 MIN_EXPIRATION, MAX_EXPIRATION = 5, 10_080
@@ -85,7 +86,7 @@ async def authenticate_discovery(ctx: Context, token: str, *, pkce_code_verifier
         )
         # A failed check raises, which rolls the redemption back: the link stays usable.
         tokens.check_pkce(row, pkce_code_verifier)
-    ist, ist_row = await discovery.issue_intermediate_session(ctx, row.email)
+    ist, ist_row = await intermediate.issue(ctx, row.email)
     return {
         "intermediate_session_token": ist,
         "intermediate_session_token_expires_at": rfc3339(ist_row.expires_at),
@@ -313,9 +314,7 @@ async def authenticate(
     if required is not None:
         # The email is proven, but the organization wants another primary method first: an
         # intermediate session carries the proof there (PY `magic_links.authenticate`).
-        ist, ist_row = await discovery.issue_intermediate_session(
-            ctx, member.email, organization_id=org.organization_id
-        )
+        ist, ist_row = await intermediate.issue(ctx, member.email, organization_id=org.organization_id)
         return {
             "member_id": member.member_id,
             "member": await members_service.member_view(ctx, member, org),

@@ -14,9 +14,11 @@ from typing import Any
 from fastapi import APIRouter
 
 from keystile import errors
+from keystile.core.authz import acting_member, check_role_ids, require
 from keystile.core.context import Context, Ctx
+from keystile.core.policy import WILDCARD
 from keystile.core.responses import JSON, ok
-from keystile.members import repository, service
+from keystile.members import guards, repository, service
 from keystile.members.schemas import (
     CreateRequest,
     SearchRequest,
@@ -28,9 +30,6 @@ from keystile.members.serializers import member_json
 from keystile.organizations import repository as orgs_repo
 from keystile.organizations.serializers import organization_json
 from keystile.organizations.service import validate_external_id
-from keystile.rbac import guards as rbac_guards
-from keystile.rbac.policy import WILDCARD
-from keystile.rbac.service import acting_member, check_role_ids, require
 
 router = APIRouter()
 
@@ -58,12 +57,12 @@ async def _as_member(
     if self_ok and actor.member_id == member.member_id:
         require(actor, organization.organization_id, [])
     else:
-        require(actor, organization.organization_id, [(rbac_guards.MEMBER, member_action)])
+        require(actor, organization.organization_id, [(guards.MEMBER, member_action)])
 
 
 @router.post("/v1/b2b/organizations/members/search")
 async def search_members(body: SearchRequest, ctx: Ctx) -> JSON:
-    await rbac_guards.member_search(ctx, body.organization_ids)
+    await guards.member_search(ctx, body.organization_ids)
     rows, total, next_cursor, orgs = await service.search_members(
         ctx, organization_ids=body.organization_ids, cursor=body.cursor, limit=body.limit, query=body.query
     )
@@ -79,7 +78,7 @@ async def search_members(body: SearchRequest, ctx: Ctx) -> JSON:
 @router.post("/v1/b2b/organizations/{organization_id}/members")
 async def create_member(organization_id: str, body: CreateRequest, ctx: Ctx) -> JSON:
     organization = await orgs_repo.get(ctx.conn, ctx.project_id, organization_id)
-    await rbac_guards.member_create(ctx, organization, body)
+    await guards.member_create(ctx, organization, body)
     await check_role_ids(ctx, organization, body.roles)
     service.reject_unsupported_mfa(mfa_phone_number=body.mfa_phone_number, mfa_enrolled=body.mfa_enrolled)
     if body.external_id is not None:
@@ -119,7 +118,7 @@ async def get_member(
 async def update_member(organization_id: str, member_id: str, body: UpdateRequest, ctx: Ctx) -> JSON:
     organization = await orgs_repo.get(ctx.conn, ctx.project_id, organization_id)
     member = await service.get_existing(ctx, organization.organization_id, member_id)
-    await rbac_guards.member_update(ctx, organization, member, body)
+    await guards.member_update(ctx, organization, member, body)
     await check_role_ids(ctx, organization, body.roles)
     service.reject_unsupported_mfa(
         mfa_phone_number=body.mfa_phone_number,
@@ -145,7 +144,7 @@ async def update_member(organization_id: str, member_id: str, body: UpdateReques
 async def delete_member(organization_id: str, member_id: str, ctx: Ctx) -> JSON:
     organization = await orgs_repo.get(ctx.conn, ctx.project_id, organization_id)
     member = await service.get_existing(ctx, organization.organization_id, member_id)
-    await rbac_guards.member_delete(ctx, organization, member)
+    await guards.member_delete(ctx, organization, member)
     await service.delete_member(ctx, member)
     return ok(ctx.request_id, member_id=member.member_id)
 

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
 from keystile import errors
-from keystile.core import emails, ids, outbox, redirect_urls, search, tokens
+from keystile.core import emails, events, ids, outbox, redirect_urls, search, tokens
 from keystile.core.context import Context
 from keystile.core.redirect_urls import RedirectType
 from keystile.core.search import FilterKind, Operand
@@ -36,7 +36,6 @@ from keystile.organizations.service import (
     merge_metadata,
     validate_external_id,
 )
-from keystile.sessions import service as sessions_service
 
 
 async def create_member(
@@ -211,7 +210,7 @@ async def delete_member(ctx: Context, member: Row[Any]) -> None:
         .where(members.c.member_id == member.member_id, members.c.project_id == ctx.project_id)
         .values(status="deleted", updated_at=ctx.clock.now())
     )
-    await sessions_service.revoke_for(ctx, member_id=member.member_id)
+    await events.emit(ctx, events.MemberDeleted(member.member_id))  # sessions revokes its sessions
 
 
 # --- Search (stytch.com/docs/b2b/api/search-members; reference §7) ---

@@ -10,14 +10,13 @@ from typing import Any
 from fastapi import APIRouter
 from sqlalchemy.engine import Row
 
+from keystile.core.authz import acting_member, require
 from keystile.core.context import Context, Ctx
+from keystile.core.policy import WILDCARD
 from keystile.core.responses import JSON, ok
-from keystile.organizations import repository, service
+from keystile.organizations import guards, repository, service
 from keystile.organizations.schemas import CreateRequest, SearchRequest, UpdateRequest
 from keystile.organizations.serializers import organization_json
-from keystile.rbac import guards as rbac_guards
-from keystile.rbac.policy import WILDCARD
-from keystile.rbac.service import acting_member, require
 
 router = APIRouter()
 
@@ -59,7 +58,7 @@ async def get_organization(organization_id: str, ctx: Ctx) -> JSON:
 @router.put("/v1/b2b/organizations/{organization_id}")
 async def update_organization(organization_id: str, body: UpdateRequest, ctx: Ctx) -> JSON:
     current = await repository.get(ctx.conn, ctx.project_id, organization_id)
-    await rbac_guards.organization_update(ctx, current, body)
+    await guards.organization_update(ctx, current, body)
     row = await service.update_organization(
         ctx,
         current,
@@ -76,7 +75,7 @@ async def update_organization(organization_id: str, body: UpdateRequest, ctx: Ct
 @router.delete("/v1/b2b/organizations/{organization_id}")
 async def delete_organization(organization_id: str, ctx: Ctx) -> JSON:
     row = await repository.get(ctx.conn, ctx.project_id, organization_id)
-    await rbac_guards.organization_delete(ctx, row)
+    await guards.organization_delete(ctx, row)
     await service.delete_organization(ctx, row)
     return ok(ctx.request_id, organization_id=row.organization_id)
 
@@ -90,7 +89,7 @@ async def metrics(organization_id: str, ctx: Ctx) -> JSON:
 @router.delete("/v1/b2b/organizations/{organization_id}/external_id")
 async def delete_external_id(organization_id: str, ctx: Ctx) -> JSON:
     row = await repository.get(ctx.conn, ctx.project_id, organization_id)
-    await _as_member(ctx, row, [(rbac_guards.ORGANIZATION, WILDCARD)])
+    await _as_member(ctx, row, [(guards.ORGANIZATION, WILDCARD)])
     row = await service.delete_external_id(ctx, row)
     return ok(ctx.request_id, organization=organization_json(row))
 

@@ -26,13 +26,13 @@ from sqlalchemy.engine import Row
 
 from keystile import errors
 from keystile.core import emails, ids, search
+from keystile.core.authz import check_implicit_assignments
 from keystile.core.context import Context
 from keystile.core.search import FilterKind, Operand
 from keystile.models.organizations import member_retired_emails, members, organizations
 from keystile.models.sessions import sessions
 from keystile.models.tokens import tokens
 from keystile.organizations.repository import DEFAULT_SETTINGS
-from keystile.rbac.service import check_implicit_assignments
 
 SLUG = re.compile(r"^[A-Za-z0-9._~-]{2,128}$")
 

@@ -11,11 +11,11 @@ from sqlalchemy import delete, insert, select, update
 
 from keystile.config import FileConfig
 from keystile.core import crypto, ids
+from keystile.core import policy_store as rbac_repository
 from keystile.core.db import Connection
 from keystile.core.keys import Keyring
 from keystile.core.redirect_urls import RedirectType
 from keystile.models.projects import project_secrets, projects, redirect_urls
-from keystile.rbac import repository as rbac_repository
 
 
 @dataclass(frozen=True)

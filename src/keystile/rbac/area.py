@@ -1,12 +1,13 @@
 """The RBAC area: the project's policy (B2B and consumer), organizations' custom roles, and
-the permission checks a Member session header brings to other areas' endpoints (rbac/guards.py)."""
+the Member a session header names (`acting_member`, which core/authz.py asks for every
+area's endpoints; the checks themselves are each area's guards.py)."""
 
 from __future__ import annotations
 
 from keystile import errors
 from keystile.core.area import Area, RBACResource
-from keystile.rbac import routes, routes_consumer
-from keystile.rbac.policy import STYTCH_RESOURCES
+from keystile.core.policy import STYTCH_RESOURCES
+from keystile.rbac import routes, routes_consumer, service
 
 area = Area(
     name="rbac",
@@ -31,4 +32,5 @@ area = Area(
         errors.EmptyRBACScope,
     ],
     rbac_resources=[RBACResource(r.resource_id, r.description, tuple(r.actions)) for r in STYTCH_RESOURCES],
+    acting_member=service.member_actor,
 )

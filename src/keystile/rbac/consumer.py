@@ -11,7 +11,7 @@ Pure: no database.
 
 from __future__ import annotations
 
-from keystile.rbac.policy import RESERVED_ROLES, STYTCH_RESOURCE_IDS, STYTCH_USER, Permission, Policy, Role
+from keystile.core.policy import RESERVED_ROLES, STYTCH_RESOURCE_IDS, STYTCH_USER, Permission, Policy, Role
 
 STYTCH_USER_ROLE = Role(
     role_id=STYTCH_USER,

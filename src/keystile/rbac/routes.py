@@ -10,13 +10,13 @@ from fastapi import APIRouter
 from pydantic import Field, ValidationError
 
 from keystile import errors
+from keystile.core import policy_store as repository
 from keystile.core.context import Ctx
+from keystile.core.policy import Role, parse_org_roles, validate_org_roles
 from keystile.core.responses import JSON, ok
 from keystile.core.schemas import RequestModel
 from keystile.organizations import repository as orgs_repo
 from keystile.organizations import service as orgs_service
-from keystile.rbac import repository
-from keystile.rbac.policy import Role, parse_org_roles, validate_org_roles
 
 router = APIRouter()
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from keystile.core import policy_store as repository
 from keystile.core.context import Ctx
 from keystile.core.responses import JSON, ok
-from keystile.rbac import repository
 from keystile.rbac.consumer import consumer_policy
 
 router = APIRouter()

@@ -1,10 +1,13 @@
-"""The sessions area: B2B and consumer sessions, session JWTs and the JWKS that verifies them."""
+"""The sessions area: B2B and consumer sessions, intermediate sessions, session JWTs and the
+JWKS that verifies them."""
 
 from __future__ import annotations
 
 from keystile import errors
+from keystile.core import events
 from keystile.core.area import Area
-from keystile.sessions import routes_b2b, routes_consumer, routes_jwks
+from keystile.core.tokens import TokenKind
+from keystile.sessions import routes_b2b, routes_consumer, routes_jwks, service
 
 area = Area(
     name="sessions",
@@ -26,6 +29,10 @@ area = Area(
         errors.SessionAuthorizationTenancyError,
         errors.SessionAuthorizationError,
         errors.ProjectNotFound,
+        errors.IntermediateSessionNotFound,
     ],
     id_prefixes=["member-session", "session"],
+    token_kinds=[TokenKind.INTERMEDIATE_SESSION],
+    unknown_token_errors=[errors.IntermediateSessionNotFound],
+    listeners={events.MemberDeleted: service.on_member_deleted, events.UserDeleted: service.on_user_deleted},
 )

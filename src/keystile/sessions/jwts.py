@@ -11,19 +11,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hmac
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import jwt
 import orjson
-from jwt.algorithms import RSAAlgorithm
 from sqlalchemy import Select, bindparam, select
 
 from keystile import errors
 from keystile.core.db import Query
+from keystile.core.jwt_cache import JWTCache
 from keystile.core.keys import RETIRED_KEY_WINDOW
 from keystile.models.projects import signing_keys
 
@@ -31,7 +29,6 @@ if TYPE_CHECKING:  # the request context brings in the web stack; the CLI uses A
     from keystile.core.context import Context
 
 JWT_LIFETIME_SECONDS = 300
-REUSE_MARGIN_SECONDS = 60
 SESSION_CLAIM = "https://stytch.com/session"
 ORGANIZATION_CLAIM = "https://stytch.com/organization"
 RESERVED_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti"})
@@ -66,52 +63,6 @@ def named_key_columns() -> tuple[Any, Any]:
 
 CURRENT_KID = Query(_current_kid())
 PUBLIC_KEY = Query(select(signing_keys.c.public_jwk, signing_keys.c.retired_at).where(*_named_key()))
-
-
-class JWTCache:
-    """Per process, bounded: session_id → (fingerprint, jwt, exp) of the JWT minted last,
-    session_id → the JWT whose signature was checked last, and the parsed public keys."""
-
-    def __init__(self, size: int = 100_000) -> None:
-        self.size = size
-        self._items: OrderedDict[str, tuple[bytes, str, int]] = OrderedDict()
-        self._verified: OrderedDict[str, str] = OrderedDict()
-        self._public: dict[str, Any] = {}
-
-    def get(self, session_id: str, fingerprint: bytes, now: int) -> str | None:
-        item = self._items.get(session_id)
-        if item and item[0] == fingerprint and item[2] - now > REUSE_MARGIN_SECONDS:
-            return item[1]
-        return None
-
-    def put(self, session_id: str, fingerprint: bytes, token: str, exp: int) -> None:
-        self._items[session_id] = (fingerprint, token, exp)
-        self._items.move_to_end(session_id)
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
-        self.signed(session_id, token)
-
-    def signed(self, session_id: str, token: str) -> None:
-        """`token`'s signature is good: this process made it, or checked it."""
-        self._verified[session_id] = token
-        self._verified.move_to_end(session_id)
-        while len(self._verified) > self.size:
-            self._verified.popitem(last=False)
-
-    def is_signed(self, session_id: str, token: str) -> bool:
-        known = self._verified.get(session_id)
-        return known is not None and hmac.compare_digest(known, token)
-
-    def drop(self, session_id: str) -> None:
-        self._items.pop(session_id, None)
-        self._verified.pop(session_id, None)
-
-    def public_key(self, kid: str, jwk: dict[str, Any]) -> Any:
-        """A JWK parsed once per process (kids are unique across projects)."""
-        key = self._public.get(kid)
-        if key is None:
-            key = self._public[kid] = RSAAlgorithm.from_jwk(jwk)
-        return key
 
 
 async def mint(

@@ -15,8 +15,7 @@ from keystile.members import repository as members_repo
 from keystile.members.serializers import member_json, member_roles, role_ids
 from keystile.organizations import repository as orgs_repo
 from keystile.organizations.serializers import organization_json
-from keystile.rbac import guards as rbac_guards
-from keystile.sessions import service, service_b2b
+from keystile.sessions import guards, service, service_b2b
 
 router = APIRouter()
 # Served ahead of every router (the area's hot_routes, sessions/area.py).
@@ -91,7 +90,7 @@ async def get_sessions(ctx: Ctx, organization_id: str, member_id: str) -> JSON:
 
 @router.post("/v1/b2b/sessions/revoke")
 async def revoke(body: RevokeRequest, ctx: Ctx) -> JSON:
-    await rbac_guards.session_revoke(ctx, body)
+    await guards.session_revoke(ctx, body)
     await service_b2b.revoke(
         ctx,
         member_session_id=body.member_session_id,

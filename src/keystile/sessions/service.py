@@ -14,7 +14,7 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystile import errors
-from keystile.core import crypto, ids
+from keystile.core import crypto, events, ids
 from keystile.core.clock import rfc3339, rfc3339_seconds
 from keystile.core.context import Context
 from keystile.core.db import Lookup
@@ -384,6 +384,14 @@ async def revoke_for(ctx: Context, *, member_id: str | None = None, user_id: str
     )
     for session_id in revoked:
         ctx.state.jwt_cache.drop(session_id)
+
+
+async def on_member_deleted(ctx: Context, event: events.MemberDeleted) -> None:
+    await revoke_for(ctx, member_id=event.member_id)
+
+
+async def on_user_deleted(ctx: Context, event: events.UserDeleted) -> None:
+    await revoke_for(ctx, user_id=event.user_id)
 
 
 async def list_live(ctx: Context, kind: Kind, **subject: str) -> list[SessionRow]:

@@ -8,18 +8,17 @@ from typing import Any
 from sqlalchemy.engine import Row
 
 from keystile import errors
+from keystile.core.authz import organization_policy
 from keystile.core.clock import rfc3339
 from keystile.core.context import Context
-from keystile.discovery import service as discovery
+from keystile.core.policy import granting_roles
 from keystile.members import repository as members_repo
 from keystile.members import service as members_service
 from keystile.members.serializers import role_ids
 from keystile.organizations import repository as orgs_repo
 from keystile.organizations.repository import settings_of
 from keystile.organizations.serializers import organization_json
-from keystile.rbac.policy import granting_roles
-from keystile.rbac.service import organization_policy
-from keystile.sessions import service
+from keystile.sessions import intermediate, service
 
 
 async def authorize(
@@ -97,7 +96,7 @@ async def exchange(
     factors = current.authentication_factors
     needed = None if member.is_breakglass else primary_required(organization, factors)
     if needed is not None:
-        ist, ist_row = await discovery.issue_intermediate_session(
+        ist, ist_row = await intermediate.issue(
             ctx, member.email, factor_type=factors[-1]["type"], organization_id=organization.organization_id
         )
         return {

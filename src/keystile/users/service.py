@@ -16,11 +16,10 @@ from sqlalchemy.exc import IntegrityError
 
 from keystile import errors
 from keystile.core import emails as email_rules
-from keystile.core import ids, search
+from keystile.core import events, ids, search
 from keystile.core.context import Context
 from keystile.core.search import FilterKind, Operand
 from keystile.models.users import user_emails, users
-from keystile.sessions import service as sessions
 from keystile.users import repository
 from keystile.users.serializers import NAME_FIELDS, user_json
 
@@ -237,7 +236,7 @@ async def activate(ctx: Context, row: Row[Any]) -> Row[Any]:
 async def delete_user(ctx: Context, user_id: str) -> str:
     """Delete a user: its sessions are revoked, its emails and open magic links go with it."""
     row = await load(ctx, user_id)
-    await sessions.revoke_for(ctx, user_id=row.user_id)
+    await events.emit(ctx, events.UserDeleted(row.user_id))  # sessions revokes its sessions
     await repository.void_links(ctx.conn, ctx.project_id, ctx.clock.now(), user_id=row.user_id)
     await repository.delete_user(ctx.conn, ctx.project_id, row.user_id)
     return row.user_id

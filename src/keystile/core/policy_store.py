@@ -1,5 +1,5 @@
-"""The project's declared RBAC policy in `rbac_policies`; a project without a row has none
-declared (Stytch's defaults alone)."""
+"""The project's declared RBAC policy in `rbac_policies` (a project-wide setting, as redirect
+URLs are); a project without a row has none declared (Stytch's defaults alone)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import delete, insert, select, update
 
 from keystile.core.db import Connection
+from keystile.core.policy import Policy, effective
 from keystile.models.projects import rbac_policies
-from keystile.rbac.policy import Policy, effective
 
 
 async def declared(conn: Connection, project_id: str) -> Policy:

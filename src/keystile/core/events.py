@@ -1,0 +1,34 @@
+"""Things one area does that another area must follow up on, without the first importing
+the second: deleting a Member or a user revokes its sessions, though members/ and users/
+sit below sessions/ (the sessions area reads them). An area sends an event with `emit`;
+the areas that declared a listener for its type (`Area.listeners`) run it, in the same
+transaction, in the order of `keystile/areas.py`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from keystile.core.context import Context
+
+
+@dataclass(frozen=True)
+class MemberDeleted:
+    member_id: str
+
+
+@dataclass(frozen=True)
+class UserDeleted:
+    user_id: str
+
+
+Event = MemberDeleted | UserDeleted
+# A listener gets the request's context and the event (of the type it was declared for).
+Listener = Callable[["Context", Any], Awaitable[None]]
+
+
+async def emit(ctx: Context, event: Event) -> None:
+    for listener in ctx.state.registry.listeners.get(type(event), ()):
+        await listener(ctx, event)
