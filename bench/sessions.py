@@ -68,6 +68,9 @@ class Target:
     # A flow: several requests in sequence per virtual user, timed as one. Called with
     # (http, base_url, headers, n) and returns None on success or what went wrong.
     flow: Callable[[aiohttp.ClientSession, str, dict[str, str], int], Awaitable[str | None]] | None = None
+    # A row with a duration of its own (the shared session's), measured once, in the first
+    # round, instead of `--seconds` spread over the rounds.
+    seconds: float | None = None
 
 
 @dataclass
@@ -77,10 +80,27 @@ class Result:
     errors: int = 0
     elapsed: float = 0.0
     first_error: str | None = None
+    # For a row with its own duration: when each measured request started (seconds into the row).
+    starts: list[float] = field(default_factory=list)
 
     @property
     def rps(self) -> float:
         return len(self.latencies) / self.elapsed if self.elapsed else 0.0
+
+    @property
+    def max(self) -> float:
+        return max(self.latencies, default=float("nan"))
+
+    def over(self, seconds: float) -> int:
+        return sum(1 for latency in self.latencies if latency > seconds)
+
+    def slices(self, width: float) -> list[float]:
+        """The slowest request of each `width` seconds of the row (by start time)."""
+        slowest: dict[int, float] = {}
+        for start, latency in zip(self.starts, self.latencies, strict=True):
+            n = int(start // width)
+            slowest[n] = max(slowest.get(n, 0.0), latency)
+        return [slowest.get(n, float("nan")) for n in range(max(slowest, default=-1) + 1)]
 
     def percentile(self, p: float) -> float:
         ordered = sorted(self.latencies)
@@ -320,9 +340,15 @@ def discovery_flow(organization_id: str) -> Callable[..., Awaitable[str | None]]
     return flow
 
 
-def targets(base_url: str, project: dict[str, str], sessions: int) -> list[Target]:
+SHARED = "one shared session"
+
+
+def targets(base_url: str, project: dict[str, str], sessions: int, shared_seconds: float = 0) -> list[Target]:
     """The rows; each session row gets `sessions` sessions, one per connection, so that
-    concurrent requests name different sessions, as an app's users would."""
+    concurrent requests name different sessions, as an app's users would. With
+    `shared_seconds`, one more row where every connection names the same session (a
+    service account, a dashboard that polls, many tabs) for that long: long enough to
+    cross several of its one-minute `last_accessed_at` steps."""
     rows = [Target("GET /healthz", "no-op", "GET", "healthz", auth=False)]
     console.print(f"[dim]signing in {sessions} members and {sessions} users[/dim]")
     b2b = b2b_sessions(base_url, project, sessions)
@@ -346,6 +372,13 @@ def targets(base_url: str, project: dict[str, str], sessions: int) -> list[Targe
             else:
                 bodies = [{kind: session[index]} for session in made]
                 rows.append(Target(name, kind, "POST", path, bodies=bodies))
+    if shared_seconds > 0:
+        name, path = "B2B POST /v1/b2b/sessions/authenticate", "v1/b2b/sessions/authenticate"
+        if isinstance(b2b, str):
+            rows.append(Target(name, SHARED, "POST", path, skipped=f"no B2B session: {b2b}"))
+        else:
+            body = {"session_token": b2b[0][0][0]}
+            rows.append(Target(name, SHARED, "POST", path, bodies=[body], seconds=shared_seconds))
     rows.append(Target("B2B discovery send → dev inbox", "flow of 2", "", "", flow=magic_link_flow))
     name = "B2B discovery send → inbox → authenticate → exchange"
     if isinstance(b2b, str):
@@ -448,6 +481,8 @@ async def drive(
     deadline = time.perf_counter() + seconds
 
     numbers = count()
+    timeline = target.seconds is not None
+    began = time.perf_counter()
 
     async def worker(n: int) -> None:
         data = payloads[n % len(payloads)] if payloads else None
@@ -470,11 +505,12 @@ async def drive(
                     ok, body = False, repr(exc).encode()
             if ok:
                 result.latencies.append(clock() - started)
+                if timeline:
+                    result.starts.append(started - began)
             else:
                 result.errors += 1
                 result.first_error = result.first_error or body[:300].decode(errors="replace")
 
-    began = time.perf_counter()
     await asyncio.gather(*(worker(n) for n in range(connections)))
     result.elapsed = time.perf_counter() - began
     return result
@@ -500,18 +536,20 @@ async def measure(
         for turn in range(rounds):
             for result in results:
                 target = result.target
-                if target.skipped:
+                if target.skipped or (target.seconds is not None and turn > 0):
                     continue
                 headers = {"Content-Type": "application/json"}
                 if target.auth:
                     headers["Authorization"] = f"Basic {token}"
+                duration = target.seconds if target.seconds is not None else seconds / rounds
                 console.print(
                     f"[dim]{target.name} by {target.by}: round {turn + 1}/{rounds}, "
-                    f"warm-up {warmup:g} s, then {seconds / rounds:g} s[/dim]"
+                    f"warm-up {warmup:g} s, then {duration:g} s[/dim]"
                 )
                 await drive(http, base_url, target, headers, warmup, connections)
-                part = await drive(http, base_url, target, headers, seconds / rounds, connections)
+                part = await drive(http, base_url, target, headers, duration, connections)
                 result.latencies.extend(part.latencies)
+                result.starts.extend(part.starts)
                 result.errors += part.errors
                 result.elapsed += part.elapsed
                 result.first_error = result.first_error or part.first_error
@@ -555,13 +593,20 @@ def report(results: list[Result], args: argparse.Namespace, database: str) -> Ta
         "req/s",
         "p50 ms",
         "p99 ms",
+        "max ms",
         "vs no-op",
         "vs better-auth",
     ):
         table.add_column(column, justify="left" if column in ("endpoint", "by") else "right")
     for r in results:
+        if r.target.by == SHARED and r.latencies:
+            console.print(
+                f"{r.target.name} by {SHARED}: {r.elapsed:.0f} s, max {r.max * 1000:.0f} ms, "
+                f"{r.over(0.3)} of {len(r.latencies)} requests over 300 ms; slowest per 10 s (ms): "
+                + " ".join(f"{latency * 1000:.0f}" for latency in r.slices(10))
+            )
         if r.target.skipped:
-            table.add_row(r.target.name, r.target.by, "—", "—", "—", "—", "—", "skipped", "")
+            table.add_row(r.target.name, r.target.by, "—", "—", "—", "—", "—", "—", "skipped", "")
             continue
         ratio = f"{r.rps / ceiling:.2f}×" if ceiling else "—"
         versus_peer = f"{r.rps / peer:.2f}×" if peer and r.target.flow is None else ""
@@ -573,6 +618,7 @@ def report(results: list[Result], args: argparse.Namespace, database: str) -> Ta
             f"{r.rps:,.0f}",
             f"{r.percentile(50) * 1000:.2f}",
             f"{r.percentile(99) * 1000:.2f}",
+            f"{r.max * 1000:.2f}",
             ratio,
             versus_peer,
         )
@@ -628,6 +674,13 @@ def main() -> None:
         help="measure the rows in this many turns, in rotation, each row's turns pooled",
     )
     parser.add_argument(
+        "--shared-seconds",
+        type=float,
+        default=190.0,
+        help="seconds of the row where every connection names one shared session, measured once "
+        "(default 190: three of its one-minute last_accessed_at steps); 0 leaves the row out",
+    )
+    parser.add_argument(
         "--only",
         help="measure only rows whose endpoint or `by` contains one of these comma-separated texts",
     )
@@ -652,7 +705,7 @@ def main() -> None:
         peer as peer_row,
     ):
         console.print(f"keystile at {base_url} ({database}, {args.workers} worker(s)), project {project['project_id']}")
-        rows = targets(base_url, project, args.connections) + ([peer_row] if peer_row else [])
+        rows = targets(base_url, project, args.connections, args.shared_seconds) + ([peer_row] if peer_row else [])
         if args.only:
             wanted = [text.strip() for text in args.only.split(",") if text.strip()]
             rows = [r for r in rows if any(text in f"{r.name} {r.by}" for text in wanted)]
@@ -670,6 +723,12 @@ def main() -> None:
 
     Console(width=160).print(report(results, args, database))
     for r in results:
+        if r.target.by == SHARED and r.latencies:
+            console.print(
+                f"{r.target.name} by {SHARED}: {r.elapsed:.0f} s, max {r.max * 1000:.0f} ms, "
+                f"{r.over(0.3)} of {len(r.latencies)} requests over 300 ms; slowest per 10 s (ms): "
+                + " ".join(f"{latency * 1000:.0f}" for latency in r.slices(10))
+            )
         if r.target.skipped:
             console.print(f"[yellow]{r.target.name} by {r.target.by}: skipped, {r.target.skipped}[/yellow]")
         if r.errors:
