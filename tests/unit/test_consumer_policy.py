@@ -1,5 +1,5 @@
 """The consumer product's view of a project's RBAC declaration (rbac/consumer.py), and the
-`stytch_user` role in the declaration and in the B2B policy (rbac/policy.py)."""
+`stytch_user` role in the declaration and in the B2B policy (core/policy.py)."""
 
 from __future__ import annotations
 
