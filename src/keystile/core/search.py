@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_, exists, func, literal, or_, select
 from sqlalchemy.sql import Select
 
 from keystile import errors
@@ -153,3 +154,24 @@ def page_results(rows: list[Any], limit: int, created_attr: str, id_attr: str) -
     page = rows[:limit]
     last = page[-1]
     return page, encode_cursor(getattr(last, created_attr), getattr(last, id_attr))
+
+
+# --- SQL helpers every search shares ---
+
+
+def contains_ci(column: Any, text: str) -> ColumnElement[bool]:
+    """Case-insensitive substring match; `%` and `_` in the text match themselves."""
+    return func.lower(column).contains(text.lower(), autoescape=True)
+
+
+def json_array_has(
+    dialect: str, document: Any, key: str | None, match: Callable[[Any], ColumnElement[bool]]
+) -> ColumnElement[bool]:
+    """EXISTS an element of the JSON string array `document[key]` (or `document`) satisfying
+    `match`. SQLite unnests with json_each, PostgreSQL (JSONB) with jsonb_array_elements_text."""
+    if dialect == "postgresql":
+        array = document[key] if key else document
+        elements = func.jsonb_array_elements_text(array).table_valued("value")
+    else:
+        elements = func.json_each(document, f"$.{key}" if key else "$").table_valued("value")
+    return exists(select(literal(1)).select_from(elements).where(match(elements.c.value)))

@@ -118,6 +118,30 @@ async def peek(ctx: Context, token: str, kinds: tuple[str, ...], *, missing: typ
     return row
 
 
+async def live(ctx: Context, kind: str, *, email: str, organization_id: str | None = None) -> list[Row[Any]]:
+    """The live (unused, unexpired) tokens of one kind sent to a normalized email address,
+    in the project (and the organization, when given)."""
+    scope = [
+        tokens.c.project_id == ctx.project_id,
+        tokens.c.kind == str(kind),
+        tokens.c.email == email,
+        tokens.c.used_at.is_(None),
+        tokens.c.expires_at > ctx.clock.now(),
+    ]
+    if organization_id is not None:
+        scope.append(tokens.c.organization_id == organization_id)
+    return list((await ctx.conn.execute(select(tokens).where(*scope))).all())
+
+
+async def spend(ctx: Context, token_ids: list[str]) -> None:
+    """Mark tokens used without redeeming them (an invite revoked, a link superseded)."""
+    await ctx.conn.execute(
+        update(tokens)
+        .where(tokens.c.project_id == ctx.project_id, tokens.c.token_id.in_(token_ids))
+        .values(used_at=ctx.clock.now())
+    )
+
+
 def check_pkce(row: Row[Any], verifier: str | None) -> None:
     """PKCE (RFC 7636, S256) when the token was sent with a challenge."""
     if row.pkce_challenge and not verifier:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.engine import Row
 
 from keystile import errors
@@ -15,7 +14,6 @@ from keystile.core.context import Context
 from keystile.members import repository as members_repo
 from keystile.members import service as members_service
 from keystile.members.serializers import member_json, role_ids
-from keystile.models.organizations import members, organizations
 from keystile.organizations import repository as orgs_repo
 from keystile.organizations import service as orgs_service
 from keystile.organizations.repository import settings_of
@@ -82,32 +80,16 @@ async def _jit_candidates(ctx: Context, email: str, exclude: set[str]) -> list[R
     policy, which login_or_signup applies too.
     """
     domain = emails.domain(email)
-    rows = await ctx.conn.execute(
-        select(organizations).where(
-            organizations.c.project_id == ctx.project_id,
-            organizations.c.settings["email_jit_provisioning"].as_string() == "RESTRICTED",
-        )
-    )
+    rows = await orgs_repo.with_restricted_jit(ctx.conn, ctx.project_id)
     candidates = [org for org in rows if org.organization_id not in exclude and jit_allowed(org, email)]
     # A claimed domain's users may join only the organizations that claim it.
     claimants = await orgs_service.domain_claimants(ctx, email) if candidates else set()
     candidates = [org for org in candidates if not claimants or org.organization_id in claimants]
     if not candidates:
         return []
-    vouched = {
-        row.organization_id
-        for row in await ctx.conn.execute(
-            select(members.c.organization_id)
-            .where(
-                members.c.project_id == ctx.project_id,
-                members.c.organization_id.in_([org.organization_id for org in candidates]),
-                members.c.email_address_verified.is_(True),
-                members.c.status != "deleted",
-                members.c.email_normalized.endswith(f"@{domain}", autoescape=True),
-            )
-            .distinct()
-        )
-    }
+    vouched = await members_repo.organizations_vouching(
+        ctx.conn, ctx.project_id, [org.organization_id for org in candidates], domain
+    )
     return [org for org in candidates if org.organization_id in vouched]
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
@@ -21,7 +20,6 @@ from keystile.discovery import service as discovery
 from keystile.magic_links import messages
 from keystile.members import repository as members_repo
 from keystile.members import service as members_service
-from keystile.models.organizations import members
 from keystile.organizations import repository as orgs_repo
 from keystile.organizations import service as orgs_service
 from keystile.organizations.serializers import organization_json
@@ -248,14 +246,7 @@ async def invite(
             changes["trusted_metadata"] = trusted_metadata
         if untrusted_metadata is not None:
             changes["untrusted_metadata"] = untrusted_metadata
-        member = (
-            await ctx.conn.execute(
-                update(members)
-                .where(members.c.member_id == member.member_id, members.c.project_id == ctx.project_id)
-                .values(**changes)
-                .returning(members)
-            )
-        ).one()
+        member = await members_repo.update(ctx.conn, ctx.project_id, member.member_id, **changes)
     token, _ = await tokens.issue(
         ctx,
         TokenKind.B2B_MAGIC_LINK,

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
 from sqlalchemy.engine import Row
 
 from keystile import errors
@@ -22,7 +21,6 @@ from keystile.core.context import Context
 from keystile.core.redirect_urls import RedirectType
 from keystile.core.tokens import TokenKind
 from keystile.magic_links import factors, messages
-from keystile.models.tokens import tokens as tokens_table
 from keystile.sessions import service as sessions
 from keystile.sessions.repository import SessionRow
 from keystile.users import repository as users_repo
@@ -279,26 +277,11 @@ async def invite(
 async def revoke_invite(ctx: Context, email: str) -> None:
     """Invalidate every outstanding invite link sent to `email`; `invite_not_found` if none."""
     email = email_rules.validate(email)
-    now = ctx.clock.now()
-    rows = (
-        await ctx.conn.execute(
-            select(tokens_table.c.token_id, tokens_table.c.data).where(
-                tokens_table.c.project_id == ctx.project_id,
-                tokens_table.c.kind == TokenKind.CONSUMER_MAGIC_LINK.value,
-                tokens_table.c.email == email_rules.normalize(email),
-                tokens_table.c.used_at.is_(None),
-                tokens_table.c.expires_at > now,
-            )
-        )
-    ).all()
+    rows = await tokens.live(ctx, TokenKind.CONSUMER_MAGIC_LINK, email=email_rules.normalize(email))
     invites = [r.token_id for r in rows if (r.data or {}).get("type") == "invite"]
     if not invites:
         raise errors.InviteNotFound(f"No pending invite exists for {email!r}.")
-    await ctx.conn.execute(
-        update(tokens_table)
-        .where(tokens_table.c.project_id == ctx.project_id, tokens_table.c.token_id.in_(invites))
-        .values(used_at=now)
-    )
+    await tokens.spend(ctx, invites)
 
 
 async def create_embedded(ctx: Context, user_id: str, *, minutes: int | None = None) -> tuple[str, str]:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, false, func, insert, or_, select, true
+from sqlalchemy import delete as sa_delete
+from sqlalchemy import update as sa_update
 from sqlalchemy.engine import Row
 
 from keystile import errors
 from keystile.core import emails
+from keystile.core import search as searching
 from keystile.core.db import Connection, Query
+from keystile.core.search import Operand, contains_ci, json_array_has
 from keystile.models.organizations import member_retired_emails, members
+from keystile.organizations import repository as orgs_repo
 
 _RETIRED_ORDER = (member_retired_emails.c.created_at, member_retired_emails.c.email_id)
 # One Member's retired addresses on the read path (sessions.authenticate, core/db.py).
@@ -111,3 +117,138 @@ async def find_retired(conn: Connection, project_id: str, organization_id: str, 
             )
         )
     ).first()
+
+
+async def create(conn: Connection, **values: Any) -> Row[Any]:
+    """Insert a member (`values`: its columns, project_id included). A unique-constraint
+    error (a concurrent create of the same email) is the caller's to turn into its answer."""
+    return (await conn.execute(insert(members).values(**values).returning(members))).one()
+
+
+async def update(conn: Connection, project_id: str, member_id: str, **values: Any) -> Row[Any]:
+    """Set some of a member's columns; the updated row."""
+    return (
+        await conn.execute(
+            sa_update(members)
+            .where(members.c.member_id == member_id, members.c.project_id == project_id)
+            .values(**values)
+            .returning(members)
+        )
+    ).one()
+
+
+async def retire_email(conn: Connection, project_id: str, member: Row[Any], now: datetime) -> None:
+    """Keep the member's current address as retired: others in the organization cannot use it."""
+    await conn.execute(
+        insert(member_retired_emails).values(
+            email_id=member.email_id,
+            project_id=project_id,
+            member_id=member.member_id,
+            organization_id=member.organization_id,
+            email=member.email,
+            email_normalized=member.email_normalized,
+            created_at=now,
+        )
+    )
+
+
+async def forget_retired(conn: Connection, project_id: str, email_id: str, *, member_id: str | None = None) -> None:
+    """Forget one retired address (of `member_id`, when given)."""
+    scope = [member_retired_emails.c.email_id == email_id, member_retired_emails.c.project_id == project_id]
+    if member_id is not None:
+        scope.append(member_retired_emails.c.member_id == member_id)
+    await conn.execute(sa_delete(member_retired_emails).where(*scope))
+
+
+async def organizations_vouching(
+    conn: Connection, project_id: str, organization_ids: list[str], domain: str
+) -> set[str]:
+    """Of these organizations, those with a verified, not deleted member at `domain`."""
+    rows = await conn.execute(
+        select(members.c.organization_id)
+        .where(
+            members.c.project_id == project_id,
+            members.c.organization_id.in_(organization_ids),
+            members.c.email_address_verified.is_(True),
+            members.c.status != "deleted",
+            members.c.email_normalized.endswith(f"@{domain}", autoescape=True),
+        )
+        .distinct()
+    )
+    return {row.organization_id for row in rows}
+
+
+# --- Search (stytch.com/docs/b2b/api/search-members) ---
+
+SEARCH_PREFIX = "member_search"
+
+
+async def search(
+    conn: Connection,
+    project_id: str,
+    parsed: searching.Query,
+    orgs: dict[str, Row[Any]],
+    *,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[Row[Any]], int, str | None]:
+    """One page of the members of `orgs` matching a parsed search, the total, the next cursor.
+    Deleted members only when `statuses` is filtered on."""
+    dialect = conn.dialect.name
+    where = [members.c.project_id == project_id, members.c.organization_id.in_(list(orgs))]
+    if not any(op.name == "statuses" for op in parsed.operands):
+        where.append(members.c.status != "deleted")
+    combined = parsed.combine([_member_condition(dialect, op, orgs) for op in parsed.operands])
+    if combined is not None:
+        where.append(combined)
+    total = (await conn.execute(select(func.count()).select_from(members).where(*where))).scalar_one()
+    page_query = searching.paginate(
+        select(members).where(*where),
+        members.c.created_at,
+        members.c.member_id,
+        limit=limit,
+        cursor=cursor,
+        prefix=SEARCH_PREFIX,
+    )
+    rows = list(await conn.execute(page_query))
+    page, next_cursor = searching.page_results(rows, limit, "created_at", "member_id")
+    return page, total, next_cursor
+
+
+def _member_condition(dialect: str, operand: Operand, orgs: dict[str, Row[Any]]) -> ColumnElement[bool]:
+    name, value = operand.name, operand.value
+    if name == "member_ids":
+        return or_(members.c.member_id.in_(value), members.c.external_id.in_(value))
+    if name == "member_emails":
+        return members.c.email_normalized.in_([emails.normalize(v) for v in value])
+    if name == "member_email_fuzzy":
+        return contains_ci(members.c.email_normalized, value)
+    if name == "member_is_breakglass":
+        return members.c.is_breakglass.is_(value)
+    if name == "statuses":
+        return members.c.status.in_([v.strip().lower() for v in value])
+    if name == "member_roles":
+        if "stytch_member" in value:
+            return true()  # every Member holds it implicitly
+        held = [json_array_has(dialect, members.c.roles, None, lambda e: e.in_(value))]
+        # Roles an organization grants by email domain (`rbac_email_implicit_role_assignments`).
+        for org_id, org in orgs.items():
+            assignments = orgs_repo.settings_of(org)["rbac_email_implicit_role_assignments"]
+            domains = sorted(
+                {
+                    str(a.get("domain", "")).lower()
+                    for a in assignments
+                    if isinstance(a, dict) and a.get("role_id") in value
+                }
+                - {""}
+            )
+            if domains:
+                held.append(
+                    and_(
+                        members.c.organization_id == org_id,
+                        or_(*[members.c.email_normalized.endswith(f"@{d}", autoescape=True) for d in domains]),
+                    )
+                )
+        return or_(*held)
+    # keystile stores no phone numbers yet: nothing matches.
+    return false()

@@ -4,18 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    and_,
-    delete,
-    false,
-    func,
-    insert,
-    or_,
-    select,
-    true,
-    update,
-)
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
@@ -23,19 +11,12 @@ from keystile import errors
 from keystile.core import emails, events, ids, outbox, redirect_urls, search, tokens
 from keystile.core.context import Context
 from keystile.core.redirect_urls import RedirectType
-from keystile.core.search import FilterKind, Operand
+from keystile.core.search import FilterKind
 from keystile.core.tokens import TokenKind
 from keystile.members import messages, repository
 from keystile.members.serializers import member_json
-from keystile.models.organizations import member_retired_emails, members
-from keystile.models.tokens import tokens as tokens_table
 from keystile.organizations import repository as orgs_repo
-from keystile.organizations.service import (
-    contains_ci,
-    json_array_has,
-    merge_metadata,
-    validate_external_id,
-)
+from keystile.organizations.service import merge_metadata, validate_external_id
 
 
 async def create_member(
@@ -67,30 +48,25 @@ async def create_member(
     # request's transaction stays usable (PostgreSQL aborts it on a constraint error).
     try:
         async with ctx.conn.begin_nested():
-            return (
-                await ctx.conn.execute(
-                    insert(members)
-                    .values(
-                        member_id=ids.member_id(ctx.live),
-                        project_id=ctx.project_id,
-                        organization_id=organization.organization_id,
-                        email=email,
-                        email_normalized=emails.normalize(email),
-                        email_id=ids.email_id(ctx.live),
-                        status=status,
-                        name=name or "",
-                        external_id=external_id,
-                        email_address_verified=email_verified,
-                        is_breakglass=is_breakglass,
-                        roles=list(dict.fromkeys(roles or [])),
-                        trusted_metadata=trusted_metadata or {},
-                        untrusted_metadata=untrusted_metadata or {},
-                        created_at=now,
-                        updated_at=now,
-                    )
-                    .returning(members)
-                )
-            ).one()
+            return await repository.create(
+                ctx.conn,
+                member_id=ids.member_id(ctx.live),
+                project_id=ctx.project_id,
+                organization_id=organization.organization_id,
+                email=email,
+                email_normalized=emails.normalize(email),
+                email_id=ids.email_id(ctx.live),
+                status=status,
+                name=name or "",
+                external_id=external_id,
+                email_address_verified=email_verified,
+                is_breakglass=is_breakglass,
+                roles=list(dict.fromkeys(roles or [])),
+                trusted_metadata=trusted_metadata or {},
+                untrusted_metadata=untrusted_metadata or {},
+                created_at=now,
+                updated_at=now,
+            )
     except IntegrityError:
         raise errors.DuplicateMemberEmail() from None
 
@@ -99,14 +75,14 @@ async def activate(ctx: Context, member: Row[Any]) -> Row[Any]:
     """First authentication: pending/invited → active, and the email is now verified."""
     if member.status == "active" and member.email_address_verified:
         return member
-    return (
-        await ctx.conn.execute(
-            update(members)
-            .where(members.c.member_id == member.member_id, members.c.project_id == ctx.project_id)
-            .values(status="active", email_address_verified=True, updated_at=ctx.clock.now())
-            .returning(members)
-        )
-    ).one()
+    return await repository.update(
+        ctx.conn,
+        ctx.project_id,
+        member.member_id,
+        status="active",
+        email_address_verified=True,
+        updated_at=ctx.clock.now(),
+    )
 
 
 async def get_existing(ctx: Context, organization_id: str, ref: str) -> Row[Any]:
@@ -192,24 +168,13 @@ async def update_member(
             )
         values["email"] = email
     values["updated_at"] = ctx.clock.now()
-    return (
-        await ctx.conn.execute(
-            update(members)
-            .where(members.c.member_id == member.member_id, members.c.project_id == ctx.project_id)
-            .values(**values)
-            .returning(members)
-        )
-    ).one()
+    return await repository.update(ctx.conn, ctx.project_id, member.member_id, **values)
 
 
 async def delete_member(ctx: Context, member: Row[Any]) -> None:
     """Delete a Member (stytch.com/docs/b2b/api/delete-member): its status becomes `deleted`
     (so `reactivate` can restore it) and its sessions are revoked."""
-    await ctx.conn.execute(
-        update(members)
-        .where(members.c.member_id == member.member_id, members.c.project_id == ctx.project_id)
-        .values(status="deleted", updated_at=ctx.clock.now())
-    )
+    await repository.update(ctx.conn, ctx.project_id, member.member_id, status="deleted", updated_at=ctx.clock.now())
     await events.emit(ctx, events.MemberDeleted(member.member_id))  # sessions revokes its sessions
 
 
@@ -225,46 +190,7 @@ MEMBER_FILTERS: dict[str, FilterKind] = {
     "member_phone_numbers": FilterKind.STRINGS,
     "member_phone_number_fuzzy": FilterKind.FUZZY,
 }
-SEARCH_PREFIX = "member_search"
-
-
-def _member_condition(dialect: str, operand: Operand, orgs: dict[str, Row[Any]]) -> ColumnElement[bool]:
-    name, value = operand.name, operand.value
-    if name == "member_ids":
-        return or_(members.c.member_id.in_(value), members.c.external_id.in_(value))
-    if name == "member_emails":
-        return members.c.email_normalized.in_([emails.normalize(v) for v in value])
-    if name == "member_email_fuzzy":
-        return contains_ci(members.c.email_normalized, value)
-    if name == "member_is_breakglass":
-        return members.c.is_breakglass.is_(value)
-    if name == "statuses":
-        return members.c.status.in_([v.strip().lower() for v in value])
-    if name == "member_roles":
-        if "stytch_member" in value:
-            return true()  # every Member holds it implicitly
-        held = [json_array_has(dialect, members.c.roles, None, lambda e: e.in_(value))]
-        # Roles an organization grants by email domain (`rbac_email_implicit_role_assignments`).
-        for org_id, org in orgs.items():
-            assignments = orgs_repo.settings_of(org)["rbac_email_implicit_role_assignments"]
-            domains = sorted(
-                {
-                    str(a.get("domain", "")).lower()
-                    for a in assignments
-                    if isinstance(a, dict) and a.get("role_id") in value
-                }
-                - {""}
-            )
-            if domains:
-                held.append(
-                    and_(
-                        members.c.organization_id == org_id,
-                        or_(*[members.c.email_normalized.endswith(f"@{d}", autoescape=True) for d in domains]),
-                    )
-                )
-        return or_(*held)
-    # keystile stores no phone numbers yet: nothing matches.
-    return false()
+SEARCH_PREFIX = repository.SEARCH_PREFIX
 
 
 async def search_members(
@@ -280,24 +206,9 @@ async def search_members(
     for ref in dict.fromkeys(organization_ids):
         org = await orgs_repo.get(ctx.conn, ctx.project_id, ref)
         orgs[org.organization_id] = org
-    dialect = ctx.conn.dialect.name
-    where = [members.c.project_id == ctx.project_id, members.c.organization_id.in_(list(orgs))]
-    if not any(op.name == "statuses" for op in parsed.operands):
-        where.append(members.c.status != "deleted")
-    combined = parsed.combine([_member_condition(dialect, op, orgs) for op in parsed.operands])
-    if combined is not None:
-        where.append(combined)
-    total = (await ctx.conn.execute(select(func.count()).select_from(members).where(*where))).scalar_one()
-    page_query = search.paginate(
-        select(members).where(*where),
-        members.c.created_at,
-        members.c.member_id,
-        limit=page_size,
-        cursor=cursor,
-        prefix=SEARCH_PREFIX,
+    page, total, next_cursor = await repository.search(
+        ctx.conn, ctx.project_id, parsed, orgs, cursor=cursor, limit=page_size
     )
-    rows = list(await ctx.conn.execute(page_query))
-    page, next_cursor = search.page_results(rows, page_size, "created_at", "member_id")
     return page, total, next_cursor, {row.organization_id: orgs[row.organization_id] for row in page}
 
 
@@ -306,17 +217,7 @@ async def search_members(
 
 async def _retire(ctx: Context, member: Row[Any]) -> None:
     """Keep the Member's current address as retired: others in the organization cannot use it."""
-    await ctx.conn.execute(
-        insert(member_retired_emails).values(
-            email_id=member.email_id,
-            project_id=ctx.project_id,
-            member_id=member.member_id,
-            organization_id=member.organization_id,
-            email=member.email,
-            email_normalized=member.email_normalized,
-            created_at=ctx.clock.now(),
-        )
-    )
+    await repository.retire_email(ctx.conn, ctx.project_id, member, ctx.clock.now())
 
 
 async def _take_back_retired(ctx: Context, member: Row[Any], email: str) -> str | None:
@@ -327,12 +228,7 @@ async def _take_back_retired(ctx: Context, member: Row[Any], email: str) -> str 
         return None
     if retired.member_id != member.member_id:
         raise errors.DesiredEmailDeactivatedByDifferentMember()
-    await ctx.conn.execute(
-        delete(member_retired_emails).where(
-            member_retired_emails.c.email_id == retired.email_id,
-            member_retired_emails.c.project_id == ctx.project_id,
-        )
-    )
+    await repository.forget_retired(ctx.conn, ctx.project_id, retired.email_id)
     return str(retired.email_id)
 
 
@@ -359,13 +255,7 @@ async def unlink_retired_email(
         )
     if email_id and email_address and emails.normalize(target["email_address"]) != emails.normalize(email_address):
         raise errors.BadRequest("email_id and email_address must name the same retired email address.")
-    await ctx.conn.execute(
-        delete(member_retired_emails).where(
-            member_retired_emails.c.email_id == target["email_id"],
-            member_retired_emails.c.member_id == member.member_id,
-            member_retired_emails.c.project_id == ctx.project_id,
-        )
-    )
+    await repository.forget_retired(ctx.conn, ctx.project_id, target["email_id"], member_id=member.member_id)
 
 
 # --- Administration: reactivate, external ids ---
@@ -388,28 +278,18 @@ async def reactivate(ctx: Context, organization: Row[Any], member_id: str) -> Ro
         raise errors.ReactivationEmailBelongsToAnotherMember()
     try:
         async with ctx.conn.begin_nested():
-            return (
-                await ctx.conn.execute(
-                    update(members)
-                    .where(members.c.member_id == row.member_id, members.c.project_id == ctx.project_id)
-                    .values(status="active", updated_at=ctx.clock.now())
-                    .returning(members)
-                )
-            ).one()
+            return await repository.update(
+                ctx.conn, ctx.project_id, row.member_id, status="active", updated_at=ctx.clock.now()
+            )
     except IntegrityError:  # a concurrent create took the address
         raise errors.ReactivationEmailBelongsToAnotherMember() from None
 
 
 async def delete_external_id(ctx: Context, member: Row[Any]) -> Row[Any]:
     """Clear the Member's `external_id` (PY `members.delete_external_id`)."""
-    return (
-        await ctx.conn.execute(
-            update(members)
-            .where(members.c.member_id == member.member_id, members.c.project_id == ctx.project_id)
-            .values(external_id=None, updated_at=ctx.clock.now())
-            .returning(members)
-        )
-    ).one()
+    return await repository.update(
+        ctx.conn, ctx.project_id, member.member_id, external_id=None, updated_at=ctx.clock.now()
+    )
 
 
 # --- Self-serve email update (stytch.com/docs/b2b/api/start-email-update) ---
@@ -420,18 +300,10 @@ EMAIL_UPDATE_FLOW = "email_update"
 
 async def _pending_update_by_other(ctx: Context, member: Row[Any], email: str) -> bool:
     """Another Member of the organization has a live email-update link for this address."""
-    rows = await ctx.conn.execute(
-        select(tokens_table.c.member_id, tokens_table.c.data).where(
-            tokens_table.c.project_id == ctx.project_id,
-            tokens_table.c.kind == TokenKind.B2B_MAGIC_LINK.value,
-            tokens_table.c.organization_id == member.organization_id,
-            tokens_table.c.email == emails.normalize(email),
-            tokens_table.c.member_id != member.member_id,
-            tokens_table.c.used_at.is_(None),
-            tokens_table.c.expires_at > ctx.clock.now(),
-        )
+    rows = await tokens.live(
+        ctx, TokenKind.B2B_MAGIC_LINK, email=emails.normalize(email), organization_id=member.organization_id
     )
-    return any((row.data or {}).get("flow") == EMAIL_UPDATE_FLOW for row in rows)
+    return any(row.member_id != member.member_id and (row.data or {}).get("flow") == EMAIL_UPDATE_FLOW for row in rows)
 
 
 async def start_email_update(
@@ -508,20 +380,16 @@ async def complete_email_update(ctx: Context, member: Row[Any] | None, token_row
     await _retire(ctx, member)
     try:
         async with ctx.conn.begin_nested():
-            return (
-                await ctx.conn.execute(
-                    update(members)
-                    .where(members.c.member_id == member.member_id, members.c.project_id == ctx.project_id)
-                    .values(
-                        email=email,
-                        email_normalized=emails.normalize(email),
-                        email_id=reused_id or ids.email_id(ctx.live),
-                        email_address_verified=True,
-                        updated_at=ctx.clock.now(),
-                    )
-                    .returning(members)
-                )
-            ).one()
+            return await repository.update(
+                ctx.conn,
+                ctx.project_id,
+                member.member_id,
+                email=email,
+                email_normalized=emails.normalize(email),
+                email_id=reused_id or ids.email_id(ctx.live),
+                email_address_verified=True,
+                updated_at=ctx.clock.now(),
+            )
     except IntegrityError:
         raise errors.DuplicateMemberEmail() from None
 

@@ -4,34 +4,16 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import (
-    ColumnElement,
-    Text,
-    delete,
-    exists,
-    false,
-    func,
-    insert,
-    literal,
-    literal_column,
-    select,
-    true,
-    update,
-)
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Row
 
 from keystile import errors
 from keystile.core import emails, ids, search
 from keystile.core.authz import check_implicit_assignments
 from keystile.core.context import Context
-from keystile.core.search import FilterKind, Operand
-from keystile.models.organizations import member_retired_emails, members, organizations
-from keystile.models.sessions import sessions
-from keystile.models.tokens import tokens
+from keystile.core.search import FilterKind
+from keystile.organizations import repository
 from keystile.organizations.repository import DEFAULT_SETTINGS
 
 SLUG = re.compile(r"^[A-Za-z0-9._~-]{2,128}$")
@@ -226,24 +208,6 @@ def check_policy(settings: dict[str, Any]) -> None:
         )
 
 
-async def slug_taken(ctx: Context, slug: str, *, except_id: str | None = None) -> bool:
-    query = select(organizations.c.organization_id).where(
-        organizations.c.project_id == ctx.project_id, organizations.c.slug == slug
-    )
-    if except_id:
-        query = query.where(organizations.c.organization_id != except_id)
-    return (await ctx.conn.execute(query)).first() is not None
-
-
-async def external_id_taken(ctx: Context, external_id: str, *, except_id: str | None = None) -> bool:
-    query = select(organizations.c.organization_id).where(
-        organizations.c.project_id == ctx.project_id, organizations.c.external_id == external_id
-    )
-    if except_id:
-        query = query.where(organizations.c.organization_id != except_id)
-    return (await ctx.conn.execute(query)).first() is not None
-
-
 async def create_organization(
     ctx: Context,
     *,
@@ -268,34 +232,29 @@ async def create_organization(
     check_policy(merged)
     if slug is not None:
         validate_slug(slug)
-        if await slug_taken(ctx, slug):
+        if await repository.slug_taken(ctx.conn, ctx.project_id, slug):
             raise errors.OrganizationSlugAlreadyUsed()
     else:
         base = slugify(derive_slug_from or name)
         slug = base
-        while await slug_taken(ctx, slug):
+        while await repository.slug_taken(ctx.conn, ctx.project_id, slug):
             slug = f"{base}-{secrets.token_hex(3)}"
-    if external_id is not None and await external_id_taken(ctx, external_id):
+    if external_id is not None and await repository.external_id_taken(ctx.conn, ctx.project_id, external_id):
         raise errors.DuplicateOrganizationExternalId()
     now = ctx.clock.now()
-    return (
-        await ctx.conn.execute(
-            insert(organizations)
-            .values(
-                organization_id=ids.organization_id(ctx.live),
-                project_id=ctx.project_id,
-                name=name,
-                slug=slug,
-                logo_url=logo_url or "",
-                external_id=external_id,
-                trusted_metadata=trusted_metadata or {},
-                settings=cleaned,
-                created_at=now,
-                updated_at=now,
-            )
-            .returning(organizations)
-        )
-    ).one()
+    return await repository.create(
+        ctx.conn,
+        organization_id=ids.organization_id(ctx.live),
+        project_id=ctx.project_id,
+        name=name,
+        slug=slug,
+        logo_url=logo_url or "",
+        external_id=external_id,
+        trusted_metadata=trusted_metadata or {},
+        settings=cleaned,
+        created_at=now,
+        updated_at=now,
+    )
 
 
 EXTERNAL_ID = re.compile(r"^[A-Za-z0-9._|-]{1,128}$")
@@ -338,7 +297,7 @@ async def update_organization(
         values["name"] = validate_name(name)
     if slug is not None and slug != organization.slug:
         validate_slug(slug)
-        if await slug_taken(ctx, slug, except_id=organization.organization_id):
+        if await repository.slug_taken(ctx.conn, ctx.project_id, slug, except_id=organization.organization_id):
             raise errors.OrganizationSlugAlreadyUsed()
         values["slug"] = slug
     if logo_url is not None:
@@ -347,7 +306,9 @@ async def update_organization(
         values["trusted_metadata"] = merge_metadata(organization.trusted_metadata, trusted_metadata)
     if external_id is not None and external_id != organization.external_id:
         validate_external_id(external_id)
-        if await external_id_taken(ctx, external_id, except_id=organization.organization_id):
+        if await repository.external_id_taken(
+            ctx.conn, ctx.project_id, external_id, except_id=organization.organization_id
+        ):
             raise errors.DuplicateOrganizationExternalId()
         values["external_id"] = external_id
     if settings:
@@ -360,49 +321,15 @@ async def update_organization(
         check_policy({**DEFAULT_SETTINGS, **stored})
         values["settings"] = stored
     values["updated_at"] = ctx.clock.now()
-    return (
-        await ctx.conn.execute(
-            update(organizations)
-            .where(
-                organizations.c.organization_id == organization.organization_id,
-                organizations.c.project_id == ctx.project_id,
-            )
-            .values(**values)
-            .returning(organizations)
-        )
-    ).one()
+    return await repository.update(ctx.conn, ctx.project_id, organization.organization_id, values)
 
 
 async def delete_organization(ctx: Context, organization: Row[Any]) -> None:
     """Delete an Organization with all its Members, their sessions and its pending tokens
     (stytch.com/docs/b2b/api/delete-organization)."""
-    org_id = organization.organization_id
-    member_ids = select(members.c.member_id).where(
-        members.c.project_id == ctx.project_id, members.c.organization_id == org_id
-    )
-    ended = await ctx.conn.execute(
-        delete(sessions)
-        .where(sessions.c.project_id == ctx.project_id, sessions.c.member_id.in_(member_ids))
-        .returning(sessions.c.session_id)
-    )
-    for row in ended:
-        ctx.state.jwt_cache.drop(row.session_id)
-    await ctx.conn.execute(
-        delete(tokens).where(tokens.c.project_id == ctx.project_id, tokens.c.organization_id == org_id)
-    )
-    await ctx.conn.execute(
-        delete(member_retired_emails).where(
-            member_retired_emails.c.project_id == ctx.project_id, member_retired_emails.c.organization_id == org_id
-        )
-    )
-    await ctx.conn.execute(
-        delete(members).where(members.c.project_id == ctx.project_id, members.c.organization_id == org_id)
-    )
-    await ctx.conn.execute(
-        delete(organizations).where(
-            organizations.c.project_id == ctx.project_id, organizations.c.organization_id == org_id
-        )
-    )
+    ended = await repository.delete(ctx.conn, ctx.project_id, organization.organization_id)
+    for session_id in ended:
+        ctx.state.jwt_cache.drop(session_id)
 
 
 # --- Search (stytch.com/docs/b2b/api/search-organizations; reference §7) ---
@@ -420,76 +347,7 @@ ORGANIZATION_FILTERS: dict[str, FilterKind] = {
     "has_active_sso_connection": FilterKind.BOOLEAN,
     "sso_connection_id": FilterKind.STRING,
 }
-SEARCH_PREFIX = "organization_search"
-
-
-def contains_ci(column: Any, text: str) -> ColumnElement[bool]:
-    """Case-insensitive substring match; `%` and `_` in the text match themselves."""
-    return func.lower(column).contains(text.lower(), autoescape=True)
-
-
-def json_array_has(
-    dialect: str, document: Any, key: str | None, match: Callable[[Any], ColumnElement[bool]]
-) -> ColumnElement[bool]:
-    """EXISTS an element of the JSON string array `document[key]` (or `document`) satisfying
-    `match`. SQLite unnests with json_each, PostgreSQL (JSONB) with jsonb_array_elements_text."""
-    if dialect == "postgresql":
-        array = document[key] if key else document
-        elements = func.jsonb_array_elements_text(array).table_valued("value")
-    else:
-        elements = func.json_each(document, f"$.{key}" if key else "$").table_valued("value")
-    return exists(select(literal(1)).select_from(elements).where(match(elements.c.value)))
-
-
-def _domains_in(dialect: str, key: str, wanted: list[str]) -> ColumnElement[bool]:
-    """Organizations whose settings[key] array holds any of `wanted`. On PostgreSQL the
-    expression is spelled exactly as the GIN index of migration 0003, so it is used."""
-    if not wanted:
-        return false()
-    if dialect == "postgresql":
-        document: ColumnElement[Any] = literal_column(f"(organizations.settings -> '{key}')")
-        return document.op("?|")(postgresql.array(wanted, type_=Text))
-    return json_array_has(dialect, organizations.c.settings, key, lambda e: e.in_(wanted))
-
-
-def _member_exists(condition: ColumnElement[bool]) -> ColumnElement[bool]:
-    return exists(
-        select(literal(1)).where(
-            members.c.organization_id == organizations.c.organization_id,
-            members.c.status != "deleted",
-            condition,
-        )
-    )
-
-
-def _organization_condition(dialect: str, operand: Operand) -> ColumnElement[bool]:
-    name, value = operand.name, operand.value
-    if name == "organization_ids":
-        return organizations.c.organization_id.in_(value)
-    if name == "organization_slugs":
-        return organizations.c.slug.in_(value)
-    if name == "organization_name_fuzzy":
-        return contains_ci(organizations.c.name, value)
-    if name == "organization_slug_fuzzy":
-        return contains_ci(organizations.c.slug, value)
-    if name == "member_emails":
-        return _member_exists(members.c.email_normalized.in_([emails.normalize(v) for v in value]))
-    if name == "member_email_fuzzy":
-        return _member_exists(contains_ci(members.c.email_normalized, value))
-    if name == "allowed_domains":
-        wanted = [v.strip().lower() for v in value]
-        return _domains_in(dialect, "email_allowed_domains", wanted)
-    if name == "allowed_domain_fuzzy":
-        return json_array_has(
-            dialect, organizations.c.settings, "email_allowed_domains", lambda e: contains_ci(e, value)
-        )
-    if name == "claimed_email_domains":
-        wanted = [v.strip().lower() for v in value]
-        return _domains_in(dialect, "claimed_email_domains", wanted)
-    # keystile has no SSO connections yet: no Organization has an active one.
-    if name == "has_active_sso_connection":
-        return false() if value else true()
-    return false()  # sso_connection_id
+SEARCH_PREFIX = repository.SEARCH_PREFIX
 
 
 async def search_organizations(
@@ -498,23 +356,7 @@ async def search_organizations(
     """One page of the project's Organizations matching `query`, the total count, the next cursor."""
     parsed = search.parse_query(query, ORGANIZATION_FILTERS, SEARCH_PREFIX)
     page_size = search.check_limit(limit, SEARCH_PREFIX)
-    dialect = ctx.conn.dialect.name
-    where = [organizations.c.project_id == ctx.project_id]
-    combined = parsed.combine([_organization_condition(dialect, op) for op in parsed.operands])
-    if combined is not None:
-        where.append(combined)
-    total = (await ctx.conn.execute(select(func.count()).select_from(organizations).where(*where))).scalar_one()
-    page_query = search.paginate(
-        select(organizations).where(*where),
-        organizations.c.created_at,
-        organizations.c.organization_id,
-        limit=page_size,
-        cursor=cursor,
-        prefix=SEARCH_PREFIX,
-    )
-    rows = list(await ctx.conn.execute(page_query))
-    page, next_cursor = search.page_results(rows, page_size, "created_at", "organization_id")
-    return page, total, next_cursor
+    return await repository.search(ctx.conn, ctx.project_id, parsed, cursor=cursor, limit=page_size)
 
 
 # --- Claimed email domains (stytch.com/docs/b2b/api/errors/400#action_not_allowed_email_domain_is_claimed) ---
@@ -522,16 +364,7 @@ async def search_organizations(
 
 async def domain_claimants(ctx: Context, email: str) -> set[str]:
     """Ids of the Organizations that claim this email's domain."""
-    domain = emails.domain(email)
-    rows = await ctx.conn.execute(
-        select(organizations.c.organization_id).where(
-            organizations.c.project_id == ctx.project_id,
-            json_array_has(
-                ctx.conn.dialect.name, organizations.c.settings, "claimed_email_domains", lambda e: e == domain
-            ),
-        )
-    )
-    return {row.organization_id for row in rows}
+    return await repository.claimants(ctx.conn, ctx.project_id, emails.domain(email))
 
 
 async def check_domain_claim(ctx: Context, email: str, organization: Row[Any] | None) -> None:
@@ -549,29 +382,11 @@ async def check_domain_claim(ctx: Context, email: str, organization: Row[Any] | 
 
 async def member_count(ctx: Context, organization: Row[Any]) -> int:
     """Members that are not deleted (PY `organizations.metrics`, `MetricsResponse.member_count`)."""
-    return (
-        await ctx.conn.execute(
-            select(func.count())
-            .select_from(members)
-            .where(
-                members.c.project_id == ctx.project_id,
-                members.c.organization_id == organization.organization_id,
-                members.c.status != "deleted",
-            )
-        )
-    ).scalar_one()
+    return await repository.member_count(ctx.conn, ctx.project_id, organization.organization_id)
 
 
 async def delete_external_id(ctx: Context, organization: Row[Any]) -> Row[Any]:
     """Clear `organization_external_id` (PY `organizations.delete_external_id`)."""
-    return (
-        await ctx.conn.execute(
-            update(organizations)
-            .where(
-                organizations.c.organization_id == organization.organization_id,
-                organizations.c.project_id == ctx.project_id,
-            )
-            .values(external_id=None, updated_at=ctx.clock.now())
-            .returning(organizations)
-        )
-    ).one()
+    return await repository.update(
+        ctx.conn, ctx.project_id, organization.organization_id, {"external_id": None, "updated_at": ctx.clock.now()}
+    )

@@ -6,14 +6,22 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import case, delete, exists, false, func, insert, or_, select, true, update
 from sqlalchemy.engine import Row
 from sqlalchemy.sql import ColumnElement
 
+from keystile import errors
+from keystile.core import emails as email_rules
+from keystile.core import search as searching
 from keystile.core.db import Connection
+from keystile.core.search import Operand
 from keystile.core.tokens import TokenKind
 from keystile.models.tokens import tokens
 from keystile.models.users import user_emails, users
+from keystile.users.serializers import NAME_FIELDS
+
+STATUSES = ("active", "pending")
+SEARCH_PREFIX = "user_search"
 
 
 async def find_user(conn: Connection, project_id: str, user_id: str) -> Row[Any] | None:
@@ -137,3 +145,78 @@ async def count(conn: Connection, project_id: str, condition: ColumnElement[bool
     if condition is not None:
         query = query.where(condition)
     return int((await conn.execute(query)).scalar() or 0)
+
+
+# --- Search (stytch.com/docs/api/search-users) ---
+
+
+async def search(
+    conn: Connection, project_id: str, query: searching.Query, *, cursor: str | None, limit: int
+) -> tuple[list[Row[Any]], int, str | None]:
+    """One page of the project's users matching a parsed search, the total, the next cursor."""
+    condition = query.combine([_condition(op) for op in query.operands])
+    base = select(users).where(users.c.project_id == project_id)
+    if condition is not None:
+        base = base.where(condition)
+    paged = searching.paginate(
+        base, users.c.created_at, users.c.user_id, limit=limit, cursor=cursor, prefix=SEARCH_PREFIX
+    )
+    rows = list((await conn.execute(paged)).all())
+    page, next_cursor = searching.page_results(rows, limit, "created_at", "user_id")
+    return page, await count(conn, project_id, condition), next_cursor
+
+
+def _has_email(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+    return exists(
+        select(user_emails.c.email_id).where(
+            user_emails.c.user_id == users.c.user_id, user_emails.c.project_id == users.c.project_id, *conditions
+        )
+    )
+
+
+def _full_name() -> ColumnElement[str]:
+    """ "first middle last" (no double space without a middle name), lower-cased."""
+    first, middle, last = (func.coalesce(users.c.name[field].as_string(), "") for field in NAME_FIELDS)
+    middle_part = case((middle != "", middle + " "), else_="")
+    return func.lower(first + " " + middle_part + last)
+
+
+def _condition(operand: Operand) -> ColumnElement[bool]:
+    name, value = operand.name, operand.value
+    if name == "email_address":
+        return _has_email(user_emails.c.email_normalized.in_([email_rules.normalize(v) for v in value]))
+    if name == "email_address_fuzzy":
+        return _has_email(user_emails.c.email_normalized.contains(value.strip().lower(), autoescape=True))
+    if name == "email_id":
+        return _has_email(user_emails.c.email_id.in_(value))
+    if name == "email_verified":
+        return _has_email(user_emails.c.verified == value)
+    if name == "status":
+        if value not in STATUSES:
+            raise errors.search_errors(SEARCH_PREFIX)["expected_string"](
+                f'The status filter_value must be "active" or "pending", not {value!r}.'
+            )
+        return users.c.status == value
+    if name == "user_id":
+        return users.c.user_id.in_(value)
+    if name == "full_name_fuzzy":
+        return _full_name().contains(value.strip().lower(), autoescape=True)
+    if name == "created_at_greater_than":
+        return users.c.created_at > value
+    if name == "created_at_less_than":
+        return users.c.created_at < value
+    if name == "created_at_between":
+        if not value:
+            raise errors.search_errors(SEARCH_PREFIX)["invalid_timestamp"](
+                "The created_at_between filter_value needs greater_than and/or less_than."
+            )
+        bounds = []
+        if "greater_than" in value:
+            bounds.append(users.c.created_at > value["greater_than"])
+        if "less_than" in value:
+            bounds.append(users.c.created_at < value["less_than"])
+        return bounds[0] if len(bounds) == 1 else bounds[0] & bounds[1]
+    if name == "password_exists":
+        return true() if value is False else false()
+    # Factors keystile does not store yet (phone numbers, OAuth, WebAuthn, wallets, TOTP): no match.
+    return false()

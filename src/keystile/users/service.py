@@ -10,7 +10,6 @@ import re
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, case, exists, false, func, select, true
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
@@ -18,16 +17,15 @@ from keystile import errors
 from keystile.core import emails as email_rules
 from keystile.core import events, ids, search
 from keystile.core.context import Context
-from keystile.core.search import FilterKind, Operand
-from keystile.models.users import user_emails, users
+from keystile.core.search import FilterKind
 from keystile.users import repository
 from keystile.users.serializers import NAME_FIELDS, user_json
 
 EXTERNAL_ID = re.compile(r"^[A-Za-z0-9._|-]{1,128}$")
 MAX_METADATA_KEYS = 20
 MAX_METADATA_BYTES = 4096
-STATUSES = ("active", "pending")
-SEARCH_PREFIX = "user_search"
+STATUSES = repository.STATUSES
+SEARCH_PREFIX = repository.SEARCH_PREFIX
 
 
 def check_external_id(external_id: str) -> str:
@@ -287,75 +285,6 @@ FILTERS: dict[str, FilterKind] = {
     "totp_verified": FilterKind.BOOLEAN,
     "password_exists": FilterKind.BOOLEAN,
 }
-UNSTORED_FACTORS = frozenset(FILTERS) - {
-    "email_address",
-    "email_address_fuzzy",
-    "email_id",
-    "email_verified",
-    "status",
-    "user_id",
-    "full_name_fuzzy",
-    "created_at_greater_than",
-    "created_at_less_than",
-    "created_at_between",
-    "password_exists",
-}
-
-
-def _has_email(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
-    return exists(
-        select(user_emails.c.email_id).where(
-            user_emails.c.user_id == users.c.user_id, user_emails.c.project_id == users.c.project_id, *conditions
-        )
-    )
-
-
-def _full_name() -> ColumnElement[str]:
-    """ "first middle last" (no double space without a middle name), lower-cased."""
-    first, middle, last = (func.coalesce(users.c.name[field].as_string(), "") for field in NAME_FIELDS)
-    middle_part = case((middle != "", middle + " "), else_="")
-    return func.lower(first + " " + middle_part + last)
-
-
-def _condition(operand: Operand) -> ColumnElement[bool]:
-    name, value = operand.name, operand.value
-    if name == "email_address":
-        return _has_email(user_emails.c.email_normalized.in_([email_rules.normalize(v) for v in value]))
-    if name == "email_address_fuzzy":
-        return _has_email(user_emails.c.email_normalized.contains(value.strip().lower(), autoescape=True))
-    if name == "email_id":
-        return _has_email(user_emails.c.email_id.in_(value))
-    if name == "email_verified":
-        return _has_email(user_emails.c.verified == value)
-    if name == "status":
-        if value not in STATUSES:
-            raise errors.search_errors(SEARCH_PREFIX)["expected_string"](
-                f'The status filter_value must be "active" or "pending", not {value!r}.'
-            )
-        return users.c.status == value
-    if name == "user_id":
-        return users.c.user_id.in_(value)
-    if name == "full_name_fuzzy":
-        return _full_name().contains(value.strip().lower(), autoescape=True)
-    if name == "created_at_greater_than":
-        return users.c.created_at > value
-    if name == "created_at_less_than":
-        return users.c.created_at < value
-    if name == "created_at_between":
-        if not value:
-            raise errors.search_errors(SEARCH_PREFIX)["invalid_timestamp"](
-                "The created_at_between filter_value needs greater_than and/or less_than."
-            )
-        bounds = []
-        if "greater_than" in value:
-            bounds.append(users.c.created_at > value["greater_than"])
-        if "less_than" in value:
-            bounds.append(users.c.created_at < value["less_than"])
-        return bounds[0] if len(bounds) == 1 else bounds[0] & bounds[1]
-    if name == "password_exists":
-        return true() if value is False else false()
-    assert name in UNSTORED_FACTORS
-    return false()
 
 
 async def search_users(
@@ -364,15 +293,6 @@ async def search_users(
     """One page of users matching the query: (users, total, next_cursor)."""
     query = search.parse_query(raw_query, FILTERS, SEARCH_PREFIX)
     page_size = search.check_limit(limit, SEARCH_PREFIX)
-    condition = query.combine([_condition(op) for op in query.operands])
-    base = select(users).where(users.c.project_id == ctx.project_id)
-    if condition is not None:
-        base = base.where(condition)
-    paged = search.paginate(
-        base, users.c.created_at, users.c.user_id, limit=page_size, cursor=cursor, prefix=SEARCH_PREFIX
-    )
-    rows = list((await ctx.conn.execute(paged)).all())
-    page, next_cursor = search.page_results(rows, page_size, "created_at", "user_id")
-    total = await repository.count(ctx.conn, ctx.project_id, condition)
+    page, total, next_cursor = await repository.search(ctx.conn, ctx.project_id, query, cursor=cursor, limit=page_size)
     found = await repository.emails_of(ctx.conn, ctx.project_id, [r.user_id for r in page])
     return [user_json(r, found[r.user_id]) for r in page], total, next_cursor
