@@ -58,20 +58,27 @@ def _stop_servers() -> Iterator[None]:
     _servers.clear()
 
 
-def limited_server(backend: str, storage: str, tmp_path_factory: pytest.TempPathFactory) -> Server:
+def limited_server(backend: str, storage: str, tmp_path_factory: pytest.TempPathFactory, shared: Server) -> Server:
+    """On PostgreSQL, the run's database (`shared`, the session's server on it): the counters
+    live in the process or in Redis, never in the database, and every test has a project of
+    its own, so a second fresh database (CREATE DATABASE and every migration, seconds on a
+    busy machine) buys nothing."""
     key = f"{backend}-{storage}"
     if key not in _servers:
         redis_url = require_redis() if storage == "redis" else None
-        data_dir = tmp_path_factory.mktemp(f"keystile-rl-{key}")
-        url = database_url(backend, data_dir, storage)
+        if backend == "postgres":  # its data directory too: the master key that reads its signing keys
+            data_dir, url = shared.settings.data_dir, shared.settings.database_url
+        else:
+            data_dir = tmp_path_factory.mktemp(f"keystile-rl-{key}")
+            url = database_url(backend, data_dir, storage)
         _servers[key] = start_server(backend, data_dir, url, redis_url=redis_url, **LIMITS)
     return _servers[key]
 
 
 @pytest.fixture(params=["memory", "redis"])
-def limited(request: pytest.FixtureRequest, backend: str, tmp_path_factory: pytest.TempPathFactory) -> Server:
+def limited(request: pytest.FixtureRequest, server: Server, tmp_path_factory: pytest.TempPathFactory) -> Server:
     """A keystile with tight limits, counting in process or in Redis."""
-    return limited_server(backend, request.param, tmp_path_factory)
+    return limited_server(server.backend, request.param, tmp_path_factory, server)
 
 
 class Client:
