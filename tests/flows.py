@@ -31,11 +31,6 @@ def new_email(name: str = "ada", domain: str = "acme.test") -> str:
     return f"{name}-{uuid.uuid4().hex[:10]}@{domain}"
 
 
-def unique_email(domain: str = "acme.test", name: str = "ada") -> str:
-    """The older spelling of `new_email` (domain first); new tests use `new_email`."""
-    return new_email(name, domain)
-
-
 def new_slug(prefix: str = "acme") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
