@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from keystile.core.clock import rfc3339
+from keystile.core.sandbox import SandboxValue, SandboxValues
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
@@ -106,13 +107,16 @@ class Area:
     # What this area does when another area emits an event (core/events.py): event type →
     # listener, e.g. {MemberDeleted: revoke_member_sessions}.
     listeners: Mapping[type, Listener] = field(default_factory=dict)
+    # Stytch's sandbox values of this area's endpoints (core/sandbox.py), which its services
+    # honour in test projects through `sandbox.consult`.
+    sandbox_values: Sequence[SandboxValue] = ()
 
 
 @dataclass(frozen=True)
 class Registry:
     """Every area's declaration, merged. Two areas claiming the same route, error class,
     token kind, id prefix, message template, RBAC resource or factor is an error at
-    start-up, naming both."""
+    start-up, naming both (a sandbox value too)."""
 
     areas: tuple[Area, ...]
     routers: tuple[APIRouter, ...] = field(init=False)
@@ -128,6 +132,7 @@ class Registry:
     factors: tuple[Factor, ...] = field(init=False)
     acting_member: Callable[[Context], Awaitable[Actor | None]] | None = field(init=False)
     listeners: dict[type, tuple[Listener, ...]] = field(init=False)
+    sandbox: SandboxValues = field(init=False)
 
     def __post_init__(self) -> None:
         _unique("area name", ((a.name, a) for a in self.areas))
@@ -149,6 +154,7 @@ class Registry:
         _unique("rate limit", ((limit.name, a) for a in self.areas for limit in a.rate_limits))
         _unique("RBAC resource", ((r.resource_id, a) for a in self.areas for r in a.rbac_resources))
         _unique("factor", ((f"{f.type}/{f.delivery_method}", a) for a in self.areas for f in a.factors))
+        _unique("sandbox value", ((v.key, a) for a in self.areas for v in a.sandbox_values))
         put = object.__setattr__  # frozen: the collected fields are set once, here
         put(self, "routers", tuple(r for a in self.areas for r in a.routers))
         put(self, "hot_routes", tuple(r for a in self.areas for r in a.hot_routes))
@@ -168,6 +174,7 @@ class Registry:
             for event, listener in area.listeners.items():
                 listeners[event] = (*listeners.get(event, ()), listener)
         put(self, "listeners", listeners)
+        put(self, "sandbox", SandboxValues(v for a in self.areas for v in a.sandbox_values))
 
 
 def _unique(what: str, claims: Iterable[tuple[str, Area]]) -> None:
