@@ -7,7 +7,7 @@ from keystile import errors
 from keystile.core import events
 from keystile.core.area import Area
 from keystile.core.tokens import TokenKind
-from keystile.sessions import routes_b2b, routes_consumer, routes_jwks, service
+from keystile.sessions import routes_b2b, routes_consumer, routes_jwks, sandbox, service
 
 area = Area(
     name="sessions",
@@ -35,4 +35,5 @@ area = Area(
     token_kinds=[TokenKind.INTERMEDIATE_SESSION],
     unknown_token_errors=[errors.IntermediateSessionNotFound],
     listeners={events.MemberDeleted: service.on_member_deleted, events.UserDeleted: service.on_user_deleted},
+    sandbox_values=sandbox.VALUES,
 )

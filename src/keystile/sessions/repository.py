@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias, cast
 
-from sqlalchemy import and_, bindparam, exists, insert, literal_column, select, update
+from sqlalchemy import and_, bindparam, delete, exists, insert, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystile.core.db import Lookup, Row
@@ -175,6 +175,20 @@ def touch_due(row: SessionRow, now: datetime) -> bool:
 
 async def insert_session(conn: Conn, **values: Any) -> SessionRow:
     return cast(SessionRow, (await conn.execute(insert(sessions).values(**values).returning(sessions))).one())
+
+
+async def find_by_hash(conn: Conn, project_id: str, token_hash: str) -> SessionRow | None:
+    """The session stored under this token hash, live or not (the sandbox session, sessions/sandbox.py)."""
+    row = (
+        await conn.execute(
+            select(sessions).where(sessions.c.token_hash == token_hash, sessions.c.project_id == project_id)
+        )
+    ).first()
+    return cast(SessionRow | None, row)
+
+
+async def delete_session(conn: Conn, project_id: str, session_id: str) -> None:
+    await conn.execute(delete(sessions).where(sessions.c.session_id == session_id, sessions.c.project_id == project_id))
 
 
 async def update_live(conn: Conn, project_id: str, session_id: str, **values: Any) -> SessionRow | None:

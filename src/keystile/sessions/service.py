@@ -18,6 +18,7 @@ from keystile.core import crypto, events, ids
 from keystile.core.clock import rfc3339, rfc3339_seconds
 from keystile.core.context import Context
 from keystile.core.db import Lookup
+from keystile.core.sandbox import SESSION_TOKENS, session_token_hash
 from keystile.members import repository as members_repo
 from keystile.sessions import jwts, repository
 from keystile.sessions.repository import By, Kind, SessionRow
@@ -190,6 +191,10 @@ async def lookup(
     none. A JWT is checked against the key it names before anything read is returned."""
     where = {"project_id": ctx.project_id, "kind": kind, "now": ctx.clock.now()}
     if token:
+        # A sandbox session token is stored under a hash of its project's (sessions/sandbox.py):
+        # one set lookup for any other token.
+        if token in SESSION_TOKENS and not ctx.project.live:
+            return await ctx.lookup(lookups["token"], session_token_hash(ctx.project_id, token), **where)
         return await ctx.lookup(lookups["token"], crypto.hash_token(token), **where)
     if session_jwt:
         return await _lookup_by_jwt(ctx, lookups["jwt"], session_jwt, where)
