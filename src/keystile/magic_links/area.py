@@ -5,7 +5,7 @@ from __future__ import annotations
 from keystile import errors
 from keystile.core.area import Area
 from keystile.core.tokens import TokenKind
-from keystile.magic_links import factors, messages, routes_b2b, routes_consumer
+from keystile.magic_links import factors, messages, routes_b2b, routes_consumer, sandbox
 
 area = Area(
     name="magic_links",
@@ -29,4 +29,5 @@ area = Area(
     unknown_token_errors=[errors.MagicLinkNotFound],
     token_failure_errors=[errors.PKCEMismatch],
     factors=[factors.MAGIC_LINK_EMAIL],
+    sandbox_values=sandbox.VALUES,
 )

@@ -11,14 +11,16 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
 from keystile import errors
-from keystile.core import emails, outbox, ratelimit, redirect_urls, tokens
+from keystile.core import emails, outbox, ratelimit, redirect_urls, sandbox, tokens
 from keystile.core.clock import rfc3339
 from keystile.core.context import Context
 from keystile.core.redirect_urls import RedirectType
 from keystile.core.tokens import TokenKind
 from keystile.discovery import service as discovery
 from keystile.magic_links import messages
+from keystile.magic_links import sandbox as sandbox_values
 from keystile.members import repository as members_repo
+from keystile.members import sandbox as members_sandbox
 from keystile.members import service as members_service
 from keystile.organizations import repository as orgs_repo
 from keystile.organizations import service as orgs_service
@@ -64,6 +66,8 @@ async def send_discovery_email(
     email = emails.validate(email)
     minutes = expiration(expiration_minutes, DEFAULT_LINK_MINUTES, "discovery_expiration_minutes")
     url = await _redirect(ctx, redirect_url, RedirectType.DISCOVERY)
+    if sandbox.consult(ctx, sandbox_values.DISCOVERY_SEND, email_address=email):
+        return  # a 200, and nothing is sent
     token, _ = await tokens.issue(
         ctx, TokenKind.DISCOVERY_MAGIC_LINK, minutes=minutes, email=email, pkce_challenge=pkce_code_challenge
     )
@@ -73,23 +77,30 @@ async def send_discovery_email(
 
 async def authenticate_discovery(ctx: Context, token: str, *, pkce_code_verifier: str | None) -> dict[str, Any]:
     """Trade a discovery magic link for an intermediate session and the organizations its
-    email may enter (stytch.com/docs/b2b/api/authenticate-discovery-magic-link)."""
-    async with ratelimit.attempts(ctx, token):
-        row = await tokens.redeem(
-            ctx,
-            token,
-            (TokenKind.DISCOVERY_MAGIC_LINK,),
-            used=errors.UnableToAuthMagicLink,
-            unknown=errors.MagicLinkNotFound,
-        )
-        # A failed check raises, which rolls the redemption back: the link stays usable.
-        tokens.check_pkce(row, pkce_code_verifier)
-    ist, ist_row = await intermediate.issue(ctx, row.email)
+    email may enter (stytch.com/docs/b2b/api/authenticate-discovery-magic-link).
+
+    The sandbox token proves sandbox@stytch.com, which finds the sandbox organization."""
+    if sandbox.consult(ctx, sandbox_values.DISCOVERY_AUTHENTICATE, discovery_magic_links_token=token):
+        _, member = await members_sandbox.member(ctx)
+        email = member.email
+    else:
+        async with ratelimit.attempts(ctx, token):
+            row = await tokens.redeem(
+                ctx,
+                token,
+                (TokenKind.DISCOVERY_MAGIC_LINK,),
+                used=errors.UnableToAuthMagicLink,
+                unknown=errors.MagicLinkNotFound,
+            )
+            # A failed check raises, which rolls the redemption back: the link stays usable.
+            tokens.check_pkce(row, pkce_code_verifier)
+        email = row.email
+    ist, ist_row = await intermediate.issue(ctx, email)
     return {
         "intermediate_session_token": ist,
         "intermediate_session_token_expires_at": rfc3339(ist_row.expires_at),
-        "email_address": row.email,
-        "discovered_organizations": await discovery.discovered_organizations(ctx, row.email, include_eligible=True),
+        "email_address": email,
+        "discovered_organizations": await discovery.discovered_organizations(ctx, email, include_eligible=True),
     }
 
 
@@ -114,6 +125,10 @@ async def login_or_signup(
     email = emails.validate(email)
     login_minutes = expiration(login_expiration_minutes, DEFAULT_LINK_MINUTES, "login_expiration_minutes")
     signup_minutes = expiration(signup_expiration_minutes, DEFAULT_LINK_MINUTES, "signup_expiration_minutes")
+    if sandbox.consult(
+        ctx, sandbox_values.B2B_LOGIN_OR_SIGNUP, email_address=email, organization_id=organization_ref
+    ):  # a 200, and nothing is sent
+        return await _sandbox_member(ctx, member_created=False)
     org = await orgs_repo.get(ctx.conn, ctx.project_id, organization_ref)
     member = await members_repo.find_by_email(ctx.conn, ctx.project_id, org.organization_id, email)
     if member is not None and member.status == "deleted":
@@ -168,6 +183,17 @@ async def login_or_signup(
     }
 
 
+async def _sandbox_member(ctx: Context, **extra: Any) -> dict[str, Any]:
+    """The answer of a send endpoint to its sandbox value: the sandbox member, nothing sent."""
+    org, member = await members_sandbox.member(ctx)
+    return {
+        "member_id": member.member_id,
+        **extra,
+        "member": await members_service.member_view(ctx, member, org),
+        "organization": organization_json(org),
+    }
+
+
 async def _create_member(ctx: Context, org: Row[Any], email: str, **fields: Any) -> Row[Any] | None:
     """Create a member, or None when a concurrent request created the same one first.
 
@@ -208,6 +234,8 @@ async def invite(
     members become `invited`; an active member cannot be invited."""
     email = emails.validate(email)
     minutes = expiration(expiration_minutes, DEFAULT_INVITE_MINUTES, "invite_expiration_minutes")
+    if sandbox.consult(ctx, sandbox_values.B2B_INVITE, email_address=email, organization_id=organization_ref):
+        return await _sandbox_member(ctx)  # a 200, and nothing is sent
     org = await orgs_repo.get(ctx.conn, ctx.project_id, organization_ref)
     _invites_allowed(org, email)
     inviter = None
@@ -289,18 +317,27 @@ async def authenticate(
     sessions.check_duration(session_duration_minutes)
     if session_token and session_jwt:
         raise errors.TooManySessionArguments()
-    async with ratelimit.attempts(ctx, token):
-        row = await tokens.redeem(
-            ctx, token, (TokenKind.B2B_MAGIC_LINK,), used=errors.UnableToAuthMagicLink, unknown=errors.MagicLinkNotFound
-        )
-        tokens.check_pkce(row, pkce_code_verifier)
-    org = await orgs_repo.get(ctx.conn, ctx.project_id, row.organization_id)
-    member = await members_repo.find(ctx.conn, ctx.project_id, org.organization_id, row.member_id)
-    if members_service.is_email_update(row):  # start_email_update: the new address is proven
-        member = await members_service.complete_email_update(ctx, member, row)
-    # Deleting a member revokes its invites and links; so does changing its email.
-    if member is None or member.status == "deleted" or member.email_normalized != emails.normalize(row.email):
-        raise errors.UnableToAuthMagicLink()
+    if sandbox.consult(ctx, sandbox_values.B2B_AUTHENTICATE, magic_links_token=token):
+        # The sandbox token logs the sandbox member into the sandbox organization.
+        org, member = await members_sandbox.member(ctx)
+    else:
+        async with ratelimit.attempts(ctx, token):
+            row = await tokens.redeem(
+                ctx,
+                token,
+                (TokenKind.B2B_MAGIC_LINK,),
+                used=errors.UnableToAuthMagicLink,
+                unknown=errors.MagicLinkNotFound,
+            )
+            tokens.check_pkce(row, pkce_code_verifier)
+        org = await orgs_repo.get(ctx.conn, ctx.project_id, row.organization_id)
+        found = await members_repo.find(ctx.conn, ctx.project_id, org.organization_id, row.member_id)
+        if members_service.is_email_update(row):  # start_email_update: the new address is proven
+            found = await members_service.complete_email_update(ctx, found, row)
+        # Deleting a member revokes its invites and links; so does changing its email.
+        if found is None or found.status == "deleted" or found.email_normalized != emails.normalize(row.email):
+            raise errors.UnableToAuthMagicLink()
+        member = found
     required = discovery.primary_required(org, member)
     if required is not None:
         # The email is proven, but the organization wants another primary method first: an

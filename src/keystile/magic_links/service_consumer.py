@@ -15,15 +15,17 @@ from sqlalchemy.engine import Row
 
 from keystile import errors
 from keystile.core import emails as email_rules
-from keystile.core import ids, outbox, ratelimit, redirect_urls, tokens
+from keystile.core import ids, outbox, ratelimit, redirect_urls, sandbox, tokens
 from keystile.core.clock import rfc3339
 from keystile.core.context import Context
 from keystile.core.redirect_urls import RedirectType
 from keystile.core.tokens import TokenKind
 from keystile.magic_links import factors, messages
+from keystile.magic_links import sandbox as sandbox_values
 from keystile.sessions import service as sessions
 from keystile.sessions.repository import SessionRow
 from keystile.users import repository as users_repo
+from keystile.users import sandbox as users_sandbox
 from keystile.users import service as users
 
 MIN_LINK_MINUTES, MAX_LINK_MINUTES = 5, 10_080
@@ -152,6 +154,9 @@ async def login_or_create(
     req = await _link_request(
         ctx, login_url=login_url, signup_url=signup_url, login_minutes=login_minutes, signup_minutes=signup_minutes
     )
+    if sandbox.consult(ctx, sandbox_values.LOGIN_OR_CREATE, email=email):  # nothing is sent
+        user, email_row = await users_sandbox.user(ctx)
+        return user, email_row, False
     user, email_row, created = await users.find_or_create_by_email(ctx, email, pending=bool(create_user_as_pending))
     if created:
         await _email_link(
@@ -195,6 +200,9 @@ async def send(
     req = await _link_request(
         ctx, login_url=login_url, signup_url=signup_url, login_minutes=login_minutes, signup_minutes=signup_minutes
     )
+    if sandbox.consult(ctx, sandbox_values.SEND, email=email):  # nothing is sent
+        user, email_row = await users_sandbox.user(ctx)
+        return user.user_id, email_row.email_id
     owner = await _named_user(ctx, user_id, session_token, session_jwt)
     existing = await users_repo.find_email(ctx.conn, ctx.project_id, email_rules.normalize(email))
     if owner is None or (existing is not None and existing.user_id == owner.user_id):
@@ -251,6 +259,8 @@ async def invite(
     email = email_rules.validate(email)
     target = await redirect_urls.resolve(ctx.conn, ctx.project_id, url, RedirectType.INVITE)
     lifetime = link_minutes(minutes, INVITE_MINUTES)
+    if sandbox.consult(ctx, sandbox_values.INVITE, email=email):  # nothing is sent
+        return await users_sandbox.user(ctx)
     user, email_row, _ = await users.find_or_create_by_email(
         ctx,
         email,
@@ -351,6 +361,8 @@ async def authenticate(
     sessions.check_duration(session_minutes)
     if session_token and session_jwt:
         raise errors.TooManySessionArguments()
+    if sandbox.consult(ctx, sandbox_values.AUTHENTICATE, token=token):
+        return await _sandbox_authenticate(ctx, session_minutes, session_token, session_jwt, custom_claims)
     async with ratelimit.attempts(ctx, token):
         row = await tokens.redeem(
             ctx, token, KINDS, used=errors.UnableToAuthMagicLink, unknown=errors.MagicLinkNotFound
@@ -391,3 +403,29 @@ async def authenticate(
         attributes=_attributes(attributes),
     )
     return Authenticated(user, method_id, session, issued_token, await sessions.user_jwt(ctx, session, []))
+
+
+async def _sandbox_authenticate(
+    ctx: Context,
+    minutes: int | None,
+    session_token: str | None,
+    session_jwt: str | None,
+    custom_claims: dict[str, Any] | None,
+) -> Authenticated:
+    """The sandbox magic link (core/sandbox.py) logs the project's sandbox user in: its session
+    is the sandbox session, whose token is the documented session token, unless the caller
+    names a session of its own to extend."""
+    user, email, _ = await users_sandbox.session(ctx)
+    if minutes is None:
+        return Authenticated(user, email.email_id, None, "", "")
+    session, issued_token = await sessions.start(
+        ctx,
+        "consumer",
+        factor=factors.email(ctx.clock.now(), email.email_id, email.email),
+        minutes=minutes,
+        user_id=user.user_id,
+        custom_claims=custom_claims,
+        existing_token=session_token or (None if session_jwt else sandbox.SESSION_SUCCESS),
+        existing_jwt=session_jwt,
+    )
+    return Authenticated(user, email.email_id, session, issued_token, await sessions.user_jwt(ctx, session, []))

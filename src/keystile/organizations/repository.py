@@ -70,6 +70,16 @@ async def find(conn: Connection, project_id: str, ref: str) -> Row[Any] | None:
     ).first()
 
 
+async def find_by_external_id(conn: Connection, project_id: str, external_id: str) -> Row[Any] | None:
+    return (
+        await conn.execute(
+            select(organizations).where(
+                organizations.c.project_id == project_id, organizations.c.external_id == external_id
+            )
+        )
+    ).first()
+
+
 async def get(conn: Connection, project_id: str, ref: str) -> Row[Any]:
     row = await find(conn, project_id, ref)
     if row is None:
