@@ -22,6 +22,7 @@ from keystile.core.redirect_urls import RedirectType
 from keystile.core.tokens import TokenKind
 from keystile.magic_links import factors, messages
 from keystile.magic_links import sandbox as sandbox_values
+from keystile.sessions import sandbox as sessions_sandbox
 from keystile.sessions import service as sessions
 from keystile.sessions.repository import SessionRow
 from keystile.users import repository as users_repo
@@ -415,7 +416,7 @@ async def _sandbox_authenticate(
     """The sandbox magic link (core/sandbox.py) logs the project's sandbox user in: its session
     is the sandbox session, whose token is the documented session token, unless the caller
     names a session of its own to extend."""
-    user, email, _ = await users_sandbox.session(ctx)
+    user, email, _ = await sessions_sandbox.session(ctx)
     if minutes is None:
         return Authenticated(user, email.email_id, None, "", "")
     session, issued_token = await sessions.start(

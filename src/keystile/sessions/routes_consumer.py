@@ -14,8 +14,7 @@ from keystile.core.responses import JSON, ok
 from keystile.core.sandbox import SESSION_TOKENS
 from keystile.core.schemas import JwtStr, RequestModel
 from keystile.core.thin import thin_post
-from keystile.sessions import service
-from keystile.users import sandbox as users_sandbox
+from keystile.sessions import sandbox, service
 from keystile.users import service as users
 from keystile.users.serializers import user_json
 
@@ -45,7 +44,7 @@ async def authenticate(body: AuthenticateRequest, ctx: Context) -> JSON:
         # Refusing beats silently authorizing: keystile has no consumer RBAC policy yet.
         raise errors.BadRequest("authorization_check is not supported yet: keystile has no consumer RBAC policy.")
     if body.session_token in SESSION_TOKENS and not ctx.project.live:  # one set lookup (core/sandbox.py)
-        await users_sandbox.prepare_session(ctx, body.session_token or "")
+        await sandbox.prepare(ctx, body.session_token or "")
     found = await service.authenticate_user(
         ctx,
         token=body.session_token,

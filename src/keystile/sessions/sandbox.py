@@ -1,11 +1,13 @@
 """The sandbox values of consumer sessions.authenticate (core/sandbox.py), and the one session
-behind the documented success token in each test project."""
+behind the documented success token in each test project: a real session of the project's
+sandbox user (users/sandbox.py), so it authenticates and its JWT verifies like any other."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
 from keystile import errors
@@ -13,7 +15,9 @@ from keystile.core import ids, sandbox
 from keystile.core.context import Context
 from keystile.core.sandbox import CONSUMER_PAGE, SandboxValue
 from keystile.sessions import repository
+from keystile.sessions import service as sessions
 from keystile.sessions.repository import SessionRow
+from keystile.users import sandbox as users_sandbox
 
 AUTHENTICATE = "POST /v1/sessions/authenticate"
 # How long the sandbox session lives when it is made (or made again after a revoke or expiry).
@@ -60,3 +64,19 @@ async def ensure_session(ctx: Context, user_id: str, factor: dict[str, Any], *, 
         if made is None:
             raise errors.SessionNotFound() from None
         return made
+
+
+async def session(ctx: Context, *, minutes: int = MINUTES) -> tuple[Row[Any], Row[Any], SessionRow]:
+    """The sandbox user, its email and its live sandbox session (whose token is
+    `sandbox.SESSION_SUCCESS`)."""
+    user, email = await users_sandbox.user(ctx)
+    factor = sessions.email_factor(ctx.clock.now(), email.email_id, email.email)
+    row = await ensure_session(ctx, user.user_id, factor, minutes=minutes)
+    return user, email, row
+
+
+async def prepare(ctx: Context, token: str) -> None:
+    """Before consumer sessions.authenticate looks a sandbox token up: the documented failure
+    is raised, the documented success finds its session live."""
+    if sandbox.consult(ctx, AUTHENTICATE, session_token=token) is not None:
+        await session(ctx)
