@@ -156,3 +156,36 @@ def test_the_checker_sees_a_cycle() -> None:
         "f": {"a": {"f/x.py"}},
     }
     assert cycles(graph, set(graph)) == [["a", "b"], ["c", "d", "e"]]
+
+
+# Statement builders: a module that imports one writes SQL.
+SQL_BUILDERS = {"select", "insert", "update", "delete", "exists", "func", "text", "union", "literal_column"}
+# Where SQL may be written: each area's repository, and the shared foundations.
+SQL_HOMES = {"core", "models", "migrations"}
+
+
+def sql_outside_repositories() -> list[str]:
+    """Modules outside repositories and core/ that import tables or statement builders, or run statements."""
+    found = []
+    for path in sorted(SRC.rglob("*.py")):
+        rel = path.relative_to(SRC)
+        if rel.parts[0] in SQL_HOMES or path.stem == "repository":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                if node.module.startswith("keystile.models"):
+                    found.append(f"{rel}:{node.lineno} imports tables ({node.module})")
+                elif node.module.split(".")[0] == "sqlalchemy" and SQL_BUILDERS & {a.name for a in node.names}:
+                    found.append(f"{rel}:{node.lineno} imports statement builders from {node.module}")
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in {"execute", "exec_driver_sql"}
+            ):
+                found.append(f"{rel}:{node.lineno} runs a statement (.{node.func.attr})")
+    return found
+
+
+def test_sql_lives_in_repositories_and_core() -> None:
+    """Routes call services, services call repositories: no SQL anywhere else (docs/adding-an-area.md)."""
+    assert sql_outside_repositories() == []

@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy import select
 
 from keystile.cli.common import Typer, err, out, print_table
 from keystile.cli.common import run as _run
@@ -25,7 +24,6 @@ from keystile.core.keys import (
     MasterKeyMissing,
     new_master_key,
 )
-from keystile.models.projects import projects
 
 app = Typer(help="Signing keys: rotate and list a project's JWT signing keys.", no_args_is_help=True)
 
@@ -35,12 +33,12 @@ class _NoProject(LookupError):
 
 
 async def _live(state: Any, project_id: str) -> bool:
-    live = (
-        await state.conn.execute(select(projects.c.live).where(projects.c.project_id == project_id))
-    ).scalar_one_or_none()
+    from keystile.projects import repository
+
+    live = await repository.live_of(state.conn, project_id)
     if live is None:
         raise _NoProject(project_id)
-    return bool(live)
+    return live
 
 
 def _run_for_project(work: Any) -> Any:

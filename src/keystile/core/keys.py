@@ -39,11 +39,11 @@ from cryptography.x509 import (
 )
 from cryptography.x509.oid import NameOID
 from jwt.algorithms import RSAAlgorithm
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import Select, and_, bindparam, insert, or_, select, update
 
 from keystile.core import ids
 from keystile.core.clock import Clock, as_utc
-from keystile.core.db import Connection
+from keystile.core.db import Connection, Query
 from keystile.models.projects import signing_keys
 
 # Session JWTs live five minutes (sessions/jwts.py); a retired key stays trusted that long
@@ -340,3 +340,37 @@ class Keyring:
                 "KEYSTILE_MASTER_KEY does not decrypt the signing keys in this database: every "
                 "keystile process must use the master key the keys were created with."
             ) from None
+
+
+# --- Read-path statements for session JWTs (sessions/jwts.py, sessions/repository.py) ---
+
+
+def _current_kid() -> Select[Any]:
+    return (
+        select(signing_keys.c.kid)
+        .where(signing_keys.c.project_id == bindparam("project_id"), signing_keys.c.retired_at.is_(None))
+        .order_by(signing_keys.c.created_at.desc())
+        .limit(1)
+    )
+
+
+def current_kid_column() -> Any:
+    """The project's signing kid as a column `signing_kid`, to read along with a session."""
+    return _current_kid().scalar_subquery().label("signing_kid")
+
+
+def _named_key() -> tuple[Any, ...]:
+    return (signing_keys.c.project_id == bindparam("project_id"), signing_keys.c.kid == bindparam("kid"))
+
+
+def named_key_columns() -> tuple[Any, Any]:
+    """The public key named by `:kid` as columns `jwt_public_jwk` and `jwt_key_retired_at`,
+    to read along with the session a JWT names (NULL when the project has no such key)."""
+    return (
+        select(signing_keys.c.public_jwk).where(*_named_key()).scalar_subquery().label("jwt_public_jwk"),
+        select(signing_keys.c.retired_at).where(*_named_key()).scalar_subquery().label("jwt_key_retired_at"),
+    )
+
+
+CURRENT_KID = Query(_current_kid())
+PUBLIC_KEY = Query(select(signing_keys.c.public_jwk, signing_keys.c.retired_at).where(*_named_key()))

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Row
 
 from keystile.core import emails, ratelimit
 from keystile.core.clock import Clock
-from keystile.core.db import Database
+from keystile.core.db import Connection, Database
 from keystile.models.outbox import outbox
 
 if TYPE_CHECKING:
@@ -74,6 +74,14 @@ async def enqueue(ctx: Context, message: Message, *, to: str, **values: Any) -> 
     ctx.after_commit.extend(ctx.state.wake_deliverer)
     _inc(ctx.state.metrics, "emails_queued_total")
     return message_id
+
+
+async def latest(conn: Connection, *, to: str | None, limit: int) -> list[Row[Any]]:
+    """The newest messages, to one address when `to` is given (the dev inbox)."""
+    query = select(outbox).order_by(outbox.c.created_at.desc(), outbox.c.message_id.desc()).limit(limit)
+    if to:
+        query = query.where(outbox.c.to_normalized == emails.normalize(to))
+    return list((await conn.execute(query)).all())
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,10 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
-from sqlalchemy import select
 
-from keystile.core import emails
+from keystile.core import outbox
 from keystile.core.clock import rfc3339
 from keystile.core.responses import JSON
-from keystile.models.outbox import outbox
 
 router = APIRouter(include_in_schema=False)
 _env = Environment(loader=PackageLoader("keystile", "templates/dev"), autoescape=select_autoescape(["html"]))
@@ -24,11 +22,8 @@ _env = Environment(loader=PackageLoader("keystile", "templates/dev"), autoescape
 
 async def _messages(request: Request, to: str | None, limit: int) -> list[dict[str, Any]]:
     state = request.app.state.keystile
-    query = select(outbox).order_by(outbox.c.created_at.desc(), outbox.c.message_id.desc()).limit(limit)
-    if to:
-        query = query.where(outbox.c.to_normalized == emails.normalize(to))
     async with state.transaction() as conn:
-        rows = (await conn.execute(query)).all()
+        rows = await outbox.latest(conn, to=to, limit=limit)
     return [
         {
             "id": r.message_id,

@@ -7,15 +7,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select, update
-
 from keystile.config import FileConfig
-from keystile.core import crypto, ids
+from keystile.core import crypto, ids, redirect_urls
 from keystile.core import policy_store as rbac_repository
 from keystile.core.db import Connection
 from keystile.core.keys import Keyring
 from keystile.core.redirect_urls import RedirectType
-from keystile.models.projects import project_secrets, projects, redirect_urls
+from keystile.projects import repository
 
 
 @dataclass(frozen=True)
@@ -49,67 +47,45 @@ async def create_project(
     project_id = project_id or ids.project_id(live)
     secret = secret or new_secret(live)
     public_token = public_token or f"public-token-{'live' if live else 'test'}-{uuid.uuid4()}"
-    await conn.execute(
-        insert(projects).values(project_id=project_id, name=name, live=live, public_token=public_token, created_at=now)
-    )
+    await repository.insert_project(conn, project_id, name=name, live=live, public_token=public_token, now=now)
     await add_secret(conn, project_id, secret, now)
     await keyring.create(conn, project_id, live, now)
     return NewProject(project_id, secret, public_token, name, live)
 
 
 async def add_secret(conn: Connection, project_id: str, secret: str, now: datetime) -> None:
-    await conn.execute(
-        insert(project_secrets).values(
-            secret_id=str(uuid.uuid4()), project_id=project_id, secret_hash=crypto.hash_token(secret), created_at=now
-        )
-    )
+    await repository.insert_secret(conn, project_id, str(uuid.uuid4()), crypto.hash_token(secret), now)
 
 
 async def rotate_secret(conn: Connection, project_id: str, now: datetime, *, revoke_others: bool) -> tuple[str, int]:
     """Add a new secret to the project (what Stytch's dashboard does to rotate one); with
     `revoke_others`, remove every other secret in the same transaction. Returns the new
     secret (shown once) and how many secrets were removed."""
-    live = (await conn.execute(select(projects.c.live).where(projects.c.project_id == project_id))).scalar()
+    live = await repository.live_of(conn, project_id)
     if live is None:
         raise ProjectNotFound(project_id)
-    secret = new_secret(bool(live))
+    secret = new_secret(live)
     await add_secret(conn, project_id, secret, now)
     removed = 0
     if revoke_others:
-        done = await conn.execute(
-            delete(project_secrets).where(
-                project_secrets.c.project_id == project_id,
-                project_secrets.c.secret_hash != crypto.hash_token(secret),
-            )
-        )
-        removed = done.rowcount
+        removed = await repository.delete_secrets(conn, project_id, except_hash=crypto.hash_token(secret))
     return secret, removed
 
 
 async def revoke_old_secrets(conn: Connection, project_id: str) -> int:
     """Remove every secret of the project but the newest; returns how many were removed."""
     await require_project(conn, project_id)
-    newest = (
-        await conn.execute(
-            select(project_secrets.c.secret_id)
-            .where(project_secrets.c.project_id == project_id)
-            .order_by(project_secrets.c.created_at.desc())
-            .limit(1)
-        )
-    ).scalar()
-    done = await conn.execute(
-        delete(project_secrets).where(project_secrets.c.project_id == project_id, project_secrets.c.secret_id != newest)
-    )
-    return done.rowcount
+    newest = await repository.newest_secret_id(conn, project_id)
+    return await repository.delete_secrets(conn, project_id, except_id=newest)
 
 
 async def list_projects(conn: Connection) -> list[dict]:
-    rows = await conn.execute(select(projects).order_by(projects.c.created_at))
+    rows = await repository.all_projects(conn)
     return [{"project_id": r.project_id, "name": r.name, "live": r.live, "public_token": r.public_token} for r in rows]
 
 
 async def require_project(conn: Connection, project_id: str) -> None:
-    if (await conn.execute(select(projects.c.project_id).where(projects.c.project_id == project_id))).first() is None:
+    if await repository.live_of(conn, project_id) is None:
         raise ProjectNotFound(project_id)
 
 
@@ -125,54 +101,17 @@ async def add_redirect_url(
     """Allow `url` for each type (idempotent); with `default`, make it the default of each."""
     await require_project(conn, project_id)
     for redirect_type in types:
-        if default:
-            await conn.execute(
-                update(redirect_urls)
-                .where(redirect_urls.c.project_id == project_id, redirect_urls.c.type == redirect_type.value)
-                .values(is_default=False)
-            )
-        existing = (
-            await conn.execute(
-                select(redirect_urls.c.is_default).where(
-                    redirect_urls.c.project_id == project_id,
-                    redirect_urls.c.url == url,
-                    redirect_urls.c.type == redirect_type.value,
-                )
-            )
-        ).first()
-        if existing is None:
-            await conn.execute(
-                insert(redirect_urls).values(
-                    project_id=project_id, url=url, type=redirect_type.value, is_default=default, created_at=now
-                )
-            )
-        elif default:
-            await conn.execute(
-                update(redirect_urls)
-                .where(
-                    redirect_urls.c.project_id == project_id,
-                    redirect_urls.c.url == url,
-                    redirect_urls.c.type == redirect_type.value,
-                )
-                .values(is_default=True)
-            )
+        await redirect_urls.allow(conn, now, project_id, url, redirect_type, default=default)
 
 
 async def remove_redirect_url(conn: Connection, project_id: str, url: str) -> int:
     await require_project(conn, project_id)
-    result = await conn.execute(
-        delete(redirect_urls).where(redirect_urls.c.project_id == project_id, redirect_urls.c.url == url)
-    )
-    return result.rowcount
+    return await redirect_urls.remove(conn, project_id, url)
 
 
 async def list_redirect_urls(conn: Connection, project_id: str) -> list[dict]:
     await require_project(conn, project_id)
-    rows = await conn.execute(
-        select(redirect_urls)
-        .where(redirect_urls.c.project_id == project_id)
-        .order_by(redirect_urls.c.url, redirect_urls.c.type)
-    )
+    rows = await redirect_urls.allowed(conn, project_id)
     by_url: dict[str, dict] = {}
     for r in rows:
         entry = by_url.setdefault(r.url, {"url": r.url, "types": [], "default_for": []})
@@ -188,10 +127,8 @@ async def apply_file_config(conn: Connection, keyring: Keyring, now: datetime, c
     changes: list[str] = []
     for p in config.projects:
         secret = p.secret.get_secret_value()
-        exists = (
-            await conn.execute(select(projects.c.project_id).where(projects.c.project_id == p.project_id))
-        ).first()
-        if exists is None:
+        current = await repository.find_project(conn, p.project_id)
+        if current is None:
             await create_project(
                 conn,
                 keyring,
@@ -204,24 +141,13 @@ async def apply_file_config(conn: Connection, keyring: Keyring, now: datetime, c
             )
             changes.append(f"created project {p.project_id}")
         else:
-            current = (
-                await conn.execute(
-                    select(projects.c.name, projects.c.public_token).where(projects.c.project_id == p.project_id)
-                )
-            ).one()
             values = {"name": p.name} if p.name and p.name != current.name else {}
             if p.public_token and p.public_token != current.public_token:
                 values["public_token"] = p.public_token
             if values:
-                await conn.execute(update(projects).where(projects.c.project_id == p.project_id).values(**values))
+                await repository.update_project(conn, p.project_id, **values)
                 changes.append(f"{p.project_id}: set {', '.join(sorted(values))}")
-            hashes = {
-                r.secret_hash
-                for r in await conn.execute(
-                    select(project_secrets.c.secret_hash).where(project_secrets.c.project_id == p.project_id)
-                )
-            }
-            if crypto.hash_token(secret) not in hashes:
+            if crypto.hash_token(secret) not in await repository.secret_hashes(conn, p.project_id):
                 await add_secret(conn, p.project_id, secret, now)
                 changes.append(f"{p.project_id}: added a secret")
         before = await list_redirect_urls(conn, p.project_id)
@@ -245,4 +171,4 @@ def _describe_redirects(rows: list[dict]) -> str:
 
 
 async def is_empty(conn: Connection) -> bool:
-    return (await conn.execute(select(projects.c.project_id).limit(1))).first() is None
+    return not await repository.any_project(conn)

@@ -17,13 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 import jwt
 import orjson
-from sqlalchemy import Select, bindparam, select
 
 from keystile import errors
-from keystile.core.db import Query
 from keystile.core.jwt_cache import JWTCache
-from keystile.core.keys import RETIRED_KEY_WINDOW
-from keystile.models.projects import signing_keys
+from keystile.core.keys import CURRENT_KID, PUBLIC_KEY, RETIRED_KEY_WINDOW
 
 if TYPE_CHECKING:  # the request context brings in the web stack; the CLI uses AppState without it
     from keystile.core.context import Context
@@ -32,37 +29,6 @@ JWT_LIFETIME_SECONDS = 300
 SESSION_CLAIM = "https://stytch.com/session"
 ORGANIZATION_CLAIM = "https://stytch.com/organization"
 RESERVED_CLAIMS = frozenset({"iss", "sub", "aud", "exp", "nbf", "iat", "jti"})
-
-
-def _current_kid() -> Select[Any]:
-    return (
-        select(signing_keys.c.kid)
-        .where(signing_keys.c.project_id == bindparam("project_id"), signing_keys.c.retired_at.is_(None))
-        .order_by(signing_keys.c.created_at.desc())
-        .limit(1)
-    )
-
-
-def current_kid_column() -> Any:
-    """The project's signing kid as a column `signing_kid`, to read along with a session."""
-    return _current_kid().scalar_subquery().label("signing_kid")
-
-
-def _named_key() -> tuple[Any, ...]:
-    return (signing_keys.c.project_id == bindparam("project_id"), signing_keys.c.kid == bindparam("kid"))
-
-
-def named_key_columns() -> tuple[Any, Any]:
-    """The public key named by `:kid` as columns `jwt_public_jwk` and `jwt_key_retired_at`,
-    to read along with the session a JWT names (NULL when the project has no such key)."""
-    return (
-        select(signing_keys.c.public_jwk).where(*_named_key()).scalar_subquery().label("jwt_public_jwk"),
-        select(signing_keys.c.retired_at).where(*_named_key()).scalar_subquery().label("jwt_key_retired_at"),
-    )
-
-
-CURRENT_KID = Query(_current_kid())
-PUBLIC_KEY = Query(select(signing_keys.c.public_jwk, signing_keys.c.retired_at).where(*_named_key()))
 
 
 async def mint(

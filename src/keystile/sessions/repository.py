@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias, cast
 from sqlalchemy import and_, bindparam, delete, exists, insert, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from keystile.core import keys
 from keystile.core.db import Lookup, Row
 from keystile.models.organizations import member_retired_emails, members, organizations
 from keystile.models.sessions import sessions
 from keystile.models.users import user_emails, users
-from keystile.sessions import jwts
 
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement
@@ -90,10 +90,10 @@ _KEYS: dict[By, tuple[Any, str]] = {
 }
 # By JWT, the public key the JWT names rides along (the first columns: a Row of their
 # own), so its signature is checked after one statement, not two (ADR 0009).
-_KEY_NAMED: dict[By, tuple[Any, ...]] = {"token": (), "jwt": jwts.named_key_columns(), "id": ()}
+_KEY_NAMED: dict[By, tuple[Any, ...]] = {"token": (), "jwt": keys.named_key_columns(), "id": ()}
 # The project's signing kid rides along, so the JWT cache can be checked without another
 # round trip (sessions/jwts.py reads it per mint so that a rotation takes effect at once).
-SIGNING_KID = jwts.current_kid_column()
+SIGNING_KID = keys.current_kid_column()
 # Whether the member has retired addresses (an email change): rare, so the lookup only
 # says whether to read them, and the common case stays one statement.
 HAS_RETIRED_EMAILS = (
