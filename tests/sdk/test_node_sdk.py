@@ -217,3 +217,15 @@ class TestNodeAreaEndpoints:
         assert summary["user_session_minutes"] == 60
         assert summary["member_impersonator"]["impersonator_email_address"] == "support@keystile.test"
         assert summary["user_impersonator"]["impersonator_email_address"] == "support@keystile.test"
+
+
+class TestNodeSandboxValues:
+    def test_every_sandbox_value_gets_its_documented_answer_and_nothing_is_sent(self, node, server):
+        summary = run_script(node, make_project(server), "sandbox_values.mjs")
+
+        assert summary["ok"] is True, summary
+        # The 17 documented values (tests/sdk/test_sandbox_values.py), and two steps of the flows going on.
+        assert len(summary["steps"]) == 17 + 2
+        assert {"b2b sessions.authenticate", "sessions.authenticateJwtLocal"} <= set(summary["steps"])
+        assert summary["user_id"].startswith("user-test-")
+        assert summary["member_id"].startswith("member-test-")
