@@ -22,7 +22,7 @@ import stytch
 from stytch.core.response_base import StytchError
 
 from keystile.config import Settings
-from keystile.core import ratelimit
+from keystile.core import ratelimit, sandbox
 from keystile.core.area import Area, Registry
 from tests.flows import impersonate, new_email
 from tests.support import (
@@ -231,6 +231,11 @@ class TestEmailLimit:
 
         assert_too_many(client.discovery_send(email))
 
+    def test_sandbox_sends_write_no_email_and_count_for_nothing(self, limited):
+        client = Client(limited)
+
+        assert [client.discovery_send(sandbox.EMAIL).status_code for _ in range(4)] == [200] * 4
+
     def test_a_refused_send_writes_no_email(self, limited):
         client, email = Client(limited), new_email("limit")
         for _ in range(3):
@@ -330,6 +335,19 @@ class TestUnknownTokens:
             assert client.post("v1/magic_links/authenticate", {"token": f"guess-{uuid.uuid4().hex}"}).status_code == 404
 
         assert_too_many(client.post("v1/magic_links/authenticate", {"token": f"guess-{uuid.uuid4().hex}"}))
+
+    def test_sandbox_failure_tokens_are_not_guesses(self, limited):
+        """Stytch's documented sandbox values (core/sandbox.py) fail the same way every time,
+        however often an app's test suite sends them."""
+        client = Client(limited)
+        links = [client.discovery_authenticate(sandbox.MAGIC_LINK_NOT_FOUND).status_code for _ in range(4)]
+        sessions = [
+            client.post("v1/sessions/authenticate", {"session_token": sandbox.SESSION_NOT_FOUND}).status_code
+            for _ in range(4)
+        ]
+
+        assert links == sessions == [404] * 4
+        assert client.discovery_authenticate(f"guess-{uuid.uuid4().hex}").status_code == 404
 
     @pytest.mark.parametrize("path", ["v1/b2b/impersonation/authenticate", "v1/impersonation/authenticate"])
     def test_unknown_impersonation_tokens_count_as_guesses(self, limited, path):
