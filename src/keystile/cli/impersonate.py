@@ -68,7 +68,7 @@ def impersonate(
         ctx = Context(
             state=state,
             conn=state.conn,
-            project=Project(row.project_id, row.name, row.live, row.public_token),
+            project=Project.from_row(row),
             request_id="cli",
         )
         if b2b:

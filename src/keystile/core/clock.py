@@ -1,4 +1,8 @@
-"""The one source of time. Tests move it; nothing else calls `datetime.now`."""
+"""The one source of time. Tests move it; nothing else calls `datetime.now`.
+
+A test project can move its own time too (`keystile clock advance`): its requests read a
+`ShiftedClock`, the server's clock plus the project's offset (core/context.py).
+"""
 
 from __future__ import annotations
 
@@ -20,6 +24,19 @@ class Clock:
     def advance(self, **kwargs: float) -> None:
         """Move time forward (tests and the test-mode clock only)."""
         self.offset += timedelta(**kwargs)
+
+
+class ShiftedClock(Clock):
+    """`base` moved by a test project's offset: the time that project's requests see.
+    Moving `base` (a test's injected clock) moves this one too."""
+
+    def __init__(self, base: Clock, shift: timedelta) -> None:
+        super().__init__()
+        self.base = base
+        self.offset = shift
+
+    def now(self) -> datetime:
+        return self.base.now() + self.offset
 
 
 def rfc3339(value: datetime | None) -> str | None:

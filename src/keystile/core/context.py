@@ -9,6 +9,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
@@ -20,7 +21,7 @@ from sqlalchemy.sql.base import Executable
 
 from keystile import errors
 from keystile.core import crypto, ratelimit
-from keystile.core.clock import Clock
+from keystile.core.clock import Clock, ShiftedClock
 from keystile.core.db import Database, Lookup, Query, RowT
 from keystile.models.projects import project_secrets, projects
 
@@ -31,12 +32,25 @@ if TYPE_CHECKING:
     from keystile.core.state import AppState
 
 
+_NO_SHIFT = timedelta(0)
+
+
 @dataclass(frozen=True, slots=True)
 class Project:
     project_id: str
     name: str
     live: bool
     public_token: str
+    # How far a test project moved its own clock (`keystile clock advance`); zero for most.
+    clock_offset: timedelta = _NO_SHIFT
+
+    @classmethod
+    def from_row(cls, row: Any) -> Project:
+        """A `projects` row (or a row with its columns) as the request's Project."""
+        offset = row.clock_offset_seconds
+        return cls(
+            row.project_id, row.name, row.live, row.public_token, timedelta(seconds=offset) if offset else _NO_SHIFT
+        )
 
 
 @dataclass(slots=True)
@@ -48,10 +62,12 @@ class Context:
     # The request's headers, case-insensitive (Starlette's `Headers`, decoded as read).
     headers: Mapping[str, str] = field(default_factory=dict)
     after_commit: list[Any] = field(default_factory=list)
+    # The time of this request: the server's clock, moved by the project's offset if it has one.
+    clock: Clock = field(init=False)
 
-    @property
-    def clock(self) -> Clock:
-        return self.state.clock
+    def __post_init__(self) -> None:
+        offset = self.project.clock_offset
+        self.clock = ShiftedClock(self.state.clock, offset) if offset else self.state.clock
 
     @property
     def project_id(self) -> str:
@@ -96,7 +112,9 @@ class ProjectCache:
 
     Project authentication runs on every request and a project's secrets change rarely
     (CLI). One second bounds how long a removed secret keeps working in a running server;
-    a wrong secret is looked up every time, so a new secret works at once.
+    a wrong secret is looked up every time, so a new secret works at once. The project's
+    clock offset comes with it, so a moved clock reaches every process within that second
+    (`keystile clock advance` waits it out; clock/service.py).
     """
 
     TTL_SECONDS = 1.0
@@ -111,17 +129,30 @@ class ProjectCache:
             return None
         return found[0]
 
-    def put(self, key: tuple[str, str, str], project: Project) -> None:
+    def put(self, key: tuple[str, str, str], project: Project, read_at: float) -> None:
+        """Keep `project`, read from the database at `read_at` (`time.monotonic()` taken
+        before the read), for TTL_SECONDS from then: no entry outlives a change made
+        before its read by more than TTL_SECONDS."""
         if len(self._items) >= self.MAX_ITEMS:
             self._items.clear()
-        self._items[key] = (project, time.monotonic() + self.TTL_SECONDS)
+        self._items[key] = (project, read_at + self.TTL_SECONDS)
+
+    def forget(self, project_id: str) -> None:
+        """Drop the project's entries, so this process reads it again at its next request."""
+        for key in [k for k in self._items if k[1] == project_id]:
+            del self._items[key]
 
 
 _projects = ProjectCache()
 
 PROJECT_SECRETS = Query(
     select(
-        projects.c.project_id, projects.c.name, projects.c.live, projects.c.public_token, project_secrets.c.secret_hash
+        projects.c.project_id,
+        projects.c.name,
+        projects.c.live,
+        projects.c.public_token,
+        projects.c.clock_offset_seconds,
+        project_secrets.c.secret_hash,
     )
     .join(project_secrets, project_secrets.c.project_id == projects.c.project_id)
     .where(projects.c.project_id == bindparam("project_id"))
@@ -134,6 +165,7 @@ async def authenticate_project(db: Database, project_id: str, secret: str) -> Pr
     project = _projects.get(key)
     if project is not None:
         return project
+    read_at = time.monotonic()
     rows = await db.read_all(PROJECT_SECRETS, project_id=project_id)
     # Compare against every stored secret so timing does not reveal which one matched.
     ok = False
@@ -141,10 +173,14 @@ async def authenticate_project(db: Database, project_id: str, secret: str) -> Pr
         ok |= hmac.compare_digest(secret_hash, row.secret_hash)
     if not ok:
         raise errors.UnauthorizedCredentials()
-    row = rows[0]
-    project = Project(row.project_id, row.name, row.live, row.public_token)
-    _projects.put(key, project)
+    project = Project.from_row(rows[0])
+    _projects.put(key, project, read_at)
     return project
+
+
+def forget_project(project_id: str) -> None:
+    """This process reads the project (and its clock) again at its next request."""
+    _projects.forget(project_id)
 
 
 class LazyConnection:
@@ -226,12 +262,15 @@ async def open_context(request: Request) -> Context:
 
 
 async def close_context(ctx: Context, exc: BaseException | None) -> None:
-    """Commit (then run the after-commit callbacks) when the request succeeded, else roll
-    back; a request whose input validated counts against the project's cap, if one is set."""
+    """Commit (then run the after-commit callbacks, awaiting those that return an awaitable,
+    before the response is sent) when the request succeeded, else roll back; a request whose
+    input validated counts against the project's cap, if one is set."""
     await ctx.conn.end(exc)
     if exc is None:
         for callback in ctx.after_commit:
-            callback()
+            pending = callback()
+            if pending is not None:
+                await pending
     if exc is None or (isinstance(exc, Exception) and not isinstance(exc, RequestValidationError)):
         await ratelimit.count_project(ctx)
 

@@ -15,23 +15,25 @@ REUSE_MARGIN_SECONDS = 60
 
 
 class JWTCache:
-    """Per process, bounded: session_id → (fingerprint, jwt, exp) of the JWT minted last,
+    """Per process, bounded: session_id → (fingerprint, jwt, exp, iat) of the JWT minted last,
     session_id → the JWT whose signature was checked last, and the parsed public keys."""
 
     def __init__(self, size: int = 100_000) -> None:
         self.size = size
-        self._items: OrderedDict[str, tuple[bytes, str, int]] = OrderedDict()
+        self._items: OrderedDict[str, tuple[bytes, str, int, int]] = OrderedDict()
         self._verified: OrderedDict[str, str] = OrderedDict()
         self._public: dict[str, Any] = {}
 
     def get(self, session_id: str, fingerprint: bytes, now: int) -> str | None:
+        """The JWT minted last for the session, if it has more than the margin to live and
+        was not issued after `now` (a test project's clock put back: clock/service.py)."""
         item = self._items.get(session_id)
-        if item and item[0] == fingerprint and item[2] - now > REUSE_MARGIN_SECONDS:
+        if item and item[0] == fingerprint and item[2] - now > REUSE_MARGIN_SECONDS and item[3] <= now:
             return item[1]
         return None
 
-    def put(self, session_id: str, fingerprint: bytes, token: str, exp: int) -> None:
-        self._items[session_id] = (fingerprint, token, exp)
+    def put(self, session_id: str, fingerprint: bytes, token: str, exp: int, iat: int) -> None:
+        self._items[session_id] = (fingerprint, token, exp, iat)
         self._items.move_to_end(session_id)
         while len(self._items) > self.size:
             self._items.popitem(last=False)

@@ -67,8 +67,10 @@ async def enqueue(ctx: Context, message: Message, *, to: str, **values: Any) -> 
             links=_LINK.findall(text),
             status="pending" if settings.smtp_url else "inbox",
             attempts=0,
-            next_attempt_at=ctx.clock.now() if settings.smtp_url else None,
-            created_at=ctx.clock.now(),
+            # The server's time, not a test project's moved clock (clock/service.py): the
+            # deliverer schedules by it and the dev inbox orders by it.
+            next_attempt_at=ctx.state.clock.now() if settings.smtp_url else None,
+            created_at=ctx.state.clock.now(),
         )
     )
     ctx.after_commit.extend(ctx.state.wake_deliverer)

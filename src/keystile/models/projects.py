@@ -1,4 +1,4 @@
-from sqlalchemy import Boolean, Column, ForeignKey, Index, String, Table, Text, text
+from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Index, String, Table, Text, text
 
 from keystile.models.meta import metadata
 from keystile.models.types import JSONType, UTCDateTime
@@ -11,6 +11,8 @@ projects = Table(
     Column("live", Boolean, nullable=False),
     Column("public_token", String(120), nullable=False, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
+    # A test project's own time, ahead of the server's by this many seconds (`keystile clock`).
+    Column("clock_offset_seconds", BigInteger, nullable=False, server_default=text("0")),
 )
 
 project_secrets = Table(

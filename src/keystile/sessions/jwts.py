@@ -80,7 +80,7 @@ async def mint(
     if organization_claim is not None:
         claims[ORGANIZATION_CLAIM] = organization_claim
     token = jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid, "typ": "JWT"})
-    cache.put(session_id, fingerprint(key.kid), token, now + JWT_LIFETIME_SECONDS)
+    cache.put(session_id, fingerprint(key.kid), token, now + JWT_LIFETIME_SECONDS, now)
     return token
 
 
@@ -132,7 +132,8 @@ def check(
     now (Keyring.public_key's rule: unretired, or retired less than RETIRED_KEY_WINDOW
     ago), and the JWT is issued for this project. Expiry is not checked:
     sessions.authenticate refreshes an expired JWT while its session lives."""
-    if jwk is None or (retired_at is not None and retired_at <= ctx.clock.now() - RETIRED_KEY_WINDOW):
+    # Keys are rotated and published (JWKS) on the server's time, not a test project's clock.
+    if jwk is None or (retired_at is not None and retired_at <= ctx.state.clock.now() - RETIRED_KEY_WINDOW):
         raise errors.InvalidSessionJWT("The session JWT was not signed by this project.")
     cache: JWTCache = ctx.state.jwt_cache
     # The same string was signed or checked before, against this same key; the key was
