@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from keystile.clock.area import area as clock
 from keystile.core.area import Area, Registry
 from keystile.debug.area import area as debug
 from keystile.discovery.area import area as discovery
@@ -32,6 +33,7 @@ AREAS: tuple[Area, ...] = (
     projects,
     debug,
     impersonation,
+    clock,
 )
 
 

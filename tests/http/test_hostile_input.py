@@ -29,7 +29,10 @@ from keystile.core.thin import ThinRoute
 from tests.support import ENVELOPE, ProjectInfo, Server, make_project
 
 # Routes that take no body although their method could carry one (Stytch's own shape).
-BODYLESS = {("PUT", "/v1/b2b/organizations/{organization_id}/members/{member_id}/reactivate")}
+BODYLESS = {
+    ("PUT", "/v1/b2b/organizations/{organization_id}/members/{member_id}/reactivate"),
+    ("POST", "/dev/clock/reset"),
+}
 PLACEHOLDER = "hostile-input-placeholder"
 TOO_LONG = "a" * (MAX_JWT * 4)  # past every field's limit, well under the body cap
 

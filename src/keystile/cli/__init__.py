@@ -21,6 +21,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
+from keystile.cli import clock as clock_cli
 from keystile.cli import common
 from keystile.cli import impersonate as impersonate_cli
 from keystile.cli import keys as keys_cli
@@ -41,6 +42,7 @@ app.add_typer(redirects_app, name="redirect-urls")
 app.add_typer(keys_cli.app, name="keys")
 app.add_typer(outbox_cli.app, name="outbox")
 app.add_typer(rbac_cli.app, name="rbac")
+app.add_typer(clock_cli.app, name="clock")
 app.command("impersonate")(impersonate_cli.impersonate)
 
 
