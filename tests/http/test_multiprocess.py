@@ -152,3 +152,26 @@ class TestThreeWorkers:
         rows = running.query("SELECT status, count(*) AS n FROM outbox GROUP BY status")
 
         assert {r["status"]: r["n"] for r in rows} == {"sent": FLOWS}
+
+    def test_a_clock_advance_reaches_every_process_before_it_answers(self, flows, cluster):
+        # Last in the class: it ends the flows' 60-minute sessions.
+        done, project = flows
+        _, workers, other = cluster
+        sample = done[:48]
+        with ThreadPoolExecutor(16) as pool:  # every process now holds the project, offset 0
+            warm = list(pool.map(lambda f: authenticate(workers, project, session_token=f.session_token), sample))
+            warm += [authenticate(other, project, session_token=f.session_token) for f in sample[:4]]
+        assert set(warm) == {200}
+
+        moved = requests.post(
+            f"{workers}dev/clock/advance",
+            json={"duration": "61m"},
+            auth=(project["project_id"], project["secret"]),
+            timeout=30,
+        )
+        assert moved.status_code == 200, moved.text
+
+        with ThreadPoolExecutor(16) as pool:
+            on_workers = list(pool.map(lambda f: authenticate(workers, project, session_token=f.session_token), sample))
+            elsewhere = [authenticate(other, project, session_token=f.session_token) for f in sample[:8]]
+        assert set(on_workers) | set(elsewhere) == {404}
