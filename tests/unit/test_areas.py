@@ -135,3 +135,11 @@ def test_listeners_of_an_event_run_in_area_order() -> None:
     assert merged.listeners == {events.MemberDeleted: (first, second)}
     # Deleting a member or a user revokes its sessions: the sessions area listens.
     assert {events.MemberDeleted, events.UserDeleted} <= set(registry().listeners)
+
+
+def test_the_rbac_resources_declared_are_the_policys_built_in_ones() -> None:
+    """A built-in resource an endpoint checks is declared by an area, and the policy knows it."""
+    from keystile.core.policy import STYTCH_RESOURCES
+
+    declared = {r.resource_id: set(r.actions) for r in registry().rbac_resources}
+    assert declared == {r.resource_id: set(r.actions) for r in STYTCH_RESOURCES}

@@ -21,8 +21,9 @@ a general replacement for FastAPI routes. FastAPI does not see thin routes; the 
 document lists them from their `ThinRoute` (path, method, body model; dev/docs.py).
 
 Thin routes are collected in a plain list that the app puts at the head of its own route
-table (`routes.HOT_ROUTES`), not in an `APIRouter`: matching a path through FastAPI's
-included routers cost ~40 µs per request, the same as the rest of the framework.
+table (an area's `hot_routes`, collected by keystile/areas.py), not in an `APIRouter`:
+matching a path through FastAPI's included routers cost ~40 µs per request, the same as
+the rest of the framework.
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ async def _member_response(ctx: Context, member: Any, organization: Any, **extra
 async def _as_member(
     ctx: Context, organization: Any, member: Any, member_action: str, *, self_ok: bool = False
 ) -> None:
-    """The session-header check (rbac/guards.py) for the endpoints added here: the acting Member
+    """The session-header check (members/guards.py) for the endpoints added here: the acting Member
     must belong to the organization and hold `member_action` on stytch.member, unless `self_ok`
     and it acts on itself."""
     actor = await acting_member(ctx)

@@ -96,7 +96,7 @@ async def delete_external_id(organization_id: str, ctx: Ctx) -> JSON:
 
 async def _as_member(ctx: Context, organization: Row[Any], needs: list[tuple[str, str]]) -> None:
     """With a Member session header, the Member must belong here and hold `needs`; Stytch
-    documents no action for this endpoint, so it takes the wildcard (as rbac/guards.py does)."""
+    documents no action for this endpoint, so it takes the wildcard (as organizations/guards.py does)."""
     actor = await acting_member(ctx)
     if actor is not None:
         require(actor, organization.organization_id, needs)
