@@ -229,3 +229,24 @@ class TestNodeSandboxValues:
         assert {"b2b sessions.authenticate", "sessions.authenticateJwtLocal"} <= set(summary["steps"])
         assert summary["user_id"].startswith("user-test-")
         assert summary["member_id"].startswith("member-test-")
+
+
+class TestNodeTestClock:
+    def test_a_magic_link_and_a_session_expire_after_an_advance_and_not_the_neighbours(self, node, server):
+        neighbour = make_project(server)
+        summary = run_script(
+            node,
+            make_project(server),
+            "test_clock.mjs",
+            NEIGHBOUR_PROJECT_ID=neighbour.project_id,
+            NEIGHBOUR_SECRET=neighbour.secret,
+        )
+
+        assert summary["ok"] is True, summary
+        assert summary["offset_seconds"] == 61 * 60
+        assert summary["steps"][-4:] == [
+            "ours magicLinks.authenticate (expired)",
+            "ours sessions.authenticate (expired)",
+            "theirs magicLinks.authenticate",
+            "theirs sessions.authenticate",
+        ]
