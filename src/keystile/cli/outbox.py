@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -12,12 +12,15 @@ from keystile.cli.common import Typer, err, print_table
 from keystile.cli.common import run as _run
 from keystile.core.clock import rfc3339
 
+if TYPE_CHECKING:
+    from keystile.core.db import Record
+
 app = Typer(help="The email outbox: list queued, sent and failed messages.", no_args_is_help=True)
 
 STATUSES = ("pending", "sending", "sent", "failed", "inbox")
 
 
-def _message_json(row: Any) -> dict[str, Any]:
+def _message_json(row: Record) -> dict[str, Any]:
     return {
         "message_id": row.message_id,
         "project_id": row.project_id,

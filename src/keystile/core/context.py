@@ -22,7 +22,7 @@ from sqlalchemy.sql.base import Executable
 from keystile import errors
 from keystile.core import crypto, ratelimit
 from keystile.core.clock import Clock, ShiftedClock
-from keystile.core.db import Database, Lookup, Query, RowT
+from keystile.core.db import Database, Lookup, Query, Record, RowT
 from keystile.models.projects import project_secrets, projects
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ class Project:
     clock_offset: timedelta = _NO_SHIFT
 
     @classmethod
-    def from_row(cls, row: Any) -> Project:
+    def from_row(cls, row: Record) -> Project:
         """A `projects` row (or a row with its columns) as the request's Project."""
         offset = row.clock_offset_seconds
         return cls(

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Row
 
 from keystile.core import emails, ratelimit
 from keystile.core.clock import Clock
-from keystile.core.db import Connection, Database
+from keystile.core.db import Connection, Database, Record
 from keystile.models.outbox import outbox
 
 if TYPE_CHECKING:
@@ -123,7 +123,7 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(10 * 2 ** (attempts - 1), 600))
 
 
-def build_message(row: Any) -> EmailMessage:
+def build_message(row: Record) -> EmailMessage:
     """The MIME message for one outbox row. Its Message-ID is the row's, so a message sent
     twice (see docs/decisions/0006) is recognisably the same message."""
     message = EmailMessage()

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Row
 from keystile import errors
 from keystile.core import emails
 from keystile.core import search as searching
-from keystile.core.db import Connection, Query
+from keystile.core.db import Connection, Query, Record
 from keystile.core.search import Operand, contains_ci, json_array_has
 from keystile.models.organizations import member_retired_emails, members
 from keystile.organizations import repository as orgs_repo
@@ -30,7 +30,7 @@ RETIRED_OF_MEMBER = Query(
 )
 
 
-def retired_json(row: Any) -> dict[str, str]:
+def retired_json(row: Record) -> dict[str, str]:
     """One entry of `Member.retired_email_addresses`."""
     return {"email_id": row.email_id, "email_address": row.email}
 

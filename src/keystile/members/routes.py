@@ -16,6 +16,7 @@ from fastapi import APIRouter
 from keystile import errors
 from keystile.core.authz import acting_member, check_role_ids, require
 from keystile.core.context import Context, Ctx
+from keystile.core.db import Record
 from keystile.core.policy import WILDCARD
 from keystile.core.responses import JSON, ok
 from keystile.members import guards, repository, service
@@ -34,7 +35,7 @@ from keystile.organizations.service import validate_external_id
 router = APIRouter()
 
 
-async def _member_response(ctx: Context, member: Any, organization: Any, **extra: Any) -> JSON:
+async def _member_response(ctx: Context, member: Record, organization: Record, **extra: Any) -> JSON:
     retired = await repository.retired_emails(ctx.conn, ctx.project_id, [member.member_id])
     return ok(
         ctx.request_id,
@@ -46,7 +47,7 @@ async def _member_response(ctx: Context, member: Any, organization: Any, **extra
 
 
 async def _as_member(
-    ctx: Context, organization: Any, member: Any, member_action: str, *, self_ok: bool = False
+    ctx: Context, organization: Record, member: Record | None, member_action: str, *, self_ok: bool = False
 ) -> None:
     """The session-header check (members/guards.py) for the endpoints added here: the acting Member
     must belong to the organization and hold `member_action` on stytch.member, unless `self_ok`
@@ -54,7 +55,7 @@ async def _as_member(
     actor = await acting_member(ctx)
     if actor is None:
         return
-    if self_ok and actor.member_id == member.member_id:
+    if self_ok and member is not None and actor.member_id == member.member_id:
         require(actor, organization.organization_id, [])
     else:
         require(actor, organization.organization_id, [(guards.MEMBER, member_action)])

@@ -6,9 +6,10 @@ from typing import Any
 
 from keystile.core import emails
 from keystile.core.clock import rfc3339
+from keystile.core.db import Record
 
 
-def member_roles(row: Any, organization: Any = None) -> list[dict[str, Any]]:
+def member_roles(row: Record, organization: Record | None = None) -> list[dict[str, Any]]:
     """`stytch_member` for everyone, the directly assigned roles, then the roles the
     organization grants by email domain (`rbac_email_implicit_role_assignments`); a role
     held both ways lists both sources (PY `MemberRole.sources`). Without the organization
@@ -26,14 +27,14 @@ def member_roles(row: Any, organization: Any = None) -> list[dict[str, Any]]:
     return [{"role_id": r, "sources": s} for r, s in sources.items() if r]
 
 
-def role_ids(row: Any, organization: Any = None, roles: list[dict[str, Any]] | None = None) -> list[str]:
+def role_ids(row: Record, organization: Record | None = None, roles: list[dict[str, Any]] | None = None) -> list[str]:
     """The member's role ids; `roles`: `member_roles(row, organization)` if already known."""
     return [r["role_id"] for r in (member_roles(row, organization) if roles is None else roles)]
 
 
 def member_json(
-    row: Any,
-    organization: Any = None,
+    row: Record,
+    organization: Record | None = None,
     retired: list[dict[str, str]] | None = None,
     *,
     roles: list[dict[str, Any]] | None = None,

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Row
 from keystile import errors
 from keystile.core import emails
 from keystile.core import search as searching
-from keystile.core.db import Connection
+from keystile.core.db import Connection, Record
 from keystile.core.search import Operand, contains_ci, json_array_has
 from keystile.models.organizations import member_retired_emails, members, organizations
 from keystile.models.sessions import sessions
@@ -46,7 +46,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 }
 
 
-def settings_of(organization: Row[Any]) -> dict[str, Any]:
+def settings_of(organization: Record) -> dict[str, Any]:
     """An organization's policy fields, Stytch's defaults filled in for the ones never set."""
     return {**DEFAULT_SETTINGS, **(organization.settings or {})}
 

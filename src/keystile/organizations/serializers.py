@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from keystile.core.clock import rfc3339
+from keystile.core.db import Record
 from keystile.organizations.repository import settings_of
 
 
-def organization_json(row: Any) -> dict[str, Any]:
+def organization_json(row: Record) -> dict[str, Any]:
     settings = settings_of(row)
     return {
         "organization_id": row.organization_id,

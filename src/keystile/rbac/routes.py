@@ -12,6 +12,7 @@ from pydantic import Field, ValidationError
 from keystile import errors
 from keystile.core import policy_store as repository
 from keystile.core.context import Ctx
+from keystile.core.db import Record
 from keystile.core.policy import Role, parse_org_roles, validate_org_roles
 from keystile.core.responses import JSON, ok
 from keystile.core.schemas import RequestModel
@@ -35,7 +36,7 @@ async def get_policy(ctx: Ctx) -> JSON:
     return ok(ctx.request_id, policy=policy.wire())
 
 
-def _org_policy(organization: Any) -> dict[str, Any]:
+def _org_policy(organization: Record) -> dict[str, Any]:
     roles = parse_org_roles((organization.settings or {}).get("custom_roles"))
     return {"roles": [role.model_dump() for role in roles]}
 

@@ -17,7 +17,7 @@ from keystile import errors
 from keystile.core import crypto, events, ids
 from keystile.core.clock import rfc3339, rfc3339_seconds
 from keystile.core.context import Context
-from keystile.core.db import Lookup
+from keystile.core.db import Lookup, Record
 from keystile.core.sandbox import SESSION_TOKENS, session_token_hash
 from keystile.members import repository as members_repo
 from keystile.sessions import jwts, repository
@@ -35,7 +35,7 @@ def is_impersonated(factors: list[dict[str, Any]]) -> bool:
     return any(f.get("type") == IMPERSONATED for f in factors)
 
 
-def refuse_if_impersonated(row: Any) -> None:
+def refuse_if_impersonated(row: SessionRow) -> None:
     """An impersonated session is fixed: no extension, no claim changes, no added factor, no exchange."""
     if is_impersonated(row.authentication_factors):
         raise errors.SessionNotMutableImpersonated()
@@ -296,8 +296,8 @@ async def authenticate(
 class MemberSession:
     row: SessionRow
     token: str
-    member: Any
-    organization: Any
+    member: Record
+    organization: Record
     signing_kid: str | None  # the project's current signing key, read with the session
     retired: list[dict[str, str]]  # Member.retired_email_addresses
 
@@ -340,7 +340,7 @@ async def authenticate_member(
 class UserSession:
     row: SessionRow
     token: str
-    user: Any
+    user: Record
     emails: list[Any]
     signing_kid: str | None  # the project's current signing key, read with the session
 

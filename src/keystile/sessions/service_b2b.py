@@ -11,6 +11,7 @@ from keystile import errors
 from keystile.core.authz import organization_policy
 from keystile.core.clock import rfc3339
 from keystile.core.context import Context
+from keystile.core.db import Record
 from keystile.core.policy import granting_roles
 from keystile.members import repository as members_repo
 from keystile.members import service as members_service
@@ -22,7 +23,7 @@ from keystile.sessions import intermediate, service
 
 
 async def authorize(
-    ctx: Context, organization: Row[Any], roles: list[str], *, organization_id: str, resource_id: str, action: str
+    ctx: Context, organization: Record, roles: list[str], *, organization_id: str, resource_id: str, action: str
 ) -> dict[str, Any]:
     """`authorization_check`: the same rule as the SDKs' local check (PY `shared/rbac_local.py`),
     on the same policy. Returns the verdict, or raises the 403 Stytch names."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from keystile.core.clock import rfc3339
+from keystile.core.db import Record
 
 NAME_FIELDS = ("first_name", "middle_name", "last_name")
 
@@ -14,11 +16,11 @@ def name_json(name: dict[str, Any] | None) -> dict[str, str]:
     return {field: name.get(field) or "" for field in NAME_FIELDS}
 
 
-def email_json(row: Any) -> dict[str, Any]:
+def email_json(row: Record) -> dict[str, Any]:
     return {"email_id": row.email_id, "email": row.email, "verified": row.verified}
 
 
-def user_json(row: Any, emails: list[Any]) -> dict[str, Any]:
+def user_json(row: Record, emails: Sequence[Record]) -> dict[str, Any]:
     """Every required field of `User`; keystile has no phones, WebAuthn, OAuth, TOTP,
     wallets, biometrics or passwords for consumers yet, so those are empty."""
     return {
