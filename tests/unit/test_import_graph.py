@@ -189,3 +189,14 @@ def sql_outside_repositories() -> list[str]:
 def test_sql_lives_in_repositories_and_core() -> None:
     """Routes call services, services call repositories: no SQL anywhere else (docs/adding-an-area.md)."""
     assert sql_outside_repositories() == []
+
+
+def test_routes_call_services_not_repositories() -> None:
+    """A route parses, calls a service and shapes the answer; only services call repositories."""
+    found = []
+    for path in sorted(SRC.rglob("routes*.py")):
+        rel = path.relative_to(SRC)
+        for module in imports_of(path):
+            if module.endswith(".repository"):
+                found.append(f"{rel} imports {module}")
+    assert found == []

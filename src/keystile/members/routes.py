@@ -19,7 +19,7 @@ from keystile.core.context import Context, Ctx
 from keystile.core.db import Record
 from keystile.core.policy import WILDCARD
 from keystile.core.responses import JSON, ok
-from keystile.members import guards, repository, service
+from keystile.members import guards, service
 from keystile.members.schemas import (
     CreateRequest,
     SearchRequest,
@@ -28,7 +28,7 @@ from keystile.members.schemas import (
     UpdateRequest,
 )
 from keystile.members.serializers import member_json
-from keystile.organizations import repository as orgs_repo
+from keystile.organizations import service as orgs_service
 from keystile.organizations.serializers import organization_json
 from keystile.organizations.service import validate_external_id
 
@@ -36,7 +36,7 @@ router = APIRouter()
 
 
 async def _member_response(ctx: Context, member: Record, organization: Record, **extra: Any) -> JSON:
-    retired = await repository.retired_emails(ctx.conn, ctx.project_id, [member.member_id])
+    retired = await service.retired_emails(ctx, [member.member_id])
     return ok(
         ctx.request_id,
         member_id=member.member_id,
@@ -67,7 +67,7 @@ async def search_members(body: SearchRequest, ctx: Ctx) -> JSON:
     rows, total, next_cursor, orgs = await service.search_members(
         ctx, organization_ids=body.organization_ids, cursor=body.cursor, limit=body.limit, query=body.query
     )
-    retired = await repository.retired_emails(ctx.conn, ctx.project_id, [row.member_id for row in rows])
+    retired = await service.retired_emails(ctx, [row.member_id for row in rows])
     return ok(
         ctx.request_id,
         members=[member_json(row, orgs.get(row.organization_id), retired[row.member_id]) for row in rows],
@@ -78,7 +78,7 @@ async def search_members(body: SearchRequest, ctx: Ctx) -> JSON:
 
 @router.post("/v1/b2b/organizations/{organization_id}/members")
 async def create_member(organization_id: str, body: CreateRequest, ctx: Ctx) -> JSON:
-    organization = await orgs_repo.get(ctx.conn, ctx.project_id, organization_id)
+    organization = await orgs_service.get(ctx, organization_id)
     await guards.member_create(ctx, organization, body)
     await check_role_ids(ctx, organization, body.roles)
     service.reject_unsupported_mfa(mfa_phone_number=body.mfa_phone_number, mfa_enrolled=body.mfa_enrolled)
@@ -103,7 +103,7 @@ async def create_member(organization_id: str, body: CreateRequest, ctx: Ctx) -> 
 async def get_member(
     organization_id: str, ctx: Ctx, member_id: str | None = None, email_address: str | None = None
 ) -> JSON:
-    organization = await orgs_repo.get(ctx.conn, ctx.project_id, organization_id)
+    organization = await orgs_service.get(ctx, organization_id)
     if member_id and email_address:
         raise errors.BadRequest("Pass either member_id or email_address, not both.")
     if member_id:
@@ -117,7 +117,7 @@ async def get_member(
 
 @router.put("/v1/b2b/organizations/{organization_id}/members/{member_id}")
 async def update_member(organization_id: str, member_id: str, body: UpdateRequest, ctx: Ctx) -> JSON:
-    organization = await orgs_repo.get(ctx.conn, ctx.project_id, organization_id)
+    organization = await orgs_service.get(ctx, organization_id)
     member = await service.get_existing(ctx, organization.organization_id, member_id)
     await guards.member_update(ctx, organization, member, body)
     await check_role_ids(ctx, organization, body.roles)
@@ -143,7 +143,7 @@ async def update_member(organization_id: str, member_id: str, body: UpdateReques
 
 @router.delete("/v1/b2b/organizations/{organization_id}/members/{member_id}")
 async def delete_member(organization_id: str, member_id: str, ctx: Ctx) -> JSON:
-    organization = await orgs_repo.get(ctx.conn, ctx.project_id, organization_id)
+    organization = await orgs_service.get(ctx, organization_id)
     member = await service.get_existing(ctx, organization.organization_id, member_id)
     await guards.member_delete(ctx, organization, member)
     await service.delete_member(ctx, member)
@@ -153,16 +153,16 @@ async def delete_member(organization_id: str, member_id: str, ctx: Ctx) -> JSON:
 @router.get("/v1/b2b/organizations/members/dangerously_get/{member_id}")
 async def dangerously_get_member(member_id: str, ctx: Ctx, include_deleted: bool = False) -> JSON:
     """A Member by `member_id` in any organization of the project (PY `members.dangerously_get`)."""
-    member = await repository.find_by_id(ctx.conn, ctx.project_id, member_id)
+    member = await service.find_by_id(ctx, member_id)
     if member is None or (member.status == "deleted" and not include_deleted):
         raise errors.MemberNotFound()
-    organization = await orgs_repo.get(ctx.conn, ctx.project_id, member.organization_id)
+    organization = await orgs_service.get(ctx, member.organization_id)
     return await _member_response(ctx, member, organization)
 
 
 @router.put("/v1/b2b/organizations/{organization_id}/members/{member_id}/reactivate")
 async def reactivate_member(organization_id: str, member_id: str, ctx: Ctx) -> JSON:
-    organization = await orgs_repo.get(ctx.conn, ctx.project_id, organization_id)
+    organization = await orgs_service.get(ctx, organization_id)
     await _as_member(ctx, organization, None, "create")
     member = await service.reactivate(ctx, organization, member_id)
     return await _member_response(ctx, member, organization)
@@ -170,7 +170,7 @@ async def reactivate_member(organization_id: str, member_id: str, ctx: Ctx) -> J
 
 @router.delete("/v1/b2b/organizations/{organization_id}/members/{member_id}/external_id")
 async def delete_member_external_id(organization_id: str, member_id: str, ctx: Ctx) -> JSON:
-    organization = await orgs_repo.get(ctx.conn, ctx.project_id, organization_id)
+    organization = await orgs_service.get(ctx, organization_id)
     member = await service.get_existing(ctx, organization.organization_id, member_id)
     await _as_member(ctx, organization, member, WILDCARD)
     member = await service.delete_external_id(ctx, member)
@@ -179,7 +179,7 @@ async def delete_member_external_id(organization_id: str, member_id: str, ctx: C
 
 @router.post("/v1/b2b/organizations/{organization_id}/members/{member_id}/unlink_retired_email")
 async def unlink_retired_email(organization_id: str, member_id: str, body: UnlinkRetiredEmailRequest, ctx: Ctx) -> JSON:
-    organization = await orgs_repo.get(ctx.conn, ctx.project_id, organization_id)
+    organization = await orgs_service.get(ctx, organization_id)
     member = await service.get_existing(ctx, organization.organization_id, member_id)
     await _as_member(ctx, organization, member, "update.info.email")
     await service.unlink_retired_email(ctx, member, email_id=body.email_id, email_address=body.email_address)
@@ -190,7 +190,7 @@ async def unlink_retired_email(organization_id: str, member_id: str, body: Unlin
 async def start_email_update(organization_id: str, member_id: str, body: StartEmailUpdateRequest, ctx: Ctx) -> JSON:
     """Self-serve: a Member acting on itself needs no permission (the new inbox must confirm);
     on another Member it needs `update.info.email`."""
-    organization = await orgs_repo.get(ctx.conn, ctx.project_id, organization_id)
+    organization = await orgs_service.get(ctx, organization_id)
     member = await service.get_existing(ctx, organization.organization_id, member_id)
     await _as_member(ctx, organization, member, "update.info.email", self_ok=True)
     await service.start_email_update(

@@ -19,6 +19,20 @@ from keystile.organizations import repository as orgs_repo
 from keystile.organizations.service import merge_metadata, validate_external_id
 
 
+async def get(ctx: Context, organization_id: str, ref: str) -> Row[Any]:
+    """The organization's member by id or email; member_not_found if none."""
+    return await repository.get(ctx.conn, ctx.project_id, organization_id, ref)
+
+
+async def find_by_id(ctx: Context, member_id: str) -> Row[Any] | None:
+    return await repository.find_by_id(ctx.conn, ctx.project_id, member_id)
+
+
+async def retired_emails(ctx: Context, member_ids: list[str]) -> dict[str, list[dict[str, str]]]:
+    """Each member's retired addresses (PY `Member.retired_email_addresses`)."""
+    return await repository.retired_emails(ctx.conn, ctx.project_id, member_ids)
+
+
 async def create_member(
     ctx: Context,
     organization: Row[Any],

@@ -14,7 +14,7 @@ from keystile.core.authz import acting_member, require
 from keystile.core.context import Context, Ctx
 from keystile.core.policy import WILDCARD
 from keystile.core.responses import JSON, ok
-from keystile.organizations import guards, repository, service
+from keystile.organizations import guards, service
 from keystile.organizations.schemas import CreateRequest, SearchRequest, UpdateRequest
 from keystile.organizations.serializers import organization_json
 
@@ -51,13 +51,13 @@ async def search_organizations(body: SearchRequest, ctx: Ctx) -> JSON:
 
 @router.get("/v1/b2b/organizations/{organization_id}")
 async def get_organization(organization_id: str, ctx: Ctx) -> JSON:
-    row = await repository.get(ctx.conn, ctx.project_id, organization_id)
+    row = await service.get(ctx, organization_id)
     return ok(ctx.request_id, organization=organization_json(row))
 
 
 @router.put("/v1/b2b/organizations/{organization_id}")
 async def update_organization(organization_id: str, body: UpdateRequest, ctx: Ctx) -> JSON:
-    current = await repository.get(ctx.conn, ctx.project_id, organization_id)
+    current = await service.get(ctx, organization_id)
     await guards.organization_update(ctx, current, body)
     row = await service.update_organization(
         ctx,
@@ -74,7 +74,7 @@ async def update_organization(organization_id: str, body: UpdateRequest, ctx: Ct
 
 @router.delete("/v1/b2b/organizations/{organization_id}")
 async def delete_organization(organization_id: str, ctx: Ctx) -> JSON:
-    row = await repository.get(ctx.conn, ctx.project_id, organization_id)
+    row = await service.get(ctx, organization_id)
     await guards.organization_delete(ctx, row)
     await service.delete_organization(ctx, row)
     return ok(ctx.request_id, organization_id=row.organization_id)
@@ -82,13 +82,13 @@ async def delete_organization(organization_id: str, ctx: Ctx) -> JSON:
 
 @router.get("/v1/b2b/organizations/{organization_id}/metrics")
 async def metrics(organization_id: str, ctx: Ctx) -> JSON:
-    row = await repository.get(ctx.conn, ctx.project_id, organization_id)
+    row = await service.get(ctx, organization_id)
     return ok(ctx.request_id, member_count=await service.member_count(ctx, row))
 
 
 @router.delete("/v1/b2b/organizations/{organization_id}/external_id")
 async def delete_external_id(organization_id: str, ctx: Ctx) -> JSON:
-    row = await repository.get(ctx.conn, ctx.project_id, organization_id)
+    row = await service.get(ctx, organization_id)
     await _as_member(ctx, row, [(guards.ORGANIZATION, WILDCARD)])
     row = await service.delete_external_id(ctx, row)
     return ok(ctx.request_id, organization=organization_json(row))

@@ -208,6 +208,11 @@ def check_policy(settings: dict[str, Any]) -> None:
         )
 
 
+async def get(ctx: Context, ref: str) -> Row[Any]:
+    """The project's organization by id or slug; organization_not_found if none."""
+    return await repository.get(ctx.conn, ctx.project_id, ref)
+
+
 async def create_organization(
     ctx: Context,
     *,

@@ -11,14 +11,14 @@ from fastapi import APIRouter
 
 from keystile.core.context import Ctx
 from keystile.core.responses import JSON, ok
-from keystile.projects import repository
+from keystile.projects import service
 
 router = APIRouter()
 
 
 @router.get("/v1/projects/metrics")
 async def metrics(ctx: Ctx) -> JSON:
-    counted = await repository.counts(ctx.conn, ctx.project_id)
+    counted = await service.metrics(ctx)
     return ok(
         ctx.request_id,
         project_id=ctx.project_id,

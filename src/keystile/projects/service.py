@@ -6,6 +6,7 @@ import secrets as pysecrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from keystile.config import FileConfig
 from keystile.core import crypto, ids, redirect_urls
@@ -14,6 +15,9 @@ from keystile.core.db import Connection
 from keystile.core.keys import Keyring
 from keystile.core.redirect_urls import RedirectType
 from keystile.projects import repository
+
+if TYPE_CHECKING:  # the CLI uses this module without the web stack the request context brings
+    from keystile.core.context import Context
 
 
 @dataclass(frozen=True)
@@ -168,6 +172,11 @@ async def apply_file_config(conn: Connection, keyring: Keyring, now: datetime, c
 
 def _describe_redirects(rows: list[dict]) -> str:
     return "; ".join(f"{r['url']} ({', '.join(r['types'])}{', default' if r['default_for'] else ''})" for r in rows)
+
+
+async def metrics(ctx: Context) -> dict[str, int]:
+    """Users, organizations and (not deleted) members of the request's project (PY `project.metrics`)."""
+    return await repository.counts(ctx.conn, ctx.project_id)
 
 
 async def is_empty(conn: Connection) -> bool:

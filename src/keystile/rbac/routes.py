@@ -10,13 +10,12 @@ from fastapi import APIRouter
 from pydantic import Field, ValidationError
 
 from keystile import errors
-from keystile.core import policy_store as repository
+from keystile.core import policy_store
 from keystile.core.context import Ctx
 from keystile.core.db import Record
 from keystile.core.policy import Role, parse_org_roles, validate_org_roles
 from keystile.core.responses import JSON, ok
 from keystile.core.schemas import RequestModel
-from keystile.organizations import repository as orgs_repo
 from keystile.organizations import service as orgs_service
 
 router = APIRouter()
@@ -32,7 +31,7 @@ class SetOrgPolicyRequest(RequestModel):
 
 @router.get("/v1/b2b/rbac/policy")
 async def get_policy(ctx: Ctx) -> JSON:
-    policy = await repository.project_policy(ctx.conn, ctx.project_id)
+    policy = await policy_store.project_policy(ctx.conn, ctx.project_id)
     return ok(ctx.request_id, policy=policy.wire())
 
 
@@ -43,14 +42,14 @@ def _org_policy(organization: Record) -> dict[str, Any]:
 
 @router.get("/v1/b2b/rbac/organizations/{organization_id}")
 async def get_org_policy(organization_id: str, ctx: Ctx) -> JSON:
-    organization = await orgs_repo.get(ctx.conn, ctx.project_id, organization_id)
+    organization = await orgs_service.get(ctx, organization_id)
     return ok(ctx.request_id, org_policy=_org_policy(organization))
 
 
 @router.put("/v1/b2b/rbac/organizations/{organization_id}")
 async def set_org_policy(organization_id: str, body: SetOrgPolicyRequest, ctx: Ctx) -> JSON:
     """Replace the organization's custom roles; they show as the Organization's `custom_roles`."""
-    organization = await orgs_repo.get(ctx.conn, ctx.project_id, organization_id)
+    organization = await orgs_service.get(ctx, organization_id)
     roles: list[Role] = []
     for raw in body.org_policy.roles:
         try:
@@ -60,7 +59,7 @@ async def set_org_policy(organization_id: str, body: SetOrgPolicyRequest, ctx: C
                 f"Each custom role needs a role_id, a description and permissions of resource_id and actions "
                 f"({exc.errors()[0]['msg']})."
             ) from None
-    project = await repository.project_policy(ctx.conn, ctx.project_id)
+    project = await policy_store.project_policy(ctx.conn, ctx.project_id)
     validate_org_roles(project, roles)
     updated = await orgs_service.update_organization(
         ctx,

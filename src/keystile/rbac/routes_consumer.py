@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from keystile.core import policy_store as repository
+from keystile.core import policy_store
 from keystile.core.context import Ctx
 from keystile.core.responses import JSON, ok
 from keystile.rbac.consumer import consumer_policy
@@ -18,5 +18,5 @@ router = APIRouter()
 
 @router.get("/v1/rbac/policy")
 async def get_policy(ctx: Ctx) -> JSON:
-    declared = await repository.declared(ctx.conn, ctx.project_id)
+    declared = await policy_store.declared(ctx.conn, ctx.project_id)
     return ok(ctx.request_id, policy=consumer_policy(declared).wire())

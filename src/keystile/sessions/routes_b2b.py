@@ -11,9 +11,9 @@ from keystile.core.context import Context, Ctx
 from keystile.core.responses import JSON, ok
 from keystile.core.schemas import JwtStr, RequestModel
 from keystile.core.thin import thin_post
-from keystile.members import repository as members_repo
+from keystile.members import service as members_service
 from keystile.members.serializers import member_json, member_roles, role_ids
-from keystile.organizations import repository as orgs_repo
+from keystile.organizations import service as orgs_service
 from keystile.organizations.serializers import organization_json
 from keystile.sessions import guards, service, service_b2b
 
@@ -81,8 +81,8 @@ async def authenticate(body: AuthenticateRequest, ctx: Context) -> JSON:
 
 @router.get("/v1/b2b/sessions")
 async def get_sessions(ctx: Ctx, organization_id: str, member_id: str) -> JSON:
-    organization = await orgs_repo.get(ctx.conn, ctx.project_id, organization_id)
-    member = await members_repo.get(ctx.conn, ctx.project_id, organization.organization_id, member_id)
+    organization = await orgs_service.get(ctx, organization_id)
+    member = await members_service.get(ctx, organization.organization_id, member_id)
     rows = await service.list_live(ctx, "b2b", member_id=member.member_id, organization_id=organization.organization_id)
     roles = role_ids(member, organization)
     return ok(ctx.request_id, member_sessions=[service.member_session_json(r, roles, organization.slug) for r in rows])
