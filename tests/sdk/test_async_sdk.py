@@ -95,7 +95,8 @@ async def consumer(project: Any, seen: Seen) -> AsyncIterator[Any]:
     await session.close()
 
 
-async def error_of(call: Any) -> Any:
+async def async_error_of(call: Any) -> Any:
+    """tests/flows.py error_of for an awaitable: the error details of an `_async` call that must fail."""
     with pytest.raises(StytchError) as caught:
         await call
     return caught.value.details
@@ -186,7 +187,9 @@ async def test_b2b_email_magic_links(b2b, inbox):
     assert joined.member.status == "active"
     assert joined.member.name == "Carol"
 
-    spent = await error_of(b2b.magic_links.authenticate_async(magic_links_token=inbox.latest_token(invited_email)))
+    spent = await async_error_of(
+        b2b.magic_links.authenticate_async(magic_links_token=inbox.latest_token(invited_email))
+    )
     assert spent.error_type == "unable_to_auth_magic_link"
 
 
@@ -222,7 +225,7 @@ async def test_b2b_organizations(b2b):
 
     deleted = await b2b.organizations.delete_async(organization_id=created.organization_id)
     assert deleted.organization_id == created.organization_id
-    gone = await error_of(b2b.organizations.get_async(organization_id=created.organization_id))
+    gone = await async_error_of(b2b.organizations.get_async(organization_id=created.organization_id))
     assert gone.error_type == "organization_not_found"
 
 
@@ -254,7 +257,7 @@ async def test_b2b_members(b2b, inbox):
     await b2b.magic_links.authenticate_async(magic_links_token=inbox.latest_token(email))
     deleted = await members.delete_async(organization_id=org.organization_id, member_id=member.member_id)
     assert deleted.member_id == member.member_id
-    missing = await error_of(members.get_async(organization_id=org.organization_id, member_id=member.member_id))
+    missing = await async_error_of(members.get_async(organization_id=org.organization_id, member_id=member.member_id))
     assert missing.error_type == "member_not_found"
     back = await members.reactivate_async(organization_id=org.organization_id, member_id=member.member_id)
     assert back.member.status == "active"
@@ -307,7 +310,7 @@ async def test_b2b_sessions(b2b, inbox, project, server):
     assert switched.member_session.organization_id == org_id
 
     await b2b.sessions.revoke_async(session_token=first.session_token)
-    revoked = await error_of(b2b.sessions.authenticate_async(session_token=first.session_token))
+    revoked = await async_error_of(b2b.sessions.authenticate_async(session_token=first.session_token))
     assert revoked.error_type == "session_not_found"
 
 
@@ -361,7 +364,7 @@ async def test_consumer_magic_links(consumer, inbox):
     assert invited.user_id
     token = inbox.latest_token(invitee)
     await consumer.magic_links.email.revoke_invite_async(email=invitee)
-    refused = await error_of(consumer.magic_links.authenticate_async(token=token))
+    refused = await async_error_of(consumer.magic_links.authenticate_async(token=token))
     assert refused.error_type == "unable_to_auth_magic_link"
 
 
@@ -387,7 +390,7 @@ async def test_consumer_users(consumer):
 
     deleted = await consumer.users.delete_async(user_id=created.user_id)
     assert deleted.user_id == created.user_id
-    gone = await error_of(consumer.users.get_async(user_id=created.user_id))
+    gone = await async_error_of(consumer.users.get_async(user_id=created.user_id))
     assert gone.error_type == "user_not_found"
 
 
@@ -413,7 +416,7 @@ async def test_consumer_sessions(consumer, inbox, project, server):
     assert [s.session_id for s in listed.sessions] == [login.session.session_id]
 
     await consumer.sessions.revoke_async(session_token=login.session_token)
-    revoked = await error_of(consumer.sessions.authenticate_async(session_token=login.session_token))
+    revoked = await async_error_of(consumer.sessions.authenticate_async(session_token=login.session_token))
     assert revoked.error_type == "session_not_found"
 
 
@@ -426,7 +429,7 @@ async def test_b2b_impersonation(b2b, inbox, project):
     resp = await b2b.impersonation.authenticate_async(impersonation_token=minted["token"])
     assert resp.member_id == member_id
     assert [f.type for f in resp.member_session.authentication_factors] == ["impersonated"]
-    again = await error_of(b2b.impersonation.authenticate_async(impersonation_token=minted["token"]))
+    again = await async_error_of(b2b.impersonation.authenticate_async(impersonation_token=minted["token"]))
     assert again.error_type == "unable_to_auth_impersonation_token"
 
 
@@ -437,7 +440,7 @@ async def test_consumer_impersonation(consumer, project):
     resp = await consumer.impersonation.authenticate_async(impersonation_token=minted["token"])
     assert resp.user_id == user.user_id
     assert [f.type for f in resp.session.authentication_factors] == ["impersonated"]
-    extended = await error_of(
+    extended = await async_error_of(
         consumer.sessions.authenticate_async(session_token=resp.session_token, session_duration_minutes=90)
     )
     assert extended.error_type == "session_not_mutable_impersonated"

@@ -16,10 +16,6 @@ from tests.support import make_project
 IMPERSONATOR = "support@keystile.test"
 
 
-def error_type(call: Any) -> str:
-    return error_of(call).error_type
-
-
 def signed_up_member(b2b: Any, inbox: Any) -> Any:
     return discovery_signup(b2b, inbox, new_email())
 
@@ -99,9 +95,9 @@ class TestB2BAuthenticate:
         resp = b2b.impersonation.authenticate(impersonation_token=member_token(project, created)["token"])
 
         assert (
-            error_type(
+            error_of(
                 lambda: b2b.sessions.authenticate(session_token=resp.session_token, session_duration_minutes=120)
-            )
+            ).error_type
             == "session_not_mutable_impersonated"
         )
         assert b2b.sessions.authenticate(session_token=resp.session_token).member_session.expires_at == (
@@ -115,11 +111,11 @@ class TestB2BAuthenticate:
         b2b.magic_links.email.login_or_signup(organization_id=created.organization.organization_id, email_address=email)
 
         assert (
-            error_type(
+            error_of(
                 lambda: b2b.magic_links.authenticate(
                     magic_links_token=inbox.latest_token(email), session_token=resp.session_token
                 )
-            )
+            ).error_type
             == "session_not_mutable_impersonated"
         )
         factors = b2b.sessions.authenticate(session_token=resp.session_token).member_session.authentication_factors
@@ -130,11 +126,11 @@ class TestB2BAuthenticate:
         resp = b2b.impersonation.authenticate(impersonation_token=member_token(project, created)["token"])
 
         assert (
-            error_type(
+            error_of(
                 lambda: b2b.sessions.exchange(
                     organization_id=created.organization.organization_id, session_token=resp.session_token
                 )
-            )
+            ).error_type
             == "session_not_mutable_impersonated"
         )
 
@@ -144,7 +140,10 @@ class TestB2BAuthenticate:
 
         server.clock.advance(minutes=61)
 
-        assert error_type(lambda: b2b.sessions.authenticate(session_token=resp.session_token)) == "session_not_found"
+        assert (
+            error_of(lambda: b2b.sessions.authenticate(session_token=resp.session_token)).error_type
+            == "session_not_found"
+        )
 
     def test_the_session_can_be_revoked(self, b2b, inbox, project):
         created = signed_up_member(b2b, inbox)
@@ -152,7 +151,10 @@ class TestB2BAuthenticate:
 
         b2b.sessions.revoke(member_session_id=resp.member_session.member_session_id)
 
-        assert error_type(lambda: b2b.sessions.authenticate(session_token=resp.session_token)) == "session_not_found"
+        assert (
+            error_of(lambda: b2b.sessions.authenticate(session_token=resp.session_token)).error_type
+            == "session_not_found"
+        )
 
     def test_a_used_token_is_refused(self, b2b, inbox, project):
         created = signed_up_member(b2b, inbox)
@@ -160,7 +162,7 @@ class TestB2BAuthenticate:
         b2b.impersonation.authenticate(impersonation_token=token)
 
         assert (
-            error_type(lambda: b2b.impersonation.authenticate(impersonation_token=token))
+            error_of(lambda: b2b.impersonation.authenticate(impersonation_token=token)).error_type
             == "unable_to_auth_impersonation_token"
         )
 
@@ -171,13 +173,13 @@ class TestB2BAuthenticate:
         server.clock.advance(minutes=5, seconds=1)
 
         assert (
-            error_type(lambda: b2b.impersonation.authenticate(impersonation_token=token))
+            error_of(lambda: b2b.impersonation.authenticate(impersonation_token=token)).error_type
             == "unable_to_auth_impersonation_token"
         )
 
     def test_an_unknown_token_is_refused(self, b2b):
         assert (
-            error_type(lambda: b2b.impersonation.authenticate(impersonation_token="not-a-token"))
+            error_of(lambda: b2b.impersonation.authenticate(impersonation_token="not-a-token")).error_type
             == "unable_to_auth_impersonation_token"
         )
 
@@ -188,7 +190,7 @@ class TestB2BAuthenticate:
         token = member_token(other, created)["token"]
 
         assert (
-            error_type(lambda: b2b.impersonation.authenticate(impersonation_token=token))
+            error_of(lambda: b2b.impersonation.authenticate(impersonation_token=token)).error_type
             == "unable_to_auth_impersonation_token"
         )
         assert other_b2b.impersonation.authenticate(impersonation_token=token).member_id == created.member.member_id
@@ -198,7 +200,7 @@ class TestB2BAuthenticate:
         token = impersonate(project, "--user", user.user_id)["token"]
 
         assert (
-            error_type(lambda: b2b.impersonation.authenticate(impersonation_token=token))
+            error_of(lambda: b2b.impersonation.authenticate(impersonation_token=token)).error_type
             == "unable_to_auth_impersonation_token"
         )
         assert consumer.impersonation.authenticate(impersonation_token=token).user_id == user.user_id
@@ -211,7 +213,7 @@ class TestB2BAuthenticate:
         )
 
         assert (
-            error_type(lambda: b2b.impersonation.authenticate(impersonation_token=token))
+            error_of(lambda: b2b.impersonation.authenticate(impersonation_token=token)).error_type
             == "unable_to_auth_impersonation_token"
         )
 
@@ -259,17 +261,17 @@ class TestConsumerAuthenticate:
         )
 
         assert (
-            error_type(
+            error_of(
                 lambda: consumer.sessions.authenticate(session_token=resp.session_token, session_duration_minutes=90)
-            )
+            ).error_type
             == "session_not_mutable_impersonated"
         )
         assert (
-            error_type(
+            error_of(
                 lambda: consumer.sessions.authenticate(
                     session_token=resp.session_token, session_custom_claims={"team": "support"}
                 )
-            )
+            ).error_type
             == "session_not_mutable_impersonated"
         )
         assert consumer.sessions.authenticate(session_token=resp.session_token).session.expires_at == (
@@ -285,11 +287,11 @@ class TestConsumerAuthenticate:
         consumer.magic_links.email.send(email=email)
 
         assert (
-            error_type(
+            error_of(
                 lambda: consumer.magic_links.authenticate(
                     token=inbox.latest_token(email), session_token=resp.session_token, session_duration_minutes=60
                 )
-            )
+            ).error_type
             == "session_not_mutable_impersonated"
         )
 
@@ -299,7 +301,7 @@ class TestConsumerAuthenticate:
         consumer.impersonation.authenticate(impersonation_token=token)
 
         assert (
-            error_type(lambda: consumer.impersonation.authenticate(impersonation_token=token))
+            error_of(lambda: consumer.impersonation.authenticate(impersonation_token=token)).error_type
             == "unable_to_auth_impersonation_token"
         )
 
@@ -310,7 +312,7 @@ class TestConsumerAuthenticate:
         server.clock.advance(minutes=6)
 
         assert (
-            error_type(lambda: consumer.impersonation.authenticate(impersonation_token=token))
+            error_of(lambda: consumer.impersonation.authenticate(impersonation_token=token)).error_type
             == "unable_to_auth_impersonation_token"
         )
 
@@ -321,7 +323,7 @@ class TestConsumerAuthenticate:
         token = impersonate(other, "--user", user.user_id)["token"]
 
         assert (
-            error_type(lambda: consumer.impersonation.authenticate(impersonation_token=token))
+            error_of(lambda: consumer.impersonation.authenticate(impersonation_token=token)).error_type
             == "unable_to_auth_impersonation_token"
         )
 
@@ -330,7 +332,7 @@ class TestConsumerAuthenticate:
         token = member_token(project, created)["token"]
 
         assert (
-            error_type(lambda: consumer.impersonation.authenticate(impersonation_token=token))
+            error_of(lambda: consumer.impersonation.authenticate(impersonation_token=token)).error_type
             == "unable_to_auth_impersonation_token"
         )
 
@@ -338,5 +340,6 @@ class TestConsumerAuthenticate:
         wrong = stytch.Client(project.project_id, "secret-test-wrong-wrong-wrong", environment=project.server.base_url)
 
         assert (
-            error_type(lambda: wrong.impersonation.authenticate(impersonation_token="x")) == "unauthorized_credentials"
+            error_of(lambda: wrong.impersonation.authenticate(impersonation_token="x")).error_type
+            == "unauthorized_credentials"
         )

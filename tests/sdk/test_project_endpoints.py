@@ -10,10 +10,6 @@ from tests.flows import discovery_signup, error_of, new_email, set_policy
 from tests.support import make_project
 
 
-def error_type(call: Any) -> str:
-    return error_of(call).error_type
-
-
 def counts(resp: Any) -> dict[str, int]:
     return {m.metric_type.value: m.count for m in resp.metrics}
 
@@ -35,7 +31,7 @@ class TestWhoami:
     def test_wrong_credentials_are_refused(self, project):
         wrong = stytch.Client(project.project_id, "secret-test-wrong-wrong-wrong", environment=project.server.base_url)
 
-        assert error_type(wrong.debug.whoami) == "unauthorized_credentials"
+        assert error_of(wrong.debug.whoami).error_type == "unauthorized_credentials"
 
 
 class TestProjectMetrics:
@@ -80,7 +76,7 @@ class TestProjectMetrics:
     def test_wrong_credentials_are_refused(self, project):
         wrong = stytch.Client(project.project_id, "secret-test-wrong-wrong-wrong", environment=project.server.base_url)
 
-        assert error_type(wrong.project.metrics) == "unauthorized_credentials"
+        assert error_of(wrong.project.metrics).error_type == "unauthorized_credentials"
 
 
 POLICY: dict[str, Any] = {
@@ -160,4 +156,4 @@ class TestConsumerRBACPolicy:
     def test_wrong_credentials_are_refused(self, project):
         wrong = stytch.Client(project.project_id, "secret-test-wrong-wrong-wrong", environment=project.server.base_url)
 
-        assert error_type(wrong.rbac.policy) == "unauthorized_credentials"
+        assert error_of(wrong.rbac.policy).error_type == "unauthorized_credentials"
