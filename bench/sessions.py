@@ -80,8 +80,10 @@ class Result:
     errors: int = 0
     elapsed: float = 0.0
     first_error: str | None = None
-    # For a row with its own duration: when each measured request started (seconds into the row).
+    # For a row with its own duration: when each measured request started (seconds into the
+    # row), and when each last_accessed_at the responses showed was first seen.
     starts: list[float] = field(default_factory=list)
+    steps: dict[bytes, float] = field(default_factory=dict)
 
     @property
     def rps(self) -> float:
@@ -101,6 +103,18 @@ class Result:
             n = int(start // width)
             slowest[n] = max(slowest.get(n, 0.0), latency)
         return [slowest.get(n, float("nan")) for n in range(max(slowest, default=-1) + 1)]
+
+    def around_steps(self, seconds: float) -> list[tuple[float, float]]:
+        """(when, slowest request started within `seconds` of it) for each one-minute
+        last_accessed_at step the responses showed after the first value."""
+        found: list[tuple[float, float]] = []
+        for when in sorted(self.steps.values())[1:]:
+            # Requests in flight at a step each show the time they found it due: one step.
+            if found and when - found[-1][0] < 30:
+                continue
+            near = [lat for start, lat in zip(self.starts, self.latencies, strict=True) if abs(start - when) <= seconds]
+            found.append((when, max(near, default=float("nan"))))
+        return found
 
     def percentile(self, p: float) -> float:
         ordered = sorted(self.latencies)
@@ -507,6 +521,9 @@ async def drive(
                 result.latencies.append(clock() - started)
                 if timeline:
                     result.starts.append(started - began)
+                    at = body.find(b'"last_accessed_at":"')
+                    if at >= 0:
+                        result.steps.setdefault(body[at + 20 : body.find(b'"', at + 20)], started - began)
             else:
                 result.errors += 1
                 result.first_error = result.first_error or body[:300].decode(errors="replace")
@@ -550,6 +567,8 @@ async def measure(
                 part = await drive(http, base_url, target, headers, duration, connections)
                 result.latencies.extend(part.latencies)
                 result.starts.extend(part.starts)
+                for step, when in part.steps.items():
+                    result.steps.setdefault(step, when)
                 result.errors += part.errors
                 result.elapsed += part.elapsed
                 result.first_error = result.first_error or part.first_error
@@ -604,6 +623,10 @@ def report(results: list[Result], args: argparse.Namespace, database: str) -> Ta
                 f"{r.target.name} by {SHARED}: {r.elapsed:.0f} s, max {r.max * 1000:.0f} ms, "
                 f"{r.over(0.3)} of {len(r.latencies)} requests over 300 ms; slowest per 10 s (ms): "
                 + " ".join(f"{latency * 1000:.0f}" for latency in r.slices(10))
+            )
+            console.print(
+                "last_accessed_at steps (s into the row: slowest request within 2 s, ms): "
+                + (", ".join(f"{when:.0f}: {lat * 1000:.0f}" for when, lat in r.around_steps(2)) or "none")
             )
         if r.target.skipped:
             table.add_row(r.target.name, r.target.by, "—", "—", "—", "—", "—", "—", "skipped", "")
@@ -728,6 +751,10 @@ def main() -> None:
                 f"{r.target.name} by {SHARED}: {r.elapsed:.0f} s, max {r.max * 1000:.0f} ms, "
                 f"{r.over(0.3)} of {len(r.latencies)} requests over 300 ms; slowest per 10 s (ms): "
                 + " ".join(f"{latency * 1000:.0f}" for latency in r.slices(10))
+            )
+            console.print(
+                "last_accessed_at steps (s into the row: slowest request within 2 s, ms): "
+                + (", ".join(f"{when:.0f}: {lat * 1000:.0f}" for when, lat in r.around_steps(2)) or "none")
             )
         if r.target.skipped:
             console.print(f"[yellow]{r.target.name} by {r.target.by}: skipped, {r.target.skipped}[/yellow]")
