@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from keystile import errors
 from keystile.core import crypto, events, ids
+from keystile.core.area import Factor
 from keystile.core.clock import rfc3339, rfc3339_seconds
 from keystile.core.context import Context
 from keystile.core.db import Lookup, Record
@@ -65,16 +66,10 @@ def merge_custom_claims(existing: dict[str, Any], changes: dict[str, Any] | None
     return merged
 
 
-def email_factor(now: Any, email_id: str, email: str, factor_type: str = "magic_link") -> dict[str, Any]:
-    stamp = rfc3339(now)
-    return {
-        "type": factor_type,
-        "delivery_method": "email",
-        "last_authenticated_at": stamp,
-        "created_at": stamp,
-        "updated_at": stamp,
-        "email_factor": {"email_id": email_id, "email_address": email},
-    }
+def email_factor(now: datetime, email_id: str, email: str, factor_type: str = "magic_link") -> dict[str, Any]:
+    """A factor delivered by email (magic link by default) as a session lists it, for the
+    flows that carry the factor's type along (an intermediate session's primary factor)."""
+    return Factor(factor_type, "email").build(now, email_factor={"email_id": email_id, "email_address": email})
 
 
 def _add_factor(factors: list[dict[str, Any]], factor: dict[str, Any]) -> list[dict[str, Any]]:
