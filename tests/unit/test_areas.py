@@ -143,3 +143,12 @@ def test_the_rbac_resources_declared_are_the_policys_built_in_ones() -> None:
 
     declared = {r.resource_id: set(r.actions) for r in registry().rbac_resources}
     assert declared == {r.resource_id: set(r.actions) for r in STYTCH_RESOURCES}
+
+
+def test_every_token_kind_and_id_prefix_minted_is_declared() -> None:
+    """core/tokens.py's kinds and core/ids.py's per-kind helpers belong to some area's declaration."""
+    from keystile.core.tokens import TokenKind
+
+    assert {str(k) for k in TokenKind} <= registry().token_kinds
+    minted = {"project", "organization", "member", "member-session", "session", "user", "email"}
+    assert minted <= registry().id_prefixes
