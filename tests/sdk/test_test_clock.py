@@ -238,6 +238,15 @@ class TestEndpoint:
         monkeypatch.undo()
         assert call(project, "GET", "/dev/clock").json()["offset_seconds"] == 0
 
+    def test_a_production_server_ignores_a_stored_offset(self, consumer, project, inbox, server, monkeypatch) -> None:
+        started = consumer_login(consumer, inbox, minutes=60)
+        advance(project, "61m")
+        monkeypatch.setattr(server.state.settings, "env", "production")
+        assert consumer.sessions.authenticate(session_token=started.session_token).session.session_id
+        monkeypatch.undo()
+        details = error_of(lambda: consumer.sessions.authenticate(session_token=started.session_token))
+        assert details.error_type == "session_not_found"
+
     def test_wrong_secret_is_refused(self, project) -> None:
         resp = call(
             project, "POST", "/dev/clock/advance", json={"duration": "61m"}, auth=(project.project_id, "x" * 30)

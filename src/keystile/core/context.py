@@ -62,12 +62,16 @@ class Context:
     # The request's headers, case-insensitive (Starlette's `Headers`, decoded as read).
     headers: Mapping[str, str] = field(default_factory=dict)
     after_commit: list[Any] = field(default_factory=list)
-    # The time of this request: the server's clock, moved by the project's offset if it has one.
+    # The time of this request: the server's clock, moved by the project's offset if it has
+    # one (never on a production server, which ignores an offset stored before).
     clock: Clock = field(init=False)
 
     def __post_init__(self) -> None:
         offset = self.project.clock_offset
-        self.clock = ShiftedClock(self.state.clock, offset) if offset else self.state.clock
+        if offset and self.state.settings.dev:
+            self.clock = ShiftedClock(self.state.clock, offset)
+        else:
+            self.clock = self.state.clock
 
     @property
     def project_id(self) -> str:
