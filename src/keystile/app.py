@@ -178,11 +178,12 @@ def create_app(
         else:
             await prepare(state)
         deliverer = None
-        if settings.smtp_url:
+        if settings.smtp_url or settings.sms_url:
             deliverer = Deliverer(
                 state.db,
                 state.clock,
                 settings.smtp_url,
+                sms_url=settings.sms_url.get_secret_value() if settings.sms_url else None,
                 claim_timeout=settings.outbox_claim_timeout_seconds,
                 max_attempts=settings.outbox_max_attempts,
                 metrics=state.metrics,

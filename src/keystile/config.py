@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     port: int = 4010
     public_url: str | None = None
     smtp_url: str | None = None
+    # SMS and WhatsApp by Twilio's Messages API (core/twilio.py, README "Text messages"), e.g.
+    # twilio://ACCOUNT_SID:AUTH_TOKEN@api.twilio.com?from=%2B15017122661
+    sms_url: SecretStr | None = None
     redis_url: str | None = None
     # Rate limits (`limits` notation, `;` between windows; empty disables one). README, "Rate limits".
     # No project-wide cap unless the operator sets one; the abuse limits are on.
@@ -58,6 +61,17 @@ class Settings(BaseSettings):
     shutdown_timeout: float = 30.0
     # Set by `keystile serve` after it migrated and seeded once, before starting workers.
     prepared: bool = False
+
+    @field_validator("sms_url")
+    @classmethod
+    def _twilio_url(cls, value: SecretStr | None) -> SecretStr | None:
+        """Refused at start-up, not at the first text: the format is README's "Text messages"."""
+        if value is not None and value.get_secret_value():
+            from keystile.core.twilio import TwilioTarget
+
+            TwilioTarget.parse(value.get_secret_value())
+            return value
+        return None
 
     @property
     def dev(self) -> bool:
@@ -136,6 +150,9 @@ class ProjectConfig(BaseModel):
     # `[projects.rbac]`: resources, roles and scopes (docs/authorization.md); absent leaves the
     # stored policy as it is.
     rbac: RBACPolicy | None = None
+    # ISO country codes the project sends SMS and WhatsApp to (core/phones.py); absent leaves
+    # the stored list as it is (a new project: US and CA).
+    sms_country_codes: list[str] | None = None
 
     @field_validator("project_id")
     @classmethod
@@ -146,6 +163,15 @@ class ProjectConfig(BaseModel):
                 "(letters, digits and dashes; Stytch's SDKs pick the live or test API by this prefix)"
             )
         return value
+
+    @field_validator("sms_country_codes")
+    @classmethod
+    def _known_countries(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        from keystile.core.phones import clean_country_codes
+
+        return clean_country_codes(value)
 
     @field_validator("public_token")
     @classmethod

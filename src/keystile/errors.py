@@ -55,6 +55,19 @@ InternalServerError = _error(
     "Oops, something seems to have gone wrong, please reach out to support@stytch.com to let us know what went wrong.",
 )
 InvalidEmail = _error("InvalidEmail", 400, "invalid_email", "Email format is invalid.")
+# Phone numbers (core/phones.py): raised where a number enters, and where a text is queued.
+InvalidPhoneNumber = _error(
+    "InvalidPhoneNumber",
+    400,
+    "invalid_phone_number",
+    "Phone number format is invalid. Phone numbers must be in E.164 format, e.g. +12025550142.",
+)
+InvalidPhoneNumberCountryCode = _error(
+    "InvalidPhoneNumberCountryCode",
+    400,
+    "invalid_phone_number_country_code",
+    "This project does not send text messages to phone numbers of this country.",
+)
 InvalidSessionDuration = _error(
     "InvalidSessionDuration",
     400,

@@ -75,6 +75,6 @@ class TestOpenAPIDocument:
 class TestInboxPage:
     def test_a_filter_that_matches_nothing_says_so_and_offers_to_clear_it(self, server):
         page = requests.get(f"{server.base_url}dev/inbox", params={"to": "nobody@nowhere.test"}, timeout=10).text
-        assert "No email to <strong>nobody@nowhere.test</strong>: the filter matched nothing." in page
+        assert "No message to <strong>nobody@nowhere.test</strong>: the filter matched nothing." in page
         assert '<a href="?">Clear the filter</a>' in page
-        assert "No email yet" not in page
+        assert "No message yet" not in page

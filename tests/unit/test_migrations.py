@@ -68,3 +68,33 @@ def test_0004_indexes_the_current_signing_key_and_its_downgrade_removes_it(datab
 
     migrate.upgrade(url)
     command.check(migrate.alembic_config(url))
+
+
+def column_names(url: str, table: str) -> set[str]:
+    async def names() -> set[str]:
+        engine = create_async_engine(async_url(url))
+        try:
+            async with engine.connect() as conn:
+                found = await conn.run_sync(lambda sync: inspect(sync).get_columns(table))
+            return {column["name"] for column in found}
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(names())
+
+
+def test_0006_adds_the_outbox_channel_and_the_sms_country_codes_and_its_downgrade_removes_them(database_url):
+    url = async_url(database_url)
+    command.upgrade(migrate.alembic_config(url), "0005")
+    assert "channel" not in column_names(database_url, "outbox")
+
+    migrate.upgrade(url)
+    assert "channel" in column_names(database_url, "outbox")
+    assert "sms_country_codes" in column_names(database_url, "projects")
+    command.check(migrate.alembic_config(url))
+
+    command.downgrade(migrate.alembic_config(url), "0005")
+    assert "channel" not in column_names(database_url, "outbox")
+    assert "sms_country_codes" not in column_names(database_url, "projects")
+    migrate.upgrade(url)
+    command.check(migrate.alembic_config(url))

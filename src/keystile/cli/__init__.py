@@ -287,6 +287,47 @@ def projects_revoke_old_secrets(project: Annotated[str, typer.Option(help="The p
     err.print(f"removed {removed} older secret(s) of {project}; only the newest works now")
 
 
+@projects_app.command("sms-countries")
+def projects_sms_countries(
+    project: Annotated[str, typer.Option(help="The project_id.")],
+    countries: Annotated[
+        list[str] | None,
+        typer.Argument(help="ISO country codes to allow, e.g. US CA GB; they replace the current list."),
+    ] = None,
+    default: Annotated[bool, typer.Option("--default", help="Back to keystile's default list (US, CA).")] = False,
+    none: Annotated[bool, typer.Option("--none", help="Send no SMS or WhatsApp message at all.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+) -> None:
+    """Show or set the countries a project sends SMS and WhatsApp messages to (the guard
+    against SMS toll fraud); a text to any other country is refused before it costs anything."""
+    from keystile.projects import service
+
+    if sum([bool(countries), default, none]) > 1:
+        err.print("[red]Give country codes, --default or --none, not several[/red]")
+        raise typer.Exit(2)
+    if countries:
+        from keystile.core.phones import clean_country_codes
+
+        try:
+            clean_country_codes(countries)
+        except ValueError as exc:
+            err.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from None
+    changing = bool(countries) or default or none
+    chosen: list[str] | None = [] if none else (None if default else list(countries or []))
+
+    async def work(state: Any) -> list[str]:
+        if changing:
+            return await service.set_sms_country_codes(state.conn, project, chosen)
+        return await service.sms_country_codes(state.conn, project)
+
+    codes = _project_or_exit(work)
+    if as_json:
+        sys.stdout.write(json.dumps({"project_id": project, "sms_country_codes": codes}) + "\n")
+        return
+    out.print(" ".join(codes) if codes else "(none: no SMS or WhatsApp messages are sent)", highlight=False)
+
+
 @app.command("endpoints")
 def endpoints(
     missing: Annotated[

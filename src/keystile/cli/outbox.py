@@ -15,15 +15,17 @@ from keystile.core.clock import rfc3339
 if TYPE_CHECKING:
     from keystile.core.db import Record
 
-app = Typer(help="The email outbox: list queued, sent and failed messages.", no_args_is_help=True)
+app = Typer(help="The outbox of emails and text messages: list queued, sent and failed messages.", no_args_is_help=True)
 
 STATUSES = ("pending", "sending", "sent", "failed", "inbox")
+CHANNELS = ("email", "sms", "whatsapp")
 
 
 def _message_json(row: Record) -> dict[str, Any]:
     return {
         "message_id": row.message_id,
         "project_id": row.project_id,
+        "channel": row.channel,
         "to": row.to_address,
         "subject": row.subject,
         "status": row.status,
@@ -40,6 +42,7 @@ def _message_json(row: Record) -> dict[str, Any]:
 def list_messages(
     failed: Annotated[bool, typer.Option("--failed", help="Only messages that gave up after every retry.")] = False,
     status: Annotated[str | None, typer.Option(help=f"Only this status: {', '.join(STATUSES)}.")] = None,
+    channel: Annotated[str | None, typer.Option(help=f"Only this channel: {', '.join(CHANNELS)}.")] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many, newest first.")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
 ) -> None:
@@ -51,15 +54,22 @@ def list_messages(
     if status is not None and status not in STATUSES:
         err.print(f"[red]--status must be one of {', '.join(STATUSES)}[/red]")
         raise typer.Exit(2)
-    rows = [_message_json(r) for r in _run(lambda state: outbox.list_messages(state.conn, status=status, limit=limit))]
+    if channel is not None and channel not in CHANNELS:
+        err.print(f"[red]--channel must be one of {', '.join(CHANNELS)}[/red]")
+        raise typer.Exit(2)
+    rows = [
+        _message_json(r)
+        for r in _run(lambda state: outbox.list_messages(state.conn, status=status, channel=channel, limit=limit))
+    ]
     if as_json:
         sys.stdout.write(json.dumps(rows) + "\n")
         return
     print_table(
-        ["message_id", "to", "status", "attempts", "created_at", "subject", "last_error"],
+        ["message_id", "channel", "to", "status", "attempts", "created_at", "subject", "last_error"],
         [
             [
                 r["message_id"],
+                r["channel"],
                 r["to"],
                 r["status"],
                 str(r["attempts"]),

@@ -1,5 +1,6 @@
-"""Email: rendered from Jinja2 templates, written to the outbox in the caller's
-transaction, delivered by SMTP when configured, always visible in the dev inbox."""
+"""Email and text messages: rendered from Jinja2 templates, written to the outbox in the
+caller's transaction, delivered by SMTP (email) and Twilio (SMS, WhatsApp) when configured,
+always visible in the dev inbox."""
 
 from __future__ import annotations
 
@@ -18,11 +19,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 import aiosmtplib
+import httpx
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.engine import Row
 
-from keystile.core import emails, ratelimit
+from keystile import errors
+from keystile.core import emails, phones, ratelimit, twilio
 from keystile.core.clock import Clock
 from keystile.core.db import Connection, Database, Record
 from keystile.models.outbox import outbox
@@ -40,12 +43,26 @@ _env = Environment(
     lstrip_blocks=True,
 )
 
+# SMS and WhatsApp bodies are plain text: nothing is escaped.
+_text_env = Environment(
+    loader=PackageLoader("keystile", "templates/text"),
+    autoescape=False,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    keep_trailing_newline=False,
+)
+
+TEXT_CHANNELS = ("sms", "whatsapp")
+
 _LINK = re.compile(r"https?://[^\s<>\"']+")
 
 
 async def enqueue(ctx: Context, message: Message, *, to: str, **values: Any) -> str:
-    """Render one email and write it to the outbox in the request's transaction. The
-    message is one an area declares (`Area.messages`); its subject and templates are its own."""
+    """Render one message and write it to the outbox in the request's transaction. The
+    message is one an area declares (`Area.messages`); its subject and templates are its own,
+    and its channel says whether `to` is an email address or a phone number."""
+    if message.channel in TEXT_CHANNELS:
+        return await _enqueue_text(ctx, message, to=to, **values)
     settings = ctx.state.settings
     # Every email passes here, so no flow can be used to flood one address.
     await ratelimit.hit_email(ctx, to)
@@ -78,11 +95,60 @@ async def enqueue(ctx: Context, message: Message, *, to: str, **values: Any) -> 
     return message_id
 
 
+async def _enqueue_text(ctx: Context, message: Message, *, to: str, **values: Any) -> str:
+    """An SMS or WhatsApp message (`templates/text/<template>.txt`) to an E.164 number.
+
+    Refused before anything is written, so a refusal costs nothing: a number that is not
+    one (`invalid_phone_number`), a country the project does not text (toll fraud:
+    `invalid_phone_number_country_code`), or a number that already got its share of texts."""
+    settings = ctx.state.settings
+    number = phones.normalize(to)
+    await phones.require_allowed_country(ctx, number)
+    await ratelimit.hit_text(ctx, number)
+    values.setdefault("project_name", ctx.project.name)
+    text = _text_env.get_template(f"{message.template}.txt").render(**values).strip()
+    sms_url = settings.sms_url.get_secret_value() if settings.sms_url else None
+    sender = twilio.TwilioTarget.parse(sms_url).sender(message.channel) if sms_url else None
+    message_id = f"message-{uuid.uuid4()}"
+    await ctx.conn.execute(
+        insert(outbox).values(
+            message_id=message_id,
+            project_id=ctx.project_id,
+            channel=message.channel,
+            to_address=number,
+            to_normalized=number,
+            from_address=sender or "",
+            subject=message.subject.format(**values) if message.subject else "",
+            text=text,
+            html="",
+            links=_LINK.findall(text),
+            status="pending" if sms_url else "inbox",
+            attempts=0,
+            next_attempt_at=ctx.clock.now() if sms_url else None,
+            created_at=ctx.clock.now(),
+        )
+    )
+    ctx.after_commit.extend(ctx.state.wake_deliverer)
+    _inc(ctx.state.metrics, "texts_queued_total", channel=message.channel)
+    return message_id
+
+
+def _recipient_key(to: str) -> str:
+    """How the dev inbox filter finds a recipient: a phone number as E.164 (however it was
+    typed), an email address lower-cased."""
+    if to.strip().startswith("+"):
+        try:
+            return phones.normalize(to)
+        except errors.InvalidPhoneNumber:
+            return to.strip()
+    return emails.normalize(to)
+
+
 async def latest(conn: Connection, *, to: str | None, limit: int) -> list[Row[Any]]:
-    """The newest messages, to one address when `to` is given (the dev inbox)."""
+    """The newest messages, to one address or number when `to` is given (the dev inbox)."""
     query = select(outbox).order_by(outbox.c.created_at.desc(), outbox.c.message_id.desc()).limit(limit)
     if to:
-        query = query.where(outbox.c.to_normalized == emails.normalize(to))
+        query = query.where(outbox.c.to_normalized == _recipient_key(to))
     return list((await conn.execute(query)).all())
 
 
@@ -143,22 +209,26 @@ def worker_name() -> str:
 
 
 class Deliverer:
-    """Sends pending outbox messages by SMTP; runs in every process (docs/decisions/0006).
+    """Sends pending outbox messages, emails by SMTP and texts by Twilio; runs in every
+    process (docs/decisions/0006).
 
     One message at a time goes through three steps, none holding a lock during network I/O:
     claim it (a short transaction: `FOR UPDATE SKIP LOCKED` on PostgreSQL, the write lock on
-    SQLite; status `sending`, `claimed_by` this process), send it by SMTP, then mark it
-    `sent` (another short transaction, only while the claim is still ours). A claim older
-    than `claim_timeout` belongs to a process that died and is taken over. An SMTP failure
-    puts the message back with a backoff, or marks it `failed` after `max_attempts`.
+    SQLite; status `sending`, `claimed_by` this process), send it, then mark it `sent`
+    (another short transaction, only while the claim is still ours). A claim older than
+    `claim_timeout` belongs to a process that died and is taken over. A failure puts the
+    message back with a backoff, or marks it `failed` after `max_attempts`, or at once when
+    the provider refused it for good (Twilio's 4xx other than 429). Only the channels with a
+    provider configured are claimed: without KEYSTILE_SMS_URL, texts stay in the dev inbox.
     """
 
     def __init__(
         self,
         db: Database,
         clock: Clock,
-        smtp_url: str,
+        smtp_url: str | None,
         *,
+        sms_url: str | None = None,
         claim_timeout: float = 60.0,
         max_attempts: int = 8,
         metrics: Any = None,
@@ -167,12 +237,14 @@ class Deliverer:
     ) -> None:
         self.db = db
         self.clock = clock
-        self.target = SMTPTarget.parse(smtp_url)
+        self.target = SMTPTarget.parse(smtp_url) if smtp_url else None
+        self.texts = twilio.TwilioTarget.parse(sms_url) if sms_url else None
+        self.channels = (("email",) if self.target else ()) + (TEXT_CHANNELS if self.texts else ())
         self.claim_timeout = timedelta(seconds=claim_timeout)
         self.max_attempts = max_attempts
         self.metrics = metrics
         self.poll_seconds = poll_seconds
-        # A claim must outlive one SMTP exchange, or a slow send could be taken over.
+        # A claim must outlive one SMTP exchange or Twilio call, or a slow send could be taken over.
         self.smtp_timeout = min(smtp_timeout, max(claim_timeout / 2, 0.5))
         self.worker = worker_name()
         self._wake = asyncio.Event()
@@ -205,8 +277,10 @@ class Deliverer:
             self._wake.clear()
 
     async def deliver_batch(self, size: int = 50) -> bool:
-        """Deliver up to `size` due messages over one SMTP connection; True if any was due."""
+        """Deliver up to `size` due messages over one SMTP connection and one HTTP client;
+        True if any was due."""
         smtp: aiosmtplib.SMTP | None = None
+        http: httpx.AsyncClient | None = None
         handled = 0
         try:
             while handled < size and not self._stopping:
@@ -214,6 +288,11 @@ class Deliverer:
                 if row is None:
                     break
                 handled += 1
+                if row.channel in TEXT_CHANNELS:
+                    if http is None:
+                        http = httpx.AsyncClient(timeout=self.smtp_timeout, follow_redirects=False, trust_env=False)
+                    await self._send_text(http, row)
+                    continue
                 try:
                     if smtp is None or not smtp.is_connected:
                         smtp = self._client()
@@ -230,9 +309,22 @@ class Deliverer:
                 await self._sent(row)
         finally:
             await _close(smtp)
+            if http is not None:
+                await http.aclose()
         return handled > 0
 
+    async def _send_text(self, http: httpx.AsyncClient, row: Row[Any]) -> None:
+        assert self.texts is not None  # only claimed when configured
+        try:
+            sid = await twilio.send(http, self.texts, row.channel, row.to_address, row.text)
+        except twilio.TextFailure as exc:
+            await self._failed(row, exc, permanent=exc.permanent)
+            return
+        log.info("%s %s handed to Twilio as %s", row.channel, row.message_id, sid)
+        await self._sent(row)
+
     def _client(self) -> aiosmtplib.SMTP:
+        assert self.target is not None  # only emails are sent by SMTP, claimed when configured
         return aiosmtplib.SMTP(
             hostname=self.target.hostname,
             port=self.target.port,
@@ -246,9 +338,12 @@ class Deliverer:
     async def claim(self) -> Row[Any] | None:
         """Take the next due message for this process, or None; commits before returning."""
         now = self.clock.now()
-        due = or_(
-            and_(outbox.c.status == "pending", outbox.c.next_attempt_at <= now),
-            and_(outbox.c.status == "sending", outbox.c.claimed_at < now - self.claim_timeout),
+        due = and_(
+            or_(
+                and_(outbox.c.status == "pending", outbox.c.next_attempt_at <= now),
+                and_(outbox.c.status == "sending", outbox.c.claimed_at < now - self.claim_timeout),
+            ),
+            outbox.c.channel.in_(self.channels),
         )
         async with self.db.transaction() as conn:
             query = select(outbox.c.message_id, outbox.c.status).where(due).order_by(outbox.c.next_attempt_at).limit(1)
@@ -266,7 +361,7 @@ class Deliverer:
                 )
             ).first()
         if row is not None and picked.status == "sending":
-            log.warning("email %s: took over the stale claim of a stopped process", row.message_id)
+            log.warning("%s %s: took over the stale claim of a stopped process", row.channel, row.message_id)
         return row
 
     def _ours(self, row: Row[Any]) -> Any:
@@ -282,11 +377,14 @@ class Deliverer:
                 update(outbox).where(self._ours(row)).values(status="sent", sent_at=self.clock.now(), last_error=None)
             )
         if result.rowcount == 0:
-            log.warning("email %s was sent after its claim went stale; it may arrive twice", row.message_id)
-        _inc(self.metrics, "emails_sent_total")
+            log.warning("%s %s was sent after its claim went stale; it may arrive twice", row.channel, row.message_id)
+        if row.channel == "email":
+            _inc(self.metrics, "emails_sent_total")
+        else:
+            _inc(self.metrics, "texts_sent_total", channel=row.channel)
 
-    async def _failed(self, row: Row[Any], exc: BaseException) -> None:
-        failed = row.attempts >= self.max_attempts
+    async def _failed(self, row: Row[Any], exc: BaseException, *, permanent: bool = False) -> None:
+        failed = permanent or row.attempts >= self.max_attempts
         now = self.clock.now()
         async with self.db.transaction() as conn:
             await conn.execute(
@@ -300,9 +398,13 @@ class Deliverer:
                     last_error=f"{type(exc).__name__}: {exc}"[:1000],
                 )
             )
-        log.warning("email %s: SMTP attempt %d failed: %s", row.message_id, row.attempts, exc)
+        how = "SMTP" if row.channel == "email" else "Twilio"
+        log.warning("%s %s: %s attempt %d failed: %s", row.channel, row.message_id, how, row.attempts, exc)
         if failed:
-            _inc(self.metrics, "emails_failed_total")
+            if row.channel == "email":
+                _inc(self.metrics, "emails_failed_total")
+            else:
+                _inc(self.metrics, "texts_failed_total", channel=row.channel)
 
 
 async def _close(smtp: aiosmtplib.SMTP | None) -> None:
@@ -314,11 +416,15 @@ async def _close(smtp: aiosmtplib.SMTP | None) -> None:
     return
 
 
-async def list_messages(conn: Any, *, status: str | None = None, limit: int = 50) -> list[Row[Any]]:
-    """The newest outbox messages, optionally of one status (the CLI's `outbox list`)."""
+async def list_messages(
+    conn: Any, *, status: str | None = None, channel: str | None = None, limit: int = 50
+) -> list[Row[Any]]:
+    """The newest outbox messages, optionally of one status and channel (the CLI's `outbox list`)."""
     query = select(outbox).order_by(outbox.c.created_at.desc()).limit(limit)
     if status:
         query = query.where(outbox.c.status == status)
+    if channel:
+        query = query.where(outbox.c.channel == channel)
     return list((await conn.execute(query)).all())
 
 

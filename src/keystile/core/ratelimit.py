@@ -10,7 +10,7 @@ a malformed body does not spend the budget).
 
 An abuse limit is a `Limit`: its name (the `scope` in metrics, and its setting
 `KEYSTILE_RATE_LIMIT_<NAME>` or its entry in the `KEYSTILE_RATE_LIMITS` map), its default
-windows, and which errors count as its failures. core/ declares the four limits every
+windows, and which errors count as its failures. core/ declares the five limits every
 deployment has; an area declares its own in its `Area` (`rate_limits`) and adds errors to
 the two token limits (`unknown_token_errors`, `token_failure_errors`); the registry hands
 them all to the `Limiter`. An area counts events with `hit` (an email sent: every call
@@ -78,12 +78,15 @@ class Limit:
 PROJECT = Limit("project", "")
 # Emails per project and recipient address: nobody is mail-bombed through keystile.
 EMAIL = Limit("email", "20/hour;50/day")
+# Text messages (SMS, WhatsApp) per project and recipient number: each one costs money, and
+# a flood of texts to one number is toll fraud or harassment.
+TEXT = Limit("text", "10/hour;20/day")
 # Unknown secret tokens per project and client address: guessing is refused quickly. What
 # counts is what the areas declare (`Area.unknown_token_errors`).
 UNKNOWN_TOKEN_IP = Limit("unknown_token_ip", "100/minute;1000/hour")
 # Failed checks of one real token (a PKCE verifier being guessed; `Area.token_failure_errors`).
 TOKEN_FAILURES = Limit("token_failures", "10/hour")
-CORE_LIMITS = (PROJECT, EMAIL, UNKNOWN_TOKEN_IP, TOKEN_FAILURES)
+CORE_LIMITS = (PROJECT, EMAIL, TEXT, UNKNOWN_TOKEN_IP, TOKEN_FAILURES)
 
 
 def parse(value: str | None, setting: str) -> list[RateLimitItem]:
@@ -246,6 +249,11 @@ async def hit(ctx: Context, limit: Limit, *key: str) -> None:
 async def hit_email(ctx: Context, address: str) -> None:
     """One more email to this address from this project: the guard against mail bombing."""
     await hit(ctx, EMAIL, emails.normalize(address))
+
+
+async def hit_text(ctx: Context, e164: str) -> None:
+    """One more SMS or WhatsApp message to this number from this project."""
+    await hit(ctx, TEXT, e164)
 
 
 @asynccontextmanager

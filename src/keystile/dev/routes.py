@@ -1,4 +1,6 @@
-"""The dev inbox: every email keystile sent, newest first, as a page and as JSON.
+"""The dev inbox: every email and text message (SMS, WhatsApp) keystile sent, newest
+first, as a page and as JSON. A text has the same shape as an email: `to` is its E.164
+number, `text` its body, `subject` and `html` empty; `channel` tells them apart.
 
 No authentication: it is for development machines and CI, and is off in production
 unless KEYSTILE_DEV_INBOX=true.
@@ -17,6 +19,7 @@ from keystile.core.clock import rfc3339
 from keystile.core.responses import JSON
 
 router = APIRouter(include_in_schema=False)
+CHANNEL_NAMES = {"email": "Email", "sms": "SMS", "whatsapp": "WhatsApp"}
 _env = Environment(loader=PackageLoader("keystile", "templates/dev"), autoescape=select_autoescape(["html"]))
 
 
@@ -27,6 +30,7 @@ async def _messages(request: Request, to: str | None, limit: int) -> list[dict[s
     return [
         {
             "id": r.message_id,
+            "channel": r.channel,
             "to": r.to_address,
             "from": r.from_address,
             "subject": r.subject,
@@ -47,4 +51,4 @@ async def inbox_messages(request: Request, to: str | None = None, limit: int = Q
 @router.get("/dev/inbox")
 async def inbox_page(request: Request, to: str | None = None) -> HTMLResponse:
     messages = await _messages(request, to, 200)
-    return HTMLResponse(_env.get_template("inbox.html").render(messages=messages, to=to))
+    return HTMLResponse(_env.get_template("inbox.html").render(messages=messages, to=to, channel_names=CHANNEL_NAMES))

@@ -13,6 +13,8 @@ projects = Table(
     Column("created_at", UTCDateTime, nullable=False),
     # A test project's own time, ahead of the server's by this many seconds (`keystile clock`).
     Column("clock_offset_seconds", BigInteger, nullable=False, server_default=text("0")),
+    # ISO country codes the project sends SMS and WhatsApp to; NULL: the default (core/phones.py).
+    Column("sms_country_codes", JSONType, nullable=True),
 )
 
 project_secrets = Table(

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from keystile.config import FileConfig
-from keystile.core import crypto, ids, redirect_urls
+from keystile.core import crypto, ids, phones, redirect_urls
 from keystile.core import policy_store as rbac_repository
 from keystile.core.db import Connection
 from keystile.core.keys import Keyring
@@ -125,6 +125,20 @@ async def list_redirect_urls(conn: Connection, project_id: str) -> list[dict]:
     return list(by_url.values())
 
 
+async def sms_country_codes(conn: Connection, project_id: str) -> list[str]:
+    """The ISO country codes the project sends SMS and WhatsApp to (core/phones.py)."""
+    await require_project(conn, project_id)
+    return await phones.allowed_countries(conn, project_id)
+
+
+async def set_sms_country_codes(conn: Connection, project_id: str, codes: list[str] | None) -> list[str]:
+    """Replace the project's list (None: keystile's default, US and CA); returns the list now in force.
+    Raises ValueError for a code that is no country's."""
+    await require_project(conn, project_id)
+    await phones.set_allowed_countries(conn, project_id, codes)
+    return await phones.allowed_countries(conn, project_id)
+
+
 async def apply_file_config(conn: Connection, keyring: Keyring, now: datetime, config: FileConfig) -> list[str]:
     """Make the database hold what `keystile.toml` declares: same ids, secrets and URLs.
     Returns what it changed, one line each (empty when the database already held it all)."""
@@ -162,6 +176,10 @@ async def apply_file_config(conn: Connection, keyring: Keyring, now: datetime, c
         after = await list_redirect_urls(conn, p.project_id)
         if after != before:
             changes.append(f"{p.project_id}: redirect URLs now {_describe_redirects(after)}")
+        codes = p.sms_country_codes
+        if codes is not None and await phones.allowed_countries(conn, p.project_id) != codes:
+            await phones.set_allowed_countries(conn, p.project_id, codes)
+            changes.append(f"{p.project_id}: SMS country codes now {', '.join(codes) or 'none'}")
         if p.rbac is not None:
             stored = await rbac_repository.declared(conn, p.project_id)
             if stored != p.rbac:
