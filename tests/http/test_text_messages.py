@@ -14,6 +14,7 @@ import random
 import re
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,16 @@ class Rollback(Exception):
     """Raised after enqueueing: the request failed, its transaction rolls back."""
 
 
-def enqueue(server: Server, project: Any, message: Message, to: str, *, roll_back: bool = False, **values: Any) -> str:
+def enqueue(
+    server: Server,
+    project: Any,
+    message: Message,
+    to: str,
+    *,
+    roll_back: bool = False,
+    clock_offset: timedelta = timedelta(0),
+    **values: Any,
+) -> str:
     """`outbox.enqueue` as an area calls it, in a request's transaction on the server's loop."""
 
     async def work() -> str:
@@ -73,7 +83,7 @@ def enqueue(server: Server, project: Any, message: Message, to: str, *, roll_bac
         ctx = Context(
             state=state,
             conn=LazyConnection(state.db),
-            project=Project(project.project_id, "Acme", False, project.public_token),
+            project=Project(project.project_id, "Acme", False, project.public_token, clock_offset=clock_offset),
             request_id=f"request-id-test-{uuid.uuid4()}",
         )
         try:
@@ -212,6 +222,16 @@ class TestDelivery:
 
         assert rows_to(texting, number) == []
         assert twilio.to(number) == []
+
+    def test_a_project_whose_test_clock_moved_ahead_gets_its_text_at_once(self, texting, texter, twilio):
+        """Texts are scheduled on the server's time, as emails are, not on the project's moved clock."""
+        number = new_number()
+        message_id = enqueue(texting, texter, SMS, number, clock_offset=timedelta(days=3), **code_values())
+
+        assert len(twilio.wait_for(number)) == 1
+        row = wait_status(texting, message_id, "sent")
+        assert row.status == "sent"
+        assert abs((row.created_at - texting.clock.now()).total_seconds()) < 60
 
 
 class TestRetries:

@@ -124,8 +124,10 @@ async def _enqueue_text(ctx: Context, message: Message, *, to: str, **values: An
             links=_LINK.findall(text),
             status="pending" if sms_url else "inbox",
             attempts=0,
-            next_attempt_at=ctx.clock.now() if sms_url else None,
-            created_at=ctx.clock.now(),
+            # The server's time, as for an email: a test project's moved clock would put the
+            # text out of the deliverer's reach until real time caught up.
+            next_attempt_at=ctx.state.clock.now() if sms_url else None,
+            created_at=ctx.state.clock.now(),
         )
     )
     ctx.after_commit.extend(ctx.state.wake_deliverer)
