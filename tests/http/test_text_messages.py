@@ -233,6 +233,24 @@ class TestDelivery:
         assert row.status == "sent"
         assert abs((row.created_at - texting.clock.now()).total_seconds()) < 60
 
+    def test_metrics_count_texts_by_channel_and_status_apart_from_emails(self, texting, texter, twilio):
+        def gauges() -> dict[str, float]:
+            text = requests.get(f"{texting.base_url}metrics", timeout=10).text
+            found = re.findall(r"^(keystile_(?:texts|emails)\{[^}]*\}) ([0-9.e+]+)$", text, re.M)
+            return {name: float(value) for name, value in found}
+
+        before = gauges()
+        number = new_number()
+        wait_status(texting, enqueue(texting, texter, WHATSAPP, number, **code_values()), "sent")
+        enqueue(texting, texter, EMAIL, f"ada-{uuid.uuid4().hex[:8]}@example.com", link="http://localhost/x")
+        after = gauges()
+
+        sent = 'keystile_texts{channel="whatsapp",status="sent"}'
+        assert after[sent] == before.get(sent, 0) + 1
+        assert after['keystile_texts{channel="sms",status="failed"}'] >= 0
+        # Without SMTP the email stays in the inbox: it is an email, never a text.
+        assert after['keystile_emails{status="inbox"}'] == before.get('keystile_emails{status="inbox"}', 0) + 1
+
 
 class TestRetries:
     @pytest.mark.parametrize(

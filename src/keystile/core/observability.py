@@ -5,8 +5,9 @@
   503 otherwise, with the reason. `/healthz` (app.py) only says the process is up.
 - `/metrics`: Prometheus text. `keystile_http_requests_total` and
   `keystile_http_request_duration_seconds` per method, route template and status;
-  `keystile_emails{status="queued|sent|failed"}` counted in the outbox table (so the
-  numbers are the same whichever process or machine is scraped); and whatever other code
+  `keystile_emails{status="queued|sent|failed"}` and `keystile_texts{channel="sms|whatsapp",
+  status=…}` counted in the outbox table (so the numbers are the same whichever process or
+  machine is scraped); and whatever other code
   counts with `state.metrics.inc(name, **labels)` (the rate limiter's
   `keystile_rate_limit_hits_total`).
   With several workers (`keystile serve --workers N`), prometheus_client's multiprocess
@@ -341,24 +342,36 @@ class Metrics:
 
 
 async def _email_families(state: Any) -> list[Metric]:
-    """Emails by outbox status, read from the database: the same answer from every process."""
+    """Emails, and texts by channel, by outbox status, read from the database: the same
+    answer from every process."""
     from sqlalchemy import func, select
 
     from keystile.models.outbox import outbox
 
     names = {"pending": "queued", "sent": "sent", "failed": "failed", "inbox": "inbox"}
-    counts = {"queued": 0, "sent": 0, "failed": 0}
+    counts: dict[str, dict[str, int]] = {
+        channel: {"queued": 0, "sent": 0, "failed": 0} for channel in ("email", "sms", "whatsapp")
+    }
     async with asyncio.timeout(READY_TIMEOUT_SECONDS), state.transaction() as conn:
-        rows = await conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status))
-        for status, count in rows:
+        rows = await conn.execute(
+            select(outbox.c.channel, outbox.c.status, func.count()).group_by(outbox.c.channel, outbox.c.status)
+        )
+        for channel, status, count in rows:
             key = names.get(status, status)
-            counts[key] = counts.get(key, 0) + count
-    family = GaugeMetricFamily(
+            by_status = counts.setdefault(channel, {})
+            by_status[key] = by_status.get(key, 0) + count
+    emails = GaugeMetricFamily(
         "keystile_emails", "Emails in the outbox by status (queued, sent, failed).", labels=["status"]
     )
-    for status, count in sorted(counts.items()):
-        family.add_metric([status], count)
-    return [family]
+    for status, count in sorted(counts.pop("email").items()):
+        emails.add_metric([status], count)
+    texts = GaugeMetricFamily(
+        "keystile_texts", "SMS and WhatsApp messages in the outbox by channel and status.", labels=["channel", "status"]
+    )
+    for channel, by_status in sorted(counts.items()):
+        for status, count in sorted(by_status.items()):
+            texts.add_metric([channel, status], count)
+    return [emails, texts]
 
 
 # --- readiness --------------------------------------------------------------------------
