@@ -147,7 +147,7 @@ class TestInbox:
         b2b.magic_links.email.discovery.send(email_address=email)
         messages = inbox.messages(email)
         assert len(messages) == 2
-        assert set(messages[0]) == {"id", "to", "from", "subject", "text", "html", "links", "created_at"}
+        assert set(messages[0]) == {"id", "channel", "to", "from", "subject", "text", "html", "links", "created_at"}
         assert messages[0]["to"] == email and messages[1]["to"] == email.upper()
         assert messages[0]["created_at"] > messages[1]["created_at"]
         assert all(isinstance(link, str) for link in messages[0]["links"])
