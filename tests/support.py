@@ -9,6 +9,7 @@ import asyncio
 import fcntl
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -309,11 +310,17 @@ class Inbox:
         assert messages, f"no email to {to}"
         return messages[0]
 
-    def latest_link(self, to: str) -> str:
+    def latest_emailed_link(self, to: str) -> str:
+        """The link as the email carries it: keystile's redirect page unless the project turned it off."""
         return self.latest(to)["links"][0]
 
+    def latest_link(self, to: str) -> str:
+        """The app's URL the latest email leads to, past keystile's redirect page (`through_redirect_page`)."""
+        return through_redirect_page(self.latest_emailed_link(to))
+
     def latest_token(self, to: str) -> str:
-        return link_params(self.latest_link(to))["token"]
+        """The latest email's token: the `token` of the emailed link, the one the app receives."""
+        return link_params(self.latest_emailed_link(to))["token"]
 
 
 def keystile_in_process(settings: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -324,6 +331,38 @@ def keystile_in_process(settings: dict[str, str], *args: str) -> subprocess.Comp
     env.update(settings)
     done = CliRunner().invoke(keystile_cli, list(args), env=env, catch_exceptions=False)
     return subprocess.CompletedProcess(list(args), done.exit_code, done.stdout, done.stderr)
+
+
+# What a person's browser sends when they click a button of a page (Fetch Metadata).
+BROWSER_HEADERS = {
+    "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36",
+    "Sec-Fetch-Site": "same-origin",
+    "Sec-Fetch-Mode": "navigate",
+    "Sec-Fetch-Dest": "document",
+    "Sec-Fetch-User": "?1",
+}
+REDIRECT_PATH = "/v1/magic_links/redirect"
+
+
+def redirect_page_form(html: str) -> dict[str, str]:
+    """The hidden fields of keystile's redirect page's form."""
+    return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', html))
+
+
+def through_redirect_page(link: str) -> str:
+    """Pass keystile's redirect page as a browser without JavaScript does (open it, click
+    Continue) and return where it forwards: the app's URL. A link straight to the app is returned as it is."""
+    if urlsplit(link).path != REDIRECT_PATH:
+        return link
+    with requests.Session() as browser:
+        page = browser.get(
+            link, headers={k: v for k, v in BROWSER_HEADERS.items() if k != "Sec-Fetch-Site"}, timeout=10
+        )
+        assert page.status_code == 200, page.text
+        form = redirect_page_form(page.text)
+        resp = browser.post(link.split("?")[0], data=form, headers=BROWSER_HEADERS, allow_redirects=False, timeout=10)
+    assert resp.status_code == 303, resp.text
+    return resp.headers["location"]
 
 
 def link_params(link: str) -> dict[str, str]:

@@ -135,7 +135,7 @@ class TestInbox:
     def test_page_lists_messages_with_clickable_links(self, b2b, inbox, project):
         email = new_email("page-reader")
         b2b.magic_links.email.discovery.send(email_address=email)
-        link = inbox.latest_link(email)
+        link = inbox.latest_emailed_link(email)
         page = requests.get(f"{project.server.base_url}dev/inbox", params={"to": email}, timeout=10)
         assert page.status_code == 200 and "text/html" in page.headers["content-type"]
         assert f'href="{link.replace("&", "&amp;")}"' in page.text

@@ -22,7 +22,7 @@ class TestLoginOrSignup:
         assert resp.organization.organization_id == org.organization_id
         message = inbox.latest(email)
         assert "sign" in message["subject"].lower()
-        params = link_params(message["links"][0])
+        params = link_params(inbox.latest_link(email))
         assert params["stytch_token_type"] == "multi_tenant_magic_links"
         assert params["slug"] == org.organization_slug
         assert params["token"]
@@ -46,7 +46,7 @@ class TestLoginOrSignup:
         assert resp.member.status == "active"
         message = inbox.latest(email)
         assert message["subject"].lower().startswith("your login link")
-        assert link_params(message["links"][0])["stytch_token_type"] == "multi_tenant_magic_links"
+        assert link_params(inbox.latest_link(email))["stytch_token_type"] == "multi_tenant_magic_links"
 
     def test_accepts_the_organization_slug(self, b2b, inbox):
         org = jit_org(b2b, inbox)
@@ -129,7 +129,7 @@ class TestInvite:
         assert resp.member.is_admin is True
         message = inbox.latest(email)
         assert "invited" in message["subject"].lower()
-        params = link_params(message["links"][0])
+        params = link_params(inbox.latest_link(email))
         assert params["stytch_token_type"] == "multi_tenant_magic_links"
         assert params["slug"] == org.organization_slug
 

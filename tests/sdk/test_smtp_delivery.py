@@ -116,7 +116,7 @@ def discovery_delivery(smtp_keystile: Server, smtp_sink: tuple[CollectingHandler
 
     received = handler.wait_for(email)
     assert received, f"no email to {email} reached the SMTP server within {DELIVERY_TIMEOUT_SECONDS} s"
-    inbox_link = Inbox(smtp_keystile.base_url).latest_link(email)
+    inbox_link = Inbox(smtp_keystile.base_url).latest_emailed_link(email)
     return Delivery(email, received, inbox_link, smtp_keystile.settings.email_from)
 
 

@@ -239,8 +239,11 @@ def projects_list(as_json: Annotated[bool, typer.Option("--json", help="Print on
         sys.stdout.write(json.dumps(rows) + "\n")
         return
     print_table(
-        ["project_id", "name", "live", "public_token"],
-        [[r["project_id"], r["name"], "yes" if r["live"] else "no", r["public_token"]] for r in rows],
+        ["project_id", "name", "live", "public_token", "link redirect"],
+        [
+            [r["project_id"], r["name"], "yes" if r["live"] else "no", r["public_token"], _on(r["email_link_redirect"])]
+            for r in rows
+        ],
         whole=("project_id", "public_token"),
     )
 
@@ -328,6 +331,31 @@ def projects_sms_countries(
     out.print(" ".join(codes) if codes else "(none: no SMS or WhatsApp messages are sent)", highlight=False)
 
 
+@projects_app.command("email-link-redirect")
+def projects_email_link_redirect(
+    project: Annotated[str, typer.Option(help="The project_id.")],
+    on: Annotated[
+        bool,
+        typer.Option(
+            "--on/--off",
+            help="--on (the default for every project): emailed links go through keystile's redirect page, "
+            "which email scanners cannot spend. --off: they go straight to the app (universal links on mobile).",
+        ),
+    ],
+) -> None:
+    """Turn the redirect page of a project's emailed links on or off (ADR 0013)."""
+    from keystile.projects import service
+
+    _project_or_exit(lambda state: service.set_email_link_redirect(state.conn, project, on))
+    if on:
+        err.print(f"{project}: emailed links go through keystile's redirect page", soft_wrap=True)
+    else:
+        err.print(
+            f"{project}: emailed links go straight to the app; email scanners that open links can spend them",
+            soft_wrap=True,
+        )
+
+
 @app.command("endpoints")
 def endpoints(
     missing: Annotated[
@@ -385,6 +413,10 @@ def endpoints(
                 out.print(f"  {mark}  {e.method:6} {e.path}  {e.sdk_method}", highlight=False, soft_wrap=True)
     served_count = sum(ok for _, ok in everything)
     err.print(f"keystile serves {served_count} of Stytch's {len(everything)} endpoints")
+
+
+def _on(value: bool) -> str:
+    return "on" if value else "off"
 
 
 def _project_or_exit(work: Callable[[Any], Awaitable[T]]) -> T:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from keystile import errors
 from keystile.core.area import Area
 from keystile.core.tokens import TokenKind
-from keystile.magic_links import factors, messages, routes_b2b, routes_consumer, sandbox
+from keystile.magic_links import factors, messages, routes_b2b, routes_consumer, routes_redirect, sandbox
 
 area = Area(
     name="magic_links",
-    routers=[routes_b2b.router, routes_consumer.router],
+    routers=[routes_b2b.router, routes_consumer.router, routes_redirect.router],
     errors=[
         errors.InvalidExpiration,
         errors.UnableToAuthMagicLink,

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
 from keystile import errors
-from keystile.core import emails, outbox, ratelimit, redirect_urls, sandbox, tokens
+from keystile.core import email_links, emails, outbox, ratelimit, redirect_urls, sandbox, tokens
 from keystile.core.clock import rfc3339
 from keystile.core.context import Context
 from keystile.core.redirect_urls import RedirectType
@@ -49,9 +49,9 @@ async def _redirect(ctx: Context, requested: str | None, kind: RedirectType) -> 
     return await redirect_urls.resolve(ctx.conn, ctx.project_id, requested, kind)
 
 
-def _organization_link(url: str, org: Row[Any], token: str) -> str:
+def _organization_link(url: str, org: Row[Any]) -> str:
     """Organization flows carry the slug; discovery links do not (reference §4)."""
-    return redirect_urls.with_params(url, slug=org.slug, stytch_token_type=ORGANIZATION_TOKEN_TYPE, token=token)
+    return email_links.app_url(url, slug=org.slug, stytch_token_type=ORGANIZATION_TOKEN_TYPE)
 
 
 async def send_discovery_email(
@@ -68,10 +68,16 @@ async def send_discovery_email(
     url = await _redirect(ctx, redirect_url, RedirectType.DISCOVERY)
     if sandbox.consult(ctx, sandbox_values.DISCOVERY_SEND, email_address=email):
         return  # a 200, and nothing is sent
+    link_url = email_links.app_url(url, stytch_token_type=DISCOVERY_TOKEN_TYPE)
     token, _ = await tokens.issue(
-        ctx, TokenKind.DISCOVERY_MAGIC_LINK, minutes=minutes, email=email, pkce_challenge=pkce_code_challenge
+        ctx,
+        TokenKind.DISCOVERY_MAGIC_LINK,
+        minutes=minutes,
+        email=email,
+        pkce_challenge=pkce_code_challenge,
+        link_url=link_url,
     )
-    link = redirect_urls.with_params(url, stytch_token_type=DISCOVERY_TOKEN_TYPE, token=token)
+    link = await email_links.emailed_link(ctx, link_url, token)
     await outbox.enqueue(ctx, messages.DISCOVERY, to=email, link=link, expires_minutes=minutes)
 
 
@@ -91,6 +97,7 @@ async def authenticate_discovery(ctx: Context, token: str, *, pkce_code_verifier
                 (TokenKind.DISCOVERY_MAGIC_LINK,),
                 used=errors.UnableToAuthMagicLink,
                 unknown=errors.MagicLinkNotFound,
+                noun="magic link",
             )
             # A failed check raises, which rolls the redemption back: the link stays usable.
             tokens.check_pkce(row, pkce_code_verifier)
@@ -156,6 +163,7 @@ async def login_or_signup(
             if member is None:  # created and deleted again in between; the caller may retry
                 raise errors.MemberNotFound()
     minutes = login_minutes if login else signup_minutes
+    link_url = _organization_link(login_url if login else signup_url, org)
     token, _ = await tokens.issue(
         ctx,
         TokenKind.B2B_MAGIC_LINK,
@@ -166,12 +174,13 @@ async def login_or_signup(
         email_id=member.email_id,
         pkce_challenge=pkce_code_challenge,
         data={"flow": "login" if login else "signup"},
+        link_url=link_url,
     )
     await outbox.enqueue(
         ctx,
         messages.LOGIN if login else messages.SIGNUP,
         to=member.email,
-        link=_organization_link(login_url if login else signup_url, org, token),
+        link=await email_links.emailed_link(ctx, link_url, token),
         expires_minutes=minutes,
         organization_name=org.name,
     )
@@ -284,12 +293,13 @@ async def invite(
         member_id=member.member_id,
         email_id=member.email_id,
         data={"flow": "invite"},
+        link_url=_organization_link(url, org),
     )
     await outbox.enqueue(
         ctx,
         messages.INVITE,
         to=member.email,
-        link=_organization_link(url, org, token),
+        link=await email_links.emailed_link(ctx, _organization_link(url, org), token),
         expires_minutes=minutes,
         organization_name=org.name,
         inviter=(inviter.name or inviter.email) if inviter else None,
@@ -328,6 +338,7 @@ async def authenticate(
                 (TokenKind.B2B_MAGIC_LINK,),
                 used=errors.UnableToAuthMagicLink,
                 unknown=errors.MagicLinkNotFound,
+                noun="magic link",
             )
             tokens.check_pkce(row, pkce_code_verifier)
         org = await orgs_repo.get(ctx.conn, ctx.project_id, row.organization_id)
@@ -335,8 +346,12 @@ async def authenticate(
         if members_service.is_email_update(row):  # start_email_update: the new address is proven
             found = await members_service.complete_email_update(ctx, found, row)
         # Deleting a member revokes its invites and links; so does changing its email.
-        if found is None or found.status == "deleted" or found.email_normalized != emails.normalize(row.email):
-            raise errors.UnableToAuthMagicLink()
+        if found is None or found.status == "deleted":
+            raise errors.UnableToAuthMagicLink("This magic link was revoked: its Member was deleted after it was sent.")
+        if found.email_normalized != emails.normalize(row.email):
+            raise errors.UnableToAuthMagicLink(
+                "This magic link was revoked: its Member's email address changed after it was sent."
+            )
         member = found
     required = discovery.primary_required(org, member)
     if required is not None:

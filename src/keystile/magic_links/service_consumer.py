@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy.engine import Row
 
 from keystile import errors
+from keystile.core import email_links, ids, outbox, ratelimit, redirect_urls, sandbox, tokens
 from keystile.core import emails as email_rules
-from keystile.core import ids, outbox, ratelimit, redirect_urls, sandbox, tokens
 from keystile.core.clock import rfc3339
 from keystile.core.context import Context
 from keystile.core.redirect_urls import RedirectType
@@ -70,6 +70,7 @@ async def _email_link(
     extra: dict[str, Any] | None = None,
 ) -> None:
     """Issue one link of `flow` (login, signup, invite) and queue its email."""
+    link_url = email_links.app_url(url, stytch_token_type=TOKEN_TYPE)
     token, _ = await tokens.issue(
         ctx,
         TokenKind.CONSUMER_MAGIC_LINK,
@@ -79,8 +80,9 @@ async def _email_link(
         email_id=email_id,
         pkce_challenge=pkce_challenge,
         data={"type": flow, "attributes": _attributes(attributes), **(extra or {})},
+        link_url=link_url,
     )
-    link = redirect_urls.with_params(url, stytch_token_type=TOKEN_TYPE, token=token)
+    link = await email_links.emailed_link(ctx, link_url, token)
     await outbox.enqueue(ctx, messages.CONSUMER[flow], to=to, link=link, expires_minutes=minutes)
 
 
@@ -292,7 +294,7 @@ async def revoke_invite(ctx: Context, email: str) -> None:
     invites = [r.token_id for r in rows if (r.data or {}).get("type") == "invite"]
     if not invites:
         raise errors.InviteNotFound(f"No pending invite exists for {email!r}.")
-    await tokens.spend(ctx, invites)
+    await tokens.spend(ctx, invites, reason=tokens.VOID_REVOKED)
 
 
 async def create_embedded(ctx: Context, user_id: str, *, minutes: int | None = None) -> tuple[str, str]:
@@ -366,7 +368,7 @@ async def authenticate(
         return await _sandbox_authenticate(ctx, session_minutes, session_token, session_jwt, custom_claims)
     async with ratelimit.attempts(ctx, token):
         row = await tokens.redeem(
-            ctx, token, KINDS, used=errors.UnableToAuthMagicLink, unknown=errors.MagicLinkNotFound
+            ctx, token, KINDS, used=errors.UnableToAuthMagicLink, unknown=errors.MagicLinkNotFound, noun="magic link"
         )
         tokens.check_pkce(row, code_verifier)
     _check_options(row, options, attributes)

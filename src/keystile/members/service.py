@@ -8,7 +8,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
 from keystile import errors
-from keystile.core import emails, events, ids, outbox, redirect_urls, search, tokens
+from keystile.core import email_links, emails, events, ids, outbox, redirect_urls, search, tokens
 from keystile.core.context import Context
 from keystile.core.redirect_urls import RedirectType
 from keystile.core.search import FilterKind
@@ -353,6 +353,7 @@ async def start_email_update(
             "Another Member of the organization is already updating to this email address."
         )
     url = await redirect_urls.resolve(ctx.conn, ctx.project_id, login_redirect_url, RedirectType.LOGIN)
+    link_url = email_links.app_url(url, slug=organization.slug, stytch_token_type="multi_tenant_magic_links")
     token, _ = await tokens.issue(
         ctx,
         TokenKind.B2B_MAGIC_LINK,
@@ -362,10 +363,9 @@ async def start_email_update(
         member_id=member.member_id,
         email_id=member.email_id,
         data={"flow": EMAIL_UPDATE_FLOW, "email_address": email, "from_email_id": member.email_id},
+        link_url=link_url,
     )
-    link = redirect_urls.with_params(
-        url, slug=organization.slug, stytch_token_type="multi_tenant_magic_links", token=token
-    )
+    link = await email_links.emailed_link(ctx, link_url, token)
     await outbox.enqueue(
         ctx,
         messages.EMAIL_UPDATE,
@@ -385,8 +385,12 @@ async def complete_email_update(ctx: Context, member: Row[Any] | None, token_row
     retired. A link is void once the Member is no longer active or its address changed since."""
     data = token_row.data or {}
     email = str(data.get("email_address") or token_row.email)
-    if member is None or member.status != "active" or member.email_id != data.get("from_email_id"):
-        raise errors.UnableToAuthMagicLink()
+    if member is None or member.status != "active":
+        raise errors.UnableToAuthMagicLink("This magic link was revoked: its Member is no longer active.")
+    if member.email_id != data.get("from_email_id"):
+        raise errors.UnableToAuthMagicLink(
+            "This magic link was superseded: the Member's email address changed after it was sent."
+        )
     other = await repository.find_by_email(ctx.conn, ctx.project_id, member.organization_id, email)
     if other is not None and other.member_id != member.member_id:
         raise errors.DuplicateMemberEmail()

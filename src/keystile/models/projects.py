@@ -1,4 +1,4 @@
-from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Index, String, Table, Text, text
+from sqlalchemy import BigInteger, Boolean, Column, ForeignKey, Index, String, Table, Text, text, true
 
 from keystile.models.meta import metadata
 from keystile.models.types import JSONType, UTCDateTime
@@ -15,6 +15,8 @@ projects = Table(
     Column("clock_offset_seconds", BigInteger, nullable=False, server_default=text("0")),
     # ISO country codes the project sends SMS and WhatsApp to; NULL: the default (core/phones.py).
     Column("sms_country_codes", JSONType, nullable=True),
+    # Emailed links go through keystile's redirect page (ADR 0013) unless this is off.
+    Column("email_link_redirect", Boolean, nullable=False, server_default=true()),
 )
 
 project_secrets = Table(

@@ -1,4 +1,4 @@
-from sqlalchemy import Column, ForeignKey, Index, String, Table
+from sqlalchemy import Column, ForeignKey, Index, String, Table, Text
 
 from keystile.models.meta import metadata
 from keystile.models.types import JSONType, UTCDateTime
@@ -22,5 +22,9 @@ tokens = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
     Column("used_at", UTCDateTime, nullable=True),
+    # Where an emailed link leads: the app's URL with its query, without the token (ADR 0013).
+    Column("link_url", Text, nullable=True),
+    # Why a token was made unusable other than by its redemption: revoked, superseded.
+    Column("void_reason", String(16), nullable=True),
     Index("ix_tokens_project_kind_email", "project_id", "kind", "email"),
 )

@@ -6,7 +6,7 @@ import secrets as pysecrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from keystile.config import FileConfig
 from keystile.core import crypto, ids, phones, redirect_urls
@@ -83,9 +83,25 @@ async def revoke_old_secrets(conn: Connection, project_id: str) -> int:
     return await repository.delete_secrets(conn, project_id, except_id=newest)
 
 
+async def set_email_link_redirect(conn: Connection, project_id: str, on: bool) -> None:
+    """Send the project's emailed links through keystile's redirect page (on, the default) or
+    straight to the app (off: universal links on mobile). ADR 0013."""
+    await require_project(conn, project_id)
+    await repository.update_project(conn, project_id, email_link_redirect=on)
+
+
 async def list_projects(conn: Connection) -> list[dict]:
     rows = await repository.all_projects(conn)
-    return [{"project_id": r.project_id, "name": r.name, "live": r.live, "public_token": r.public_token} for r in rows]
+    return [
+        {
+            "project_id": r.project_id,
+            "name": r.name,
+            "live": r.live,
+            "public_token": r.public_token,
+            "email_link_redirect": r.email_link_redirect,
+        }
+        for r in rows
+    ]
 
 
 async def require_project(conn: Connection, project_id: str) -> None:
@@ -157,11 +173,15 @@ async def apply_file_config(conn: Connection, keyring: Keyring, now: datetime, c
                 secret=secret,
                 public_token=p.public_token,
             )
+            if p.email_link_redirect is False:
+                await set_email_link_redirect(conn, p.project_id, False)
             changes.append(f"created project {p.project_id}")
         else:
-            values = {"name": p.name} if p.name and p.name != current.name else {}
+            values: dict[str, Any] = {"name": p.name} if p.name and p.name != current.name else {}
             if p.public_token and p.public_token != current.public_token:
                 values["public_token"] = p.public_token
+            if p.email_link_redirect is not None and p.email_link_redirect != current.email_link_redirect:
+                values["email_link_redirect"] = p.email_link_redirect
             if values:
                 await repository.update_project(conn, p.project_id, **values)
                 changes.append(f"{p.project_id}: set {', '.join(sorted(values))}")

@@ -15,7 +15,7 @@ from keystile.core import emails as email_rules
 from keystile.core import search as searching
 from keystile.core.db import Connection
 from keystile.core.search import Operand
-from keystile.core.tokens import TokenKind
+from keystile.core.tokens import VOID_REVOKED, TokenKind
 from keystile.models.tokens import tokens
 from keystile.models.users import user_emails, users
 from keystile.users.serializers import NAME_FIELDS
@@ -135,7 +135,7 @@ async def void_links(
             tokens.c.kind == TokenKind.CONSUMER_MAGIC_LINK.value,
             tokens.c.used_at.is_(None),
         )
-        .values(used_at=now)
+        .values(used_at=now, void_reason=VOID_REVOKED)
     )
     return result.rowcount or 0
 
