@@ -15,6 +15,9 @@ import re
 import secrets
 from collections.abc import Mapping
 
+from keystile.core import email_links, tokens
+from keystile.core.db import Connection
+
 COOKIE = "keystile_redirect"
 COOKIE_SECONDS = 15 * 60
 
@@ -73,3 +76,10 @@ def may_forward(headers: Mapping[str, str], cookies: Mapping[str, str], form: Ma
         # Sec-Fetch-User; one that sends none (older browsers) is taken at its cookie and nonce.
         return headers.get("sec-fetch-mode") is None or headers.get("sec-fetch-user") == "?1"
     return False
+
+
+async def destination(conn: Connection, public_token: str, token: str) -> str | None:
+    """Where the page forwards: the app's URL with the token, exactly what a direct link gave;
+    None for a token unknown to the project of `public_token`. Never redeems."""
+    link_url = await tokens.link_of(conn, token, public_token)
+    return email_links.forward_url(link_url, token) if link_url is not None else None

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from keystile.core import email_links, tokens
+from keystile.core import email_links
 from keystile.core.schemas import MAX_STRING, unstorable_reason
 from keystile.magic_links import redirect
 
@@ -62,12 +62,11 @@ def _page(
     return resp
 
 
-async def _link_url(request: Request, fields: dict[str, str]) -> str | None:
+async def _destination(request: Request, fields: dict[str, str]) -> str | None:
     if not all(fields.get(k) for k in FIELDS):
         return None
-    state = request.app.state.keystile
-    async with state.transaction() as conn:
-        return await tokens.link_of(conn, fields["token"], fields["public_token"])
+    async with request.app.state.keystile.transaction() as conn:
+        return await redirect.destination(conn, fields["public_token"], fields["token"])
 
 
 def _unknown(request: Request) -> Response:
@@ -91,7 +90,7 @@ def _fields(source: Any) -> dict[str, str]:
 async def show(request: Request) -> Response:
     """Render the page; never redirect from a GET, whoever asks."""
     fields = _fields(request.query_params)
-    if await _link_url(request, fields) is None:
+    if await _destination(request, fields) is None:
         return _unknown(request)
     auto = not redirect.looks_automated(request.headers)
     return _page(request, 200, "Continue to sign in", "Press Continue to sign in.", fields=fields, auto=auto)
@@ -110,11 +109,11 @@ async def forward(request: Request) -> Response:
     body = (await request.body()).decode("utf-8", "replace")
     form = dict(parse_qsl(body, keep_blank_values=True))
     fields = _fields(form)
-    link_url = await _link_url(request, fields)
-    if link_url is None:
+    target = await _destination(request, fields)
+    if target is None:
         return _unknown(request)
     if not redirect.may_forward(request.headers, request.cookies, form):
         return _page(request, 200, "Continue to sign in", "Press Continue to sign in.", fields=fields)
-    resp = RedirectResponse(email_links.forward_url(link_url, fields["token"]), status_code=303, headers=_headers())
+    resp = RedirectResponse(target, status_code=303, headers=_headers())
     resp.delete_cookie(redirect.COOKIE, path=PATH)
     return resp
