@@ -148,7 +148,7 @@ class ProjectConfig(BaseModel):
     public_token: str | None = None
     redirect_urls: list[RedirectURLConfig] = Field(default_factory=list)
     # Emailed links go through keystile's redirect page, which email scanners cannot spend
-    # (ADR 0014); false sends them straight to the app (universal links on mobile). Absent
+    # (ADR 0015); false sends them straight to the app (universal links on mobile). Absent
     # leaves the stored setting as it is (on for a new project).
     email_link_redirect: bool | None = None
     # `[projects.rbac]`: resources, roles and scopes (docs/authorization.md); absent leaves the

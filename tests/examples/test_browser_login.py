@@ -1,5 +1,5 @@
 """The Flask examples log in through a real browser (headless Chromium) with keystile's redirect
-page on (ADR 0014): the browser fills the app's login form, opens the emailed link, and lands
+page on (ADR 0015): the browser fills the app's login form, opens the emailed link, and lands
 on the app signed in: with JavaScript on, without a click on keystile's page; with it off,
 after one click on its Continue button. Each example serves on a port of its own."""
 

@@ -1,4 +1,4 @@
-"""Emailed links go through keystile's redirect page (ADR 0014): what email scanners, link
+"""Emailed links go through keystile's redirect page (ADR 0015): what email scanners, link
 previews and prefetches do there never reaches the app nor spends the token; a browser's click
 (or its script) is forwarded to exactly the URL the app received before the page existed; a
 project can turn the page off. Plus the truthful messages of a token that cannot be used."""

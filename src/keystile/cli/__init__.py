@@ -343,7 +343,7 @@ def projects_email_link_redirect(
         ),
     ],
 ) -> None:
-    """Turn the redirect page of a project's emailed links on or off (ADR 0014)."""
+    """Turn the redirect page of a project's emailed links on or off (ADR 0015)."""
     from keystile.projects import service
 
     _project_or_exit(lambda state: service.set_email_link_redirect(state.conn, project, on))

@@ -1,5 +1,5 @@
 """The links keystile emails: through its redirect page, which email scanners cannot spend
-(ADR 0014), or straight to the app for a project that turned the page off.
+(ADR 0015), or straight to the app for a project that turned the page off.
 
 Either way the app receives the same URL: its redirect URL with its own query, the flow's
 parameters (`slug`, `stytch_token_type`) and the token, in that order.

@@ -1,4 +1,4 @@
-"""What the emailed-link redirect page lets through (ADR 0014): pure decisions over a request's
+"""What the emailed-link redirect page lets through (ADR 0015): pure decisions over a request's
 method, headers and form, so that they can be read and tested apart from the routes.
 
 The page never redeems a token. A GET (or HEAD) only ever renders the page; what forwards to

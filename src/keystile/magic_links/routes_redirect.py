@@ -1,6 +1,6 @@
 """The page every emailed link goes through: /v1/magic_links/redirect, Stytch's path and query
 (`public_token`, `stytch_token_type`, `token`). It forwards a person's browser to the app and
-keeps email scanners, previews and prefetches away from it (ADR 0014, magic_links/redirect.py).
+keeps email scanners, previews and prefetches away from it (ADR 0015, magic_links/redirect.py).
 It never redeems the token: the app does, as it does with a direct link.
 """
 

@@ -15,7 +15,7 @@ projects = Table(
     Column("clock_offset_seconds", BigInteger, nullable=False, server_default=text("0")),
     # ISO country codes the project sends SMS and WhatsApp to; NULL: the default (core/phones.py).
     Column("sms_country_codes", JSONType, nullable=True),
-    # Emailed links go through keystile's redirect page (ADR 0014) unless this is off.
+    # Emailed links go through keystile's redirect page (ADR 0015) unless this is off.
     Column("email_link_redirect", Boolean, nullable=False, server_default=true()),
 )
 

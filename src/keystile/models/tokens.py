@@ -22,7 +22,7 @@ tokens = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
     Column("used_at", UTCDateTime, nullable=True),
-    # Where an emailed link leads: the app's URL with its query, without the token (ADR 0014).
+    # Where an emailed link leads: the app's URL with its query, without the token (ADR 0015).
     Column("link_url", Text, nullable=True),
     # Why a token was made unusable other than by its redemption: revoked, superseded.
     Column("void_reason", String(16), nullable=True),

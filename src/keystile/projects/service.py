@@ -85,7 +85,7 @@ async def revoke_old_secrets(conn: Connection, project_id: str) -> int:
 
 async def set_email_link_redirect(conn: Connection, project_id: str, on: bool) -> None:
     """Send the project's emailed links through keystile's redirect page (on, the default) or
-    straight to the app (off: universal links on mobile). ADR 0014."""
+    straight to the app (off: universal links on mobile). ADR 0015."""
     await require_project(conn, project_id)
     await repository.update_project(conn, project_id, email_link_redirect=on)
 

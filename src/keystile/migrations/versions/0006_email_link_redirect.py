@@ -1,6 +1,6 @@
 """Emailed links go through keystile's redirect page; tokens say why they are void
 
-Every emailed link leads to `/v1/magic_links/redirect` on keystile (ADR 0014), which forwards
+Every emailed link leads to `/v1/magic_links/redirect` on keystile (ADR 0015), which forwards
 a person's browser to the app: the token row keeps where (`link_url`, the app's URL with its
 query, without the token). A project may turn the step off (`projects.email_link_redirect`).
 A token made unusable other than by redemption records why (`void_reason`: revoked or
