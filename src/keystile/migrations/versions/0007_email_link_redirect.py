@@ -6,16 +6,16 @@ query, without the token). A project may turn the step off (`projects.email_link
 A token made unusable other than by redemption records why (`void_reason`: revoked or
 superseded), so an error can say so.
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-03
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
