@@ -53,7 +53,7 @@ def test_consumer_example_with_javascript_lands_signed_in_without_a_click(projec
         link = request_link(page, app_url, "/login", email, inbox)
         page.open(link)
         page.wait_for_url(lambda url: url == f"{app_url}/dashboard", "the app's dashboard")
-        assert email in page.html()
+        page.wait_for("the signed-in page", lambda: email in page.html())
 
 
 def test_consumer_example_without_javascript_lands_signed_in_after_one_click(project, inbox, email):
@@ -64,7 +64,7 @@ def test_consumer_example_without_javascript_lands_signed_in_after_one_click(pro
         assert urlsplit(page.url).path == REDIRECT_PATH  # no script: the page waits for the person
         page.click("form#continue button")
         page.wait_for_url(lambda url: url == f"{app_url}/dashboard", "the app's dashboard")
-        assert email in page.html()
+        page.wait_for("the signed-in page", lambda: email in page.html())
 
 
 def test_b2b_discovery_example_with_javascript_lands_on_the_organization_picker(project, inbox, email):
@@ -72,4 +72,4 @@ def test_b2b_discovery_example_with_javascript_lands_on_the_organization_picker(
         link = request_link(page, app_url, "/", email, inbox)
         page.open(link)
         page.wait_for_url(lambda url: url == f"{app_url}/organizations", "the organization picker")
-        assert email in page.html()
+        page.wait_for("the signed-in page", lambda: email in page.html())
