@@ -456,6 +456,26 @@ OperationRestrictedByOrganizationAuthMethods = _error(
     "operation_restricted_by_organization_auth_methods",
     "This organization's allowed_auth_methods do not allow this authentication method.",
 )
+# MFA (sessions/logins.py): a second factor the organization does not allow, or one alone.
+OperationRestrictedByOrganizationMfaMethods = _error(
+    "OperationRestrictedByOrganizationMfaMethods",
+    403,
+    "operation_restricted_by_organization_mfa_methods",
+    "This organization's allowed_mfa_methods do not allow this MFA method.",
+)
+InsufficientFactors = _error(
+    "InsufficientFactors",
+    400,
+    "insufficient_factors",
+    "A second factor alone is no login: pass the intermediate_session_token of a primary "
+    "authentication, or the session_token or session_jwt of a session of this Member.",
+)
+DefaultMfaMemberMissingFactor = _error(
+    "DefaultMfaMemberMissingFactor",
+    400,
+    "default_mfa_member_missing_factor",
+    "The Member has no registered factor for this default_mfa_method.",
+)
 OrganizationSettingsInvalidClaimedDomain = _error(
     "OrganizationSettingsInvalidClaimedDomain",
     400,

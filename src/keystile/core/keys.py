@@ -77,6 +77,20 @@ class MasterKey:
         raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
         return self._aead.decrypt(raw[:12], raw[12:], None)
 
+    def seal(self, purpose: str, plaintext: str) -> str:
+        """Encrypt another secret that must be read back (a TOTP secret, a recovery code), bound
+        to `purpose` (its kind and owner) as associated data: a stored value copied to another
+        row or kind does not decrypt."""
+        nonce = os.urandom(12)
+        return "v1:" + _b64url(nonce + self._aead.encrypt(nonce, plaintext.encode(), purpose.encode()))
+
+    def unseal(self, purpose: str, stored: str) -> str:
+        version, _, body = stored.partition(":")
+        if version != "v1":
+            raise ValueError("unknown sealed value encoding")
+        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        return self._aead.decrypt(raw[:12], raw[12:], purpose.encode()).decode()
+
     @classmethod
     def from_settings(cls, settings: Any) -> MasterKey:
         """KEYSTILE_MASTER_KEY; in dev mode without one, a key file beside the database.

@@ -13,12 +13,12 @@ from keystile.core.clock import rfc3339
 from keystile.core.context import Context
 from keystile.members import repository as members_repo
 from keystile.members import service as members_service
-from keystile.members.serializers import member_json, role_ids
+from keystile.members.serializers import member_json
 from keystile.organizations import repository as orgs_repo
 from keystile.organizations import service as orgs_service
 from keystile.organizations.repository import settings_of
 from keystile.organizations.serializers import organization_json
-from keystile.sessions import intermediate
+from keystile.sessions import intermediate, logins
 from keystile.sessions import service as sessions
 
 MEMBERSHIP_TYPES = {"active": "active_member", "pending": "pending_member", "invited": "invited_member"}
@@ -63,7 +63,7 @@ def _entry(
             "member": member_json(member, org, (retired or {}).get(member.member_id)) if member else None,
         },
         "primary_required": primary_required(org, member),
-        "mfa_required": None,
+        "mfa_required": logins.mfa_required(org, member),
     }
 
 
@@ -135,35 +135,18 @@ async def member_session_fields(
     *,
     minutes: int | None,
     custom_claims: dict[str, Any] | None,
-    existing_token: str | None = None,
-    existing_jwt: str | None = None,
 ) -> dict[str, Any]:
-    """Start (or extend) the member's session; the fields every B2B authenticate response shares."""
-    row, token = await sessions.start(
+    """The email this intermediate session proved logs the member in, through the one place
+    every login ends (sessions/logins.py): a session, or an intermediate session and
+    `mfa_required`."""
+    return await logins.complete_primary(
         ctx,
-        "b2b",
+        org,
+        member,
         factor=sessions.email_factor(ctx.clock.now(), member.email_id, member.email),
-        minutes=minutes if minutes is not None else sessions.DEFAULT_B2B_MINUTES,
-        member_id=member.member_id,
-        organization_id=org.organization_id,
+        minutes=minutes,
         custom_claims=custom_claims,
-        existing_token=existing_token,
-        existing_jwt=existing_jwt,
     )
-    roles = role_ids(member, org)
-    retired = await members_repo.retired_emails(ctx.conn, ctx.project_id, [member.member_id])
-    return {
-        "member_id": member.member_id,
-        "member": member_json(member, org, retired[member.member_id]),
-        "organization": organization_json(org),
-        "session_token": token,
-        "session_jwt": await sessions.member_jwt(ctx, row, roles, org.slug),
-        "member_session": sessions.member_session_json(row, roles, org.slug),
-        "member_authenticated": True,
-        "intermediate_session_token": "",
-        "mfa_required": None,
-        "primary_required": None,
-    }
 
 
 async def list_organizations(

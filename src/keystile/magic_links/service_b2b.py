@@ -25,7 +25,7 @@ from keystile.members import service as members_service
 from keystile.organizations import repository as orgs_repo
 from keystile.organizations import service as orgs_service
 from keystile.organizations.serializers import organization_json
-from keystile.sessions import intermediate
+from keystile.sessions import intermediate, logins
 from keystile.sessions import service as sessions
 
 MIN_EXPIRATION, MAX_EXPIRATION = 5, 10_080
@@ -375,10 +375,11 @@ async def authenticate(
             "primary_required": required,
         }
     member = await members_service.activate(ctx, member)
-    fields = await discovery.member_session_fields(
+    fields = await logins.complete_primary(
         ctx,
         org,
         member,
+        factor=sessions.email_factor(ctx.clock.now(), member.email_id, member.email),
         minutes=session_duration_minutes,
         custom_claims=session_custom_claims,
         existing_token=session_token,

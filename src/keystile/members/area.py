@@ -10,6 +10,7 @@ area = Area(
     name="members",
     routers=[routes.router],
     errors=[
+        errors.DefaultMfaMemberMissingFactor,
         errors.MemberNotFound,
         errors.DuplicateMemberEmail,
         errors.DuplicateMemberExternalId,

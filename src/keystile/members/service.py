@@ -46,6 +46,7 @@ async def create_member(
     trusted_metadata: dict[str, Any] | None = None,
     untrusted_metadata: dict[str, Any] | None = None,
     is_breakglass: bool = False,
+    mfa_enrolled: bool = False,
 ) -> Row[Any]:
     """Add a Member to an Organization; one per email address per organization."""
     email = emails.validate(email)
@@ -74,6 +75,7 @@ async def create_member(
                 name=name or "",
                 external_id=external_id,
                 email_address_verified=email_verified,
+                mfa_enrolled=mfa_enrolled,
                 is_breakglass=is_breakglass,
                 roles=list(dict.fromkeys(roles or [])),
                 trusted_metadata=trusted_metadata or {},
@@ -122,15 +124,31 @@ def direct_roles(roles: list[str]) -> list[str]:
     return [r for r in dict.fromkeys(roles) if r != "stytch_member"]
 
 
-def reject_unsupported_mfa(
-    *, mfa_phone_number: str | None, mfa_enrolled: bool | None, default_mfa_method: str | None = None
-) -> None:
-    """keystile has no MFA yet: refuse to store MFA settings rather than silently drop them."""
-    if mfa_phone_number or mfa_enrolled or default_mfa_method:
-        raise errors.BadRequest(
-            "keystile does not support MFA yet: mfa_phone_number, mfa_enrolled=true and "
-            "default_mfa_method cannot be set."
-        )
+MFA_METHODS = frozenset({"sms_otp", "totp"})
+
+
+def reject_unsupported_mfa(*, mfa_phone_number: str | None) -> None:
+    """keystile has no SMS factor yet: refuse to store an MFA phone number rather than drop it."""
+    if mfa_phone_number:
+        raise errors.BadRequest("keystile does not support SMS MFA yet: mfa_phone_number cannot be set.")
+
+
+def mfa_settings(
+    member: Row[Any] | None, *, mfa_enrolled: bool | None, default_mfa_method: str | None
+) -> dict[str, Any]:
+    """The columns `mfa_enrolled` and `default_mfa_method` set (stytch.com/docs/b2b/api/update-member):
+    a default method must be one the Member has registered."""
+    values: dict[str, Any] = {}
+    if mfa_enrolled is not None:
+        values["mfa_enrolled"] = mfa_enrolled
+    if default_mfa_method is not None:
+        if default_mfa_method not in MFA_METHODS:
+            raise errors.InvalidArgument("default_mfa_method must be sms_otp or totp.")
+        registered = default_mfa_method == "totp" and member is not None and member.totp_registration_id
+        if not registered:
+            raise errors.DefaultMfaMemberMissingFactor()
+        values["default_mfa_method"] = default_mfa_method
+    return values
 
 
 async def update_member(
@@ -145,11 +163,13 @@ async def update_member(
     external_id: str | None = None,
     email_address: str | None = None,
     unlink_email: bool | None = None,
+    mfa_enrolled: bool | None = None,
+    default_mfa_method: str | None = None,
 ) -> Row[Any]:
     """Update a Member (stytch.com/docs/b2b/api/update-member): absent fields stay unchanged,
     metadata merges at the top level, `roles` replaces the direct roles. A replaced email
     address is retired (kept on the Member, unusable by others) unless `unlink_email`."""
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = mfa_settings(member, mfa_enrolled=mfa_enrolled, default_mfa_method=default_mfa_method)
     if name is not None:
         values["name"] = name
     if trusted_metadata is not None:

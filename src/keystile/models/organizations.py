@@ -52,6 +52,10 @@ members = Table(
     Column("roles", JSONType, nullable=False, default=list),  # directly assigned role ids
     Column("trusted_metadata", JSONType, nullable=False, default=dict),
     Column("untrusted_metadata", JSONType, nullable=False, default=dict),
+    # MFA (Member.mfa_enrolled, default_mfa_method, totp_registration_id: the verified TOTP).
+    Column("mfa_enrolled", Boolean, nullable=False, default=False, server_default=text("false")),
+    Column("default_mfa_method", String(16), nullable=False, default="", server_default=""),
+    Column("totp_registration_id", String(80), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     # One live membership per email per organization; a deleted member's address is free again.

@@ -30,6 +30,8 @@ area = Area(
         errors.SessionAuthorizationError,
         errors.ProjectNotFound,
         errors.IntermediateSessionNotFound,
+        errors.OperationRestrictedByOrganizationMfaMethods,
+        errors.InsufficientFactors,
     ],
     id_prefixes=["member-session", "session"],
     token_kinds=[TokenKind.INTERMEDIATE_SESSION],

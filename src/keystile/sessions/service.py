@@ -111,8 +111,12 @@ async def start(
     existing_token: str | None = None,
     existing_jwt: str | None = None,
     attributes: dict[str, str] | None = None,
+    prior_factors: list[dict[str, Any]] | None = None,
 ) -> tuple[SessionRow, str]:
     """Start a session, or extend the caller's existing one for the same subject.
+
+    `prior_factors`: factors proven before this one in the same login (an intermediate
+    session's primary factor, when `factor` is its second).
 
     `attributes` ({ip_address, user_agent}) describe the end user as the app reports them;
     the request's own headers describe the app's backend, so they are not used.
@@ -150,7 +154,7 @@ async def start(
         member_id=member_id,
         organization_id=organization_id,
         user_id=user_id,
-        authentication_factors=[factor],
+        authentication_factors=[*(prior_factors or []), factor],
         custom_claims=merge_custom_claims({}, custom_claims),
         attributes={
             "ip_address": (attributes or {}).get("ip_address") or "",

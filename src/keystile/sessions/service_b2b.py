@@ -15,11 +15,10 @@ from keystile.core.db import Record
 from keystile.core.policy import granting_roles
 from keystile.members import repository as members_repo
 from keystile.members import service as members_service
-from keystile.members.serializers import role_ids
 from keystile.organizations import repository as orgs_repo
 from keystile.organizations.repository import settings_of
 from keystile.organizations.serializers import organization_json
-from keystile.sessions import intermediate, service
+from keystile.sessions import intermediate, logins, service
 
 
 async def authorize(
@@ -114,25 +113,6 @@ async def exchange(
             "mfa_required": None,
         }
     member = await members_service.activate(ctx, member)
-    row, token = await service.start(
-        ctx,
-        "b2b",
-        factor=factors[-1],
-        minutes=minutes or service.DEFAULT_B2B_MINUTES,
-        member_id=member.member_id,
-        organization_id=organization.organization_id,
-        custom_claims=custom_claims,
+    return await logins.complete_primary(
+        ctx, organization, member, factor=factors[-1], minutes=minutes, custom_claims=custom_claims
     )
-    roles = role_ids(member, organization)
-    return {
-        "member_id": member.member_id,
-        "session_token": token,
-        "session_jwt": await service.member_jwt(ctx, row, roles, organization.slug),
-        "member_session": service.member_session_json(row, roles, organization.slug),
-        "member": await members_service.member_view(ctx, member, organization),
-        "organization": organization_json(organization),
-        "member_authenticated": True,
-        "intermediate_session_token": "",
-        "primary_required": None,
-        "mfa_required": None,
-    }
