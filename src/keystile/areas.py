@@ -19,7 +19,9 @@ from keystile.members.area import area as members
 from keystile.organizations.area import area as organizations
 from keystile.projects.area import area as projects
 from keystile.rbac.area import area as rbac
+from keystile.recovery_codes.area import area as recovery_codes
 from keystile.sessions.area import area as sessions
+from keystile.totps.area import area as totps
 from keystile.users.area import area as users
 
 AREAS: tuple[Area, ...] = (
@@ -34,6 +36,8 @@ AREAS: tuple[Area, ...] = (
     debug,
     impersonation,
     clock,
+    totps,
+    recovery_codes,
 )
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pyotp
 import pytest
 import stytch
 from stytch.b2b.models.sessions import AuthorizationCheck
@@ -339,6 +340,46 @@ async def test_b2b_rbac(b2b, inbox, project, server):
 
 
 # --- consumer -----------------------------------------------------------------------------
+
+
+async def test_b2b_totps(b2b, inbox):
+    admin = await signed_up(b2b, inbox, new_email(), mfa_policy="REQUIRED_FOR_ALL")
+    assert admin.member_authenticated is False and admin.mfa_required is not None
+    org_id, member_id = admin.organization.organization_id, admin.member_id
+    created = await b2b.totps.create_async(
+        organization_id=org_id, member_id=member_id, intermediate_session_token=admin.intermediate_session_token
+    )
+    assert created.qr_code.startswith("data:image/png;base64,") and len(created.recovery_codes) == 10
+    done = await b2b.totps.authenticate_async(
+        organization_id=org_id,
+        member_id=member_id,
+        code=pyotp.TOTP(created.secret).now(),
+        intermediate_session_token=admin.intermediate_session_token,
+    )
+    assert [f.type for f in done.member_session.authentication_factors] == ["magic_link", "totp"]
+    deleted = await b2b.organizations.members.delete_totp_async(organization_id=org_id, member_id=member_id)
+    assert deleted.member.totp_registration_id == ""
+    migrated = await b2b.totps.migrate_async(
+        organization_id=org_id, member_id=member_id, secret=pyotp.random_base32(32), recovery_codes=[]
+    )
+    assert migrated.member.totp_registration_id == migrated.totp_registration_id
+    assert len(migrated.recovery_codes) == 10
+
+
+async def test_b2b_recovery_codes(b2b, inbox):
+    admin = await signed_up(b2b, inbox, new_email())
+    org_id, member_id = admin.organization.organization_id, admin.member_id
+    await b2b.totps.migrate_async(
+        organization_id=org_id, member_id=member_id, secret=pyotp.random_base32(32), recovery_codes=[]
+    )
+    codes = (await b2b.recovery_codes.get_async(organization_id=org_id, member_id=member_id)).recovery_codes
+    rotated = (await b2b.recovery_codes.rotate_async(organization_id=org_id, member_id=member_id)).recovery_codes
+    assert len(rotated) == 10 and not set(rotated) & set(codes)
+    recovered = await b2b.recovery_codes.recover_async(
+        organization_id=org_id, member_id=member_id, recovery_code=rotated[0], session_token=admin.session_token
+    )
+    assert recovered.recovery_codes_remaining == 9
+    assert recovered.member_session.authentication_factors[-1].type == "recovery_codes"
 
 
 async def test_consumer_magic_links(consumer, inbox):

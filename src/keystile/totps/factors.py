@@ -1,0 +1,3 @@
+from keystile.core.area import Factor
+
+TOTP = Factor("totp", "authenticator_app")
