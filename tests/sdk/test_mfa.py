@@ -302,6 +302,36 @@ class TestTotpAuthenticate:
         # Even the right code waits for the window.
         assert error_of(lambda: b2b.totps.authenticate(**kwargs, code=code(created.secret))).status_code == 429
 
+    def test_concurrent_authenticates_of_one_code_give_one_success(self, b2b, inbox, project):
+        org = make_org(b2b, inbox)
+        _, resp = member_login(b2b, inbox, org.organization_id)
+        secret = pyotp.random_base32(32)
+        b2b.totps.migrate(
+            organization_id=org.organization_id, member_id=resp.member_id, secret=secret, recovery_codes=[]
+        )
+        one = code(secret)
+
+        def attempt(_: int) -> int:
+            with requests.Session() as session:
+                client = stytch.B2BClient(
+                    project.project_id, project.secret, environment=project.server.base_url, sync_session=session
+                )
+                try:
+                    client.totps.authenticate(
+                        organization_id=org.organization_id,
+                        member_id=resp.member_id,
+                        code=one,
+                        session_token=resp.session_token,
+                    )
+                    return 200
+                except StytchError as exc:
+                    return exc.details.status_code
+
+        with ThreadPoolExecutor(max_workers=10) as pool:
+            results = list(pool.map(attempt, range(10)))
+        assert results.count(200) == 1
+        assert set(results) <= {200, 401, 429}
+
 
 class TestTotpRegistration:
     def test_create_returns_a_secret_a_png_qr_code_and_ten_recovery_codes(self, b2b, inbox):
@@ -414,6 +444,30 @@ class TestRecoveryCodes:
             for _ in range(6)
         ]
         assert statuses == [401] * 5 + [429]
+
+    def test_another_projects_secret_cannot_read_the_codes(self, b2b, inbox, other_project):
+        org = mfa_org(b2b, inbox)
+        _, _, done, _ = enrolled(b2b, inbox, org.organization_id)
+        with requests.Session() as session:
+            neighbour = stytch.B2BClient(
+                other_project.project_id,
+                other_project.secret,
+                environment=other_project.server.base_url,
+                sync_session=session,
+            )
+            for call in (
+                lambda: neighbour.recovery_codes.get(organization_id=org.organization_id, member_id=done.member_id),
+                lambda: neighbour.recovery_codes.rotate(organization_id=org.organization_id, member_id=done.member_id),
+                lambda: neighbour.totps.create(organization_id=org.organization_id, member_id=done.member_id),
+                lambda: neighbour.organizations.members.delete_totp(
+                    organization_id=org.organization_id, member_id=done.member_id
+                ),
+            ):
+                assert error_of(call).error_type == "organization_not_found"
+        assert (
+            len(b2b.recovery_codes.get(organization_id=org.organization_id, member_id=done.member_id).recovery_codes)
+            == 10
+        )
 
     def test_concurrent_recovers_of_one_code_give_one_success(self, b2b, inbox, project):
         org = mfa_org(b2b, inbox)
