@@ -250,3 +250,15 @@ class TestNodeTestClock:
             "theirs magicLinks.authenticate",
             "theirs sessions.authenticate",
         ]
+
+
+class TestNodeB2BMfa:
+    def test_a_totp_and_a_recovery_code_complete_an_mfa_login(self, node, server):
+        summary = run_script(node, make_project(server), "b2b_mfa.mjs")
+
+        assert summary["ok"] is True, summary
+        assert summary["factors"] == ["magic_link", "totp"]
+        assert summary["totp_registration_id"].startswith("member-totp-test-")
+        assert summary["stepped_factors"] == ["magic_link", "totp", "recovery_codes"]
+        assert summary["recovery_codes_remaining"] == 9
+        assert summary["steps"][-1] == "recoveryCodes.recover (used code)"
