@@ -12,9 +12,10 @@ import pyotp
 import pytest
 import requests
 import stytch
+from stytch.b2b.models.organizations_members import DeleteTOTPRequestOptions
 from stytch.core.response_base import StytchError
 
-from tests.flows import add_member, discover, discovery_signup, error_of, error_type, login, make_org, new_email
+from tests.flows import acting, add_member, discover, discovery_signup, error_of, error_type, login, make_org, new_email
 
 
 def code(secret: str, offset_steps: int = 0) -> str:
@@ -374,6 +375,25 @@ class TestTotpRegistration:
             session_token=resp.session_token,
         )
         assert stepped.member_session.authentication_factors[-1].type == "totp"
+
+    def test_delete_totp_with_a_member_session_needs_the_wildcard_on_members(self, b2b, inbox):
+        admin = discovery_signup(b2b, inbox, new_email("admin"))
+        org_id = admin.organization.organization_id
+        bob = add_member(b2b, inbox, org_id)
+        b2b.totps.migrate(
+            organization_id=org_id, member_id=bob.member_id, secret=pyotp.random_base32(32), recovery_codes=[]
+        )
+        as_bob = acting(DeleteTOTPRequestOptions, bob)
+        caught = error_of(
+            lambda: b2b.organizations.members.delete_totp(
+                organization_id=org_id, member_id=bob.member_id, method_options=as_bob
+            )
+        )
+        assert caught.status_code == 403
+        deleted = b2b.organizations.members.delete_totp(
+            organization_id=org_id, member_id=bob.member_id, method_options=acting(DeleteTOTPRequestOptions, admin)
+        )
+        assert deleted.member.totp_registration_id == ""
 
     def test_delete_totp_of_a_member_without_one_is_not_found(self, b2b, inbox):
         org = make_org(b2b, inbox)

@@ -27,7 +27,7 @@ from keystile.organizations.serializers import organization_json
 from keystile.recovery_codes import service as recovery_codes
 from keystile.sessions import logins
 from keystile.sessions import service as sessions
-from keystile.totps import errors, factors, repository
+from keystile.totps import errors, factors, guards, repository
 
 STEP_SECONDS = 30
 DRIFT_STEPS = 1
@@ -265,6 +265,7 @@ async def delete_totp(ctx: Context, organization_ref: str, member_ref: str) -> d
     """Delete the Member's registration and its recovery codes
     (stytch.com/docs/b2b/api/delete-member-mfa-totp). Sessions holding the factor live on."""
     organization, member = await _member(ctx, organization_ref, member_ref)
+    await guards.delete_totp(ctx, organization.organization_id)
     if not member.totp_registration_id:
         pending = await repository.current(ctx.conn, ctx.project_id, member.member_id, ctx.clock.now())
         if pending is None:
