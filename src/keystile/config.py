@@ -31,11 +31,11 @@ class Settings(BaseSettings):
     port: int = 4010
     public_url: str | None = None
     smtp_url: str | None = None
-    # SMS and WhatsApp by Twilio's Messages API (core/twilio.py, README "Text messages"), e.g.
+    # SMS and WhatsApp by Twilio's Messages API (core/twilio.py, docs/configuration.md "Text messages"), e.g.
     # twilio://ACCOUNT_SID:AUTH_TOKEN@api.twilio.com?from=%2B15017122661
     sms_url: SecretStr | None = None
     redis_url: str | None = None
-    # Rate limits (`limits` notation, `;` between windows; empty disables one). README, "Rate limits".
+    # Rate limits (`limits` notation, `;` between windows; empty disables one). docs/configuration.md, "Rate limits".
     # No project-wide cap unless the operator sets one; the abuse limits are on.
     rate_limit_project: str = ""
     rate_limit_email: str = "20/hour;50/day"
@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     @field_validator("sms_url")
     @classmethod
     def _twilio_url(cls, value: SecretStr | None) -> SecretStr | None:
-        """Refused at start-up, not at the first text: the format is README's "Text messages"."""
+        """Refused at start-up, not at the first text: the format is docs/configuration.md's "Text messages"."""
         if value is not None and value.get_secret_value():
             from keystile.core.twilio import TwilioTarget
 

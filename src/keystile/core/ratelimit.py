@@ -27,7 +27,7 @@ errors each limit names count against it):
 Counters live in Redis when `KEYSTILE_REDIS_URL` is set, so every worker and every host
 shares them; otherwise in the process (each worker then counts alone). The strategy is
 the sliding window counter of the `limits` library: constant memory per key, no burst at
-window edges. README "Rate limits" lists the settings.
+window edges. docs/configuration.md "Rate limits" lists the settings.
 
 If Redis cannot be reached the request is let through and the failure logged: an outage
 of the rate limiter must not become an outage of every login.
