@@ -11,7 +11,7 @@ from cryptography.exceptions import InvalidTag
 
 from keystile.core.keys import MasterKey
 from keystile.recovery_codes.service import code_hash, new_code
-from keystile.totps.service import matching_step
+from keystile.totps.codes import matching_step
 
 SECRET = pyotp.random_base32(32)
 NOW = 1_800_000_015.0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from keystile.core.area import Area
-from keystile.totps import errors, factors, routes, service
+from keystile.totps import codes, errors, factors, routes
 
 area = Area(
     name="totps",
@@ -15,6 +15,6 @@ area = Area(
         errors.TotpCodeAlreadyAuthenticated,
     ],
     id_prefixes=["member-totp"],
-    rate_limits=[service.FAILURES],
+    rate_limits=[codes.FAILURES],
     factors=[factors.TOTP],
 )

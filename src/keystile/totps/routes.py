@@ -48,7 +48,7 @@ async def authenticate(body: AuthenticateRequest, ctx: Ctx) -> JSON:
 @router.post("/v1/b2b/totp/migrate")
 async def migrate(body: MigrateRequest, ctx: Ctx) -> JSON:
     result = await service.migrate(
-        ctx, body.organization_id, body.member_id, secret=body.secret, codes=body.recovery_codes or []
+        ctx, body.organization_id, body.member_id, secret=body.secret, recovery=body.recovery_codes or []
     )
     return ok(ctx.request_id, **result)
 

@@ -1,24 +1,14 @@
 """B2B TOTP (stytch.com/docs/b2b/api/totp-overview): a Member's authenticator app as a second
-factor. The secret is encrypted with the master key; codes are 6 digits over 30 seconds
-(RFC 6238, SHA-1, as authenticator apps expect), one step of drift either way is accepted,
-and a code is never accepted twice."""
+factor. What B2B and consumer TOTP share (codes, secrets, the rate limit) is in codes.py."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hmac
-from datetime import timedelta
 from typing import Any
 
-import pyotp
-import segno
 from sqlalchemy.engine import Row
 
 from keystile import errors as shared
-from keystile.core import ids, ratelimit
 from keystile.core.context import Context
-from keystile.core.ratelimit import Limit
 from keystile.members import repository as members_repo
 from keystile.members import service as members_service
 from keystile.organizations import repository as orgs_repo
@@ -27,56 +17,10 @@ from keystile.organizations.serializers import organization_json
 from keystile.recovery_codes import service as recovery_codes
 from keystile.sessions import logins
 from keystile.sessions import service as sessions
-from keystile.totps import errors, factors, guards, repository
+from keystile.totps import codes, errors, factors, guards, repository
 
-STEP_SECONDS = 30
-DRIFT_STEPS = 1
 DEFAULT_EXPIRATION_MINUTES = 60  # an unverified registration, until a first code proves it
-MIN_EXPIRATION, MAX_EXPIRATION = 5, 1440
-# Wrong codes per Member: a 6-digit code is guessable, so only a few tries, then 429.
-FAILURES = Limit(
-    "totp_failures",
-    "5/15 minutes;20/day",
-    failures=(errors.UnableToAuthenticateTotp, errors.TotpCodeAlreadyAuthenticated),
-)
 ENROLLMENT = frozenset({"enroll", "unenroll"})
-SECRET_MESSAGE = "secret must be a base32 TOTP secret of at least 16 characters."
-
-
-def _purpose(ctx: Context, member_id: str, registration_id: str) -> str:
-    return f"totp:{ctx.project_id}:{member_id}:{registration_id}"
-
-
-def qr_code(uri: str) -> str:
-    """The provisioning URI as a PNG data URL, in the form Stytch returns
-    (`data:image/png;base64, iVBOR…`)."""
-    data = segno.make(uri, error="m").png_data_uri(scale=4, border=4)
-    return data.replace("data:image/png;base64,", "data:image/png;base64, ", 1)
-
-
-def check_secret(secret: str) -> str:
-    cleaned = secret.replace(" ", "").upper()
-    try:
-        raw = base64.b32decode(cleaned + "=" * (-len(cleaned) % 8))
-    except (binascii.Error, ValueError):
-        raise shared.InvalidArgument(SECRET_MESSAGE) from None
-    if len(raw) < 10:
-        raise shared.InvalidArgument(SECRET_MESSAGE)
-    return cleaned
-
-
-def matching_step(secret: str, code: str, now_seconds: float) -> int | None:
-    """The time step within one step of now whose code is `code`, or None."""
-    code = code.strip()
-    if len(code) != 6 or not code.isdigit():
-        return None
-    totp = pyotp.TOTP(secret, interval=STEP_SECONDS)
-    current = int(now_seconds // STEP_SECONDS)
-    found = None
-    for step in range(current - DRIFT_STEPS, current + DRIFT_STEPS + 1):
-        if hmac.compare_digest(totp.at(step * STEP_SECONDS), code):
-            found = step
-    return found
 
 
 async def _member(ctx: Context, organization_ref: str, member_ref: str) -> tuple[Row[Any], Row[Any]]:
@@ -128,30 +72,20 @@ async def create(
     if member.totp_registration_id:
         raise errors.ActiveTotpExists()
     minutes = DEFAULT_EXPIRATION_MINUTES if expiration_minutes is None else expiration_minutes
-    if not MIN_EXPIRATION <= minutes <= MAX_EXPIRATION:
-        raise shared.InvalidArgument(f"expiration_minutes must be between {MIN_EXPIRATION} and {MAX_EXPIRATION}.")
-    await repository.delete_for(ctx.conn, ctx.project_id, member.member_id, pending_only=True)
-    registration_id = ids.new_id("member-totp", ctx.live)
-    secret = pyotp.random_base32(32)
-    now = ctx.clock.now()
-    await repository.create(
-        ctx.conn,
-        totp_registration_id=registration_id,
-        project_id=ctx.project_id,
+    codes.check_expiration(minutes)
+    registration_id, secret = await codes.register(
+        ctx,
+        "b2b",
+        member.member_id,
+        prefix="member-totp",
+        expiration_minutes=minutes,
         organization_id=organization.organization_id,
-        member_id=member.member_id,
-        secret=ctx.state.keyring.master.seal(_purpose(ctx, member.member_id, registration_id), secret),
-        verified=False,
-        last_step=0,
-        created_at=now,
-        expires_at=now + timedelta(minutes=minutes),
     )
-    uri = pyotp.TOTP(secret, interval=STEP_SECONDS).provisioning_uri(name=member.email, issuer_name=organization.name)
     return {
         "member_id": member.member_id,
         "totp_registration_id": registration_id,
         "secret": secret,
-        "qr_code": qr_code(uri),
+        "qr_code": codes.provisioning_qr_code(secret, name=member.email, issuer=organization.name),
         "recovery_codes": await recovery_codes.store(ctx, member.member_id),
         "member": await members_service.member_view(ctx, member, organization),
         "organization": organization_json(organization),
@@ -159,32 +93,25 @@ async def create(
 
 
 async def migrate(
-    ctx: Context, organization_ref: str, member_ref: str, *, secret: str, codes: list[str]
+    ctx: Context, organization_ref: str, member_ref: str, *, secret: str, recovery: list[str]
 ) -> dict[str, Any]:
     """Import a TOTP secret (and recovery codes) from another system, verified at once
     (stytch.com/docs/b2b/api/migrate-totp); without codes, ten are minted."""
     organization, member = await _member(ctx, organization_ref, member_ref)
     if member.totp_registration_id:
         raise errors.ActiveTotpExists()
-    secret = check_secret(secret)
-    await repository.delete_for(ctx.conn, ctx.project_id, member.member_id, pending_only=True)
-    registration_id = ids.new_id("member-totp", ctx.live)
-    await repository.create(
-        ctx.conn,
-        totp_registration_id=registration_id,
-        project_id=ctx.project_id,
+    registration_id, _ = await codes.register(
+        ctx,
+        "b2b",
+        member.member_id,
+        prefix="member-totp",
+        secret=codes.check_secret(secret),
         organization_id=organization.organization_id,
-        member_id=member.member_id,
-        secret=ctx.state.keyring.master.seal(_purpose(ctx, member.member_id, registration_id), secret),
-        verified=True,
-        last_step=0,
-        created_at=ctx.clock.now(),
-        expires_at=None,
     )
     member = await members_repo.update(
         ctx.conn, ctx.project_id, member.member_id, totp_registration_id=registration_id, updated_at=ctx.clock.now()
     )
-    stored = await recovery_codes.store(ctx, member.member_id, codes)
+    stored = await recovery_codes.store(ctx, member.member_id, recovery)
     return {
         "member_id": member.member_id,
         "member": await members_service.member_view(ctx, member, organization),
@@ -220,15 +147,7 @@ async def authenticate(
     registration = await repository.current(ctx.conn, ctx.project_id, member.member_id, now)
     if registration is None:
         raise errors.TotpNotFound()
-    secret = ctx.state.keyring.master.unseal(
-        _purpose(ctx, member.member_id, registration.totp_registration_id), registration.secret
-    )
-    async with ratelimit.guard(ctx, (FAILURES, member.member_id)):
-        step = matching_step(secret, code, now.timestamp())
-        if step is None:
-            raise errors.UnableToAuthenticateTotp()
-        if not await repository.accept_step(ctx.conn, ctx.project_id, registration.totp_registration_id, step):
-            raise errors.TotpCodeAlreadyAuthenticated()
+    await codes.verify(ctx, "b2b", member.member_id, registration, code)
     changes: dict[str, Any] = {}
     if member.totp_registration_id != registration.totp_registration_id:
         changes["totp_registration_id"] = registration.totp_registration_id
