@@ -382,6 +382,24 @@ async def test_b2b_recovery_codes(b2b, inbox):
     assert recovered.member_session.authentication_factors[-1].type == "recovery_codes"
 
 
+async def test_consumer_totps(consumer):
+    user_id = (await consumer.users.create_async(email=new_email("totp"))).user_id
+    created = await consumer.totps.create_async(user_id=user_id)
+    assert created.qr_code.startswith("data:image/png;base64,") and len(created.recovery_codes) == 10
+    done = await consumer.totps.authenticate_async(
+        user_id=user_id, totp_code=pyotp.TOTP(created.secret).now(), session_duration_minutes=30
+    )
+    assert [f.type for f in done.session.authentication_factors] == ["totp"]
+    listed = await consumer.totps.recovery_codes_async(user_id=user_id)
+    assert listed.totps[0].recovery_codes == created.recovery_codes
+    recovered = await consumer.totps.recover_async(
+        user_id=user_id, recovery_code=created.recovery_codes[0], session_token=done.session_token
+    )
+    assert [f.type for f in recovered.session.authentication_factors] == ["totp", "recovery_codes"]
+    deleted = await consumer.users.delete_totp_async(totp_id=created.totp_id)
+    assert deleted.user.totps == []
+
+
 async def test_consumer_magic_links(consumer, inbox):
     email = new_email("user")
     created = await consumer.magic_links.email.login_or_create_async(email=email)

@@ -33,3 +33,32 @@ class MigrateRequest(RequestModel):
     member_id: str
     secret: str
     recovery_codes: list[str] | None = None
+
+
+class ConsumerCreateRequest(RequestModel):
+    user_id: str
+    expiration_minutes: int | None = None
+
+
+class ConsumerAuthenticateRequest(RequestModel):
+    user_id: str
+    totp_code: str
+    session_token: str | None = None
+    session_duration_minutes: int | None = None
+    session_jwt: JwtStr | None = None
+    session_custom_claims: dict[str, Any] | None = None
+    telemetry_id: str | None = None
+
+
+class ConsumerRecoveryCodesRequest(RequestModel):
+    user_id: str
+
+
+class ConsumerRecoverRequest(RequestModel):
+    user_id: str
+    recovery_code: str
+    session_token: str | None = None
+    session_duration_minutes: int | None = None
+    session_jwt: JwtStr | None = None
+    session_custom_claims: dict[str, Any] | None = None
+    telemetry_id: str | None = None

@@ -17,6 +17,7 @@ from keystile.core.db import Connection
 from keystile.core.search import Operand
 from keystile.core.tokens import VOID_REVOKED, TokenKind
 from keystile.models.tokens import tokens
+from keystile.models.totps import user_totps
 from keystile.models.users import user_emails, users
 from keystile.users.serializers import NAME_FIELDS
 
@@ -47,6 +48,29 @@ async def emails_of(conn: Connection, project_id: str, user_ids: Iterable[str]) 
         select(user_emails)
         .where(user_emails.c.project_id == project_id, user_emails.c.user_id.in_(ids))
         .order_by(user_emails.c.created_at, user_emails.c.email_id)
+    )
+    for row in rows:
+        found[row.user_id].append(row)
+    return found
+
+
+async def totps_of(
+    conn: Connection, project_id: str, user_ids: Iterable[str], now: datetime
+) -> dict[str, list[Row[Any]]]:
+    """The users' TOTPs as the User object lists them: verified ones and pending ones not yet
+    expired. The totps area writes `user_totps`; the User object, below it, only reads it."""
+    ids = list(user_ids)
+    found: dict[str, list[Row[Any]]] = {user_id: [] for user_id in ids}
+    if not ids:
+        return found
+    rows = await conn.execute(
+        select(user_totps.c.user_id, user_totps.c.totp_registration_id, user_totps.c.verified)
+        .where(
+            user_totps.c.project_id == project_id,
+            user_totps.c.user_id.in_(ids),
+            or_(user_totps.c.verified.is_(True), user_totps.c.expires_at > now),
+        )
+        .order_by(user_totps.c.created_at, user_totps.c.totp_registration_id)
     )
     for row in rows:
         found[row.user_id].append(row)

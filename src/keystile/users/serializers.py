@@ -20,9 +20,10 @@ def email_json(row: Record) -> dict[str, Any]:
     return {"email_id": row.email_id, "email": row.email, "verified": row.verified}
 
 
-def user_json(row: Record, emails: Sequence[Record]) -> dict[str, Any]:
-    """Every required field of `User`; keystile has no phones, WebAuthn, OAuth, TOTP,
-    wallets, biometrics or passwords for consumers yet, so those are empty."""
+def user_json(row: Record, emails: Sequence[Record], totps: Sequence[Record] = ()) -> dict[str, Any]:
+    """Every required field of `User`; keystile has no phones, WebAuthn, OAuth, wallets,
+    biometrics or passwords for consumers yet, so those are empty. `totps`: rows of
+    `repository.totps_of`."""
     return {
         "user_id": row.user_id,
         "emails": [email_json(e) for e in emails],
@@ -30,7 +31,7 @@ def user_json(row: Record, emails: Sequence[Record]) -> dict[str, Any]:
         "phone_numbers": [],
         "webauthn_registrations": [],
         "providers": [],
-        "totps": [],
+        "totps": [{"totp_id": t.totp_registration_id, "verified": t.verified} for t in totps],
         "crypto_wallets": [],
         "biometric_registrations": [],
         "is_locked": False,

@@ -68,7 +68,8 @@ async def load(ctx: Context, user_id: str) -> Row[Any]:
 
 async def user_body(ctx: Context, row: Row[Any]) -> dict[str, Any]:
     found = await repository.emails_of(ctx.conn, ctx.project_id, [row.user_id])
-    return user_json(row, found[row.user_id])
+    totps = await repository.totps_of(ctx.conn, ctx.project_id, [row.user_id], ctx.clock.now())
+    return user_json(row, found[row.user_id], totps[row.user_id])
 
 
 async def _insert_email(
@@ -295,4 +296,5 @@ async def search_users(
     page_size = search.check_limit(limit, SEARCH_PREFIX)
     page, total, next_cursor = await repository.search(ctx.conn, ctx.project_id, query, cursor=cursor, limit=page_size)
     found = await repository.emails_of(ctx.conn, ctx.project_id, [r.user_id for r in page])
-    return [user_json(r, found[r.user_id]) for r in page], total, next_cursor
+    totps = await repository.totps_of(ctx.conn, ctx.project_id, [r.user_id for r in page], ctx.clock.now())
+    return [user_json(r, found[r.user_id], totps[r.user_id]) for r in page], total, next_cursor
