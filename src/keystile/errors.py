@@ -476,6 +476,13 @@ DefaultMfaMemberMissingFactor = _error(
     "default_mfa_member_missing_factor",
     "The Member has no registered factor for this default_mfa_method.",
 )
+MemberPhoneNumberAlreadySet = _error(
+    "MemberPhoneNumberAlreadySet",
+    400,
+    "member_phone_number_already_set",
+    "The Member already has a different MFA phone number: delete it first "
+    "(organizations.members.delete_mfa_phone_number).",
+)
 OrganizationSettingsInvalidClaimedDomain = _error(
     "OrganizationSettingsInvalidClaimedDomain",
     400,

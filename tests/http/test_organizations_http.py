@@ -199,17 +199,16 @@ class TestBadInput:
         resp = call(project, "POST", "/v1/b2b/organizations/search", json=body)
         assert_envelope(resp, 400, "organization_search_invalid_operator")
 
-    def test_member_mfa_phone_is_refused_not_dropped(self, project, org):
-        resp = call(
-            project,
-            "POST",
-            f"/v1/b2b/organizations/{org['organization_id']}/members",
-            json={"email_address": "ada@acme.test", "mfa_phone_number": "+15555550100"},
-        )
-        assert_envelope(resp, 400, "bad_request")
+    def test_member_mfa_phone_is_stored_as_e164_or_refused(self, project, org):
+        path = f"/v1/b2b/organizations/{org['organization_id']}/members"
+        resp = call(project, "POST", path, json={"email_address": "ada@acme.test", "mfa_phone_number": "+1 555 0100"})
+        assert_envelope(resp, 400, "invalid_phone_number")
         body = {"organization_ids": [org["organization_id"]]}
         search = call(project, "POST", "/v1/b2b/organizations/members/search", json=body).json()
         assert search["results_metadata"]["total"] == 0
+        typed = {"email_address": "ada@acme.test", "mfa_phone_number": "+1 (202) 555-0142"}
+        member = call(project, "POST", path, json=typed).json()["member"]
+        assert (member["mfa_phone_number"], member["mfa_phone_number_verified"]) == ("+12025550142", False)
 
 
 class TestSdkEncodings:

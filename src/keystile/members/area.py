@@ -11,6 +11,7 @@ area = Area(
     routers=[routes.router],
     errors=[
         errors.DefaultMfaMemberMissingFactor,
+        errors.MemberPhoneNumberAlreadySet,
         errors.MemberNotFound,
         errors.DuplicateMemberEmail,
         errors.DuplicateMemberExternalId,

@@ -81,7 +81,6 @@ async def create_member(organization_id: str, body: CreateRequest, ctx: Ctx) -> 
     organization = await orgs_service.get(ctx, organization_id)
     await guards.member_create(ctx, organization, body)
     await check_role_ids(ctx, organization, body.roles)
-    service.reject_unsupported_mfa(mfa_phone_number=body.mfa_phone_number)
     if body.external_id is not None:
         validate_external_id(body.external_id, "external_id")
     member = await service.create_member(
@@ -96,6 +95,7 @@ async def create_member(organization_id: str, body: CreateRequest, ctx: Ctx) -> 
         untrusted_metadata=body.untrusted_metadata,
         is_breakglass=bool(body.is_breakglass),
         mfa_enrolled=bool(body.mfa_enrolled),
+        mfa_phone_number=body.mfa_phone_number,
     )
     return await _member_response(ctx, member, organization)
 
@@ -122,7 +122,6 @@ async def update_member(organization_id: str, member_id: str, body: UpdateReques
     member = await service.get_existing(ctx, organization.organization_id, member_id)
     await guards.member_update(ctx, organization, member, body)
     await check_role_ids(ctx, organization, body.roles)
-    service.reject_unsupported_mfa(mfa_phone_number=body.mfa_phone_number)
     member = await service.update_member(
         ctx,
         member,
@@ -136,6 +135,7 @@ async def update_member(organization_id: str, member_id: str, body: UpdateReques
         unlink_email=body.unlink_email,
         mfa_enrolled=body.mfa_enrolled,
         default_mfa_method=body.default_mfa_method,
+        mfa_phone_number=body.mfa_phone_number,
     )
     return await _member_response(ctx, member, organization)
 

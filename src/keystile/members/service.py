@@ -8,7 +8,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
 from keystile import errors
-from keystile.core import email_links, emails, events, ids, outbox, redirect_urls, search, tokens
+from keystile.core import email_links, emails, events, ids, outbox, phones, redirect_urls, search, tokens
 from keystile.core.context import Context
 from keystile.core.redirect_urls import RedirectType
 from keystile.core.search import FilterKind
@@ -47,6 +47,7 @@ async def create_member(
     untrusted_metadata: dict[str, Any] | None = None,
     is_breakglass: bool = False,
     mfa_enrolled: bool = False,
+    mfa_phone_number: str | None = None,
 ) -> Row[Any]:
     """Add a Member to an Organization; one per email address per organization."""
     email = emails.validate(email)
@@ -58,6 +59,7 @@ async def create_member(
         ctx.conn, ctx.project_id, organization.organization_id, external_id
     ):
         raise errors.DuplicateMemberExternalId()
+    phone = mfa_phone(None, mfa_phone_number)
     now = ctx.clock.now()
     # A savepoint: the loser of two concurrent creates gets a clean 400, and the
     # request's transaction stays usable (PostgreSQL aborts it on a constraint error).
@@ -80,6 +82,7 @@ async def create_member(
                 roles=list(dict.fromkeys(roles or [])),
                 trusted_metadata=trusted_metadata or {},
                 untrusted_metadata=untrusted_metadata or {},
+                **phone,
                 created_at=now,
                 updated_at=now,
             )
@@ -127,10 +130,18 @@ def direct_roles(roles: list[str]) -> list[str]:
 MFA_METHODS = frozenset({"sms_otp", "totp"})
 
 
-def reject_unsupported_mfa(*, mfa_phone_number: str | None) -> None:
-    """keystile has no SMS factor yet: refuse to store an MFA phone number rather than drop it."""
-    if mfa_phone_number:
-        raise errors.BadRequest("keystile does not support SMS MFA yet: mfa_phone_number cannot be set.")
+def mfa_phone(member: Row[Any] | None, mfa_phone_number: str | None) -> dict[str, Any]:
+    """The columns a given `mfa_phone_number` sets (stytch.com/docs/b2b/api/update-member): the
+    number in E.164, unverified until an SMS passcode sent to it is accepted. A Member keeps one
+    number: a different one needs `delete_mfa_phone_number` first."""
+    if not mfa_phone_number:
+        return {}
+    phone = phones.normalize(mfa_phone_number)
+    if member is not None and member.mfa_phone_number:
+        if member.mfa_phone_number != phone:
+            raise errors.MemberPhoneNumberAlreadySet()
+        return {}
+    return {"mfa_phone_number": phone, "mfa_phone_number_verified": False}
 
 
 def mfa_settings(
@@ -144,7 +155,9 @@ def mfa_settings(
     if default_mfa_method is not None:
         if default_mfa_method not in MFA_METHODS:
             raise errors.InvalidArgument("default_mfa_method must be sms_otp or totp.")
-        registered = default_mfa_method == "totp" and member is not None and member.totp_registration_id
+        registered = member is not None and (
+            member.totp_registration_id if default_mfa_method == "totp" else member.mfa_phone_number_verified
+        )
         if not registered:
             raise errors.DefaultMfaMemberMissingFactor()
         values["default_mfa_method"] = default_mfa_method
@@ -165,11 +178,13 @@ async def update_member(
     unlink_email: bool | None = None,
     mfa_enrolled: bool | None = None,
     default_mfa_method: str | None = None,
+    mfa_phone_number: str | None = None,
 ) -> Row[Any]:
     """Update a Member (stytch.com/docs/b2b/api/update-member): absent fields stay unchanged,
     metadata merges at the top level, `roles` replaces the direct roles. A replaced email
     address is retired (kept on the Member, unusable by others) unless `unlink_email`."""
     values: dict[str, Any] = mfa_settings(member, mfa_enrolled=mfa_enrolled, default_mfa_method=default_mfa_method)
+    values.update(mfa_phone(member, mfa_phone_number))
     if name is not None:
         values["name"] = name
     if trusted_metadata is not None:

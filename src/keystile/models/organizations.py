@@ -56,6 +56,9 @@ members = Table(
     Column("mfa_enrolled", Boolean, nullable=False, default=False, server_default=text("false")),
     Column("default_mfa_method", String(16), nullable=False, default="", server_default=""),
     Column("totp_registration_id", String(80), nullable=True),
+    # E.164 (core/phones.py), "" when none; verified by a first accepted SMS passcode.
+    Column("mfa_phone_number", String(32), nullable=False, default="", server_default=""),
+    Column("mfa_phone_number_verified", Boolean, nullable=False, default=False, server_default=text("false")),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     # One live membership per email per organization; a deleted member's address is free again.
