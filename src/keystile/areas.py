@@ -17,6 +17,7 @@ from keystile.impersonation.area import area as impersonation
 from keystile.magic_links.area import area as magic_links
 from keystile.members.area import area as members
 from keystile.organizations.area import area as organizations
+from keystile.otps.area import area as otps
 from keystile.projects.area import area as projects
 from keystile.rbac.area import area as rbac
 from keystile.recovery_codes.area import area as recovery_codes
@@ -38,6 +39,7 @@ AREAS: tuple[Area, ...] = (
     clock,
     totps,
     recovery_codes,
+    otps,
 )
 
 

@@ -11,6 +11,7 @@ module on one worker, in order, and the two coverage tests see what the checks r
 from __future__ import annotations
 
 import asyncio
+import random
 import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -398,6 +399,31 @@ async def test_consumer_totps(consumer):
     assert [f.type for f in recovered.session.authentication_factors] == ["totp", "recovery_codes"]
     deleted = await consumer.users.delete_totp_async(totp_id=created.totp_id)
     assert deleted.user.totps == []
+
+
+async def test_b2b_sms_otps(b2b, inbox):
+    admin = await signed_up(b2b, inbox, new_email(), mfa_policy="REQUIRED_FOR_ALL")
+    org_id, member_id = admin.organization.organization_id, admin.member_id
+    number = f"+1202555{random.randint(0, 9999):04d}"
+    sent = await b2b.otps.sms.send_async(
+        organization_id=org_id,
+        member_id=member_id,
+        mfa_phone_number=number,
+        intermediate_session_token=admin.intermediate_session_token,
+    )
+    assert sent.member.mfa_phone_number == number
+    text = inbox.messages(number)[0]["text"]
+    code = re.search(r"\b(\d{6})\b", text).group(1)  # type: ignore[union-attr]
+    done = await b2b.otps.sms.authenticate_async(
+        organization_id=org_id,
+        member_id=member_id,
+        code=code,
+        intermediate_session_token=admin.intermediate_session_token,
+    )
+    assert [f.delivery_method for f in done.member_session.authentication_factors] == ["email", "sms"]
+    assert done.member.mfa_phone_number_verified is True
+    deleted = await b2b.organizations.members.delete_mfa_phone_number_async(organization_id=org_id, member_id=member_id)
+    assert deleted.member.mfa_phone_number == ""
 
 
 async def test_consumer_magic_links(consumer, inbox):

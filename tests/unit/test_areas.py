@@ -79,10 +79,14 @@ def test_the_registry_merges_in_area_order() -> None:
 def test_every_message_has_its_templates() -> None:
     from jinja2 import Environment, PackageLoader
 
-    env = Environment(loader=PackageLoader("keystile", "templates/email"))
+    emails = Environment(loader=PackageLoader("keystile", "templates/email"))
+    texts = Environment(loader=PackageLoader("keystile", "templates/text"))
     for message in registry().messages.values():
-        env.get_template(f"{message.template}.txt")
-        env.get_template(f"{message.template}.html")
+        if message.channel == "email":
+            emails.get_template(f"{message.template}.txt")
+            emails.get_template(f"{message.template}.html")
+        else:  # a text is plain text only
+            texts.get_template(f"{message.template}.txt")
 
 
 def test_rate_limit_hooks_are_declared_errors() -> None:

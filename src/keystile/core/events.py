@@ -24,7 +24,16 @@ class UserDeleted:
     user_id: str
 
 
-Event = MemberDeleted | UserDeleted
+@dataclass(frozen=True)
+class SecondFactorSmsDue:
+    """A primary login of this Member needs its second factor, and Stytch texts the passcode
+    unasked (sessions/logins.py decides when; the otps area sends it)."""
+
+    organization_id: str
+    member_id: str
+
+
+Event = MemberDeleted | UserDeleted | SecondFactorSmsDue
 # A listener gets the request's context and the event (of the type it was declared for).
 Listener = Callable[["Context", Any], Awaitable[None]]
 

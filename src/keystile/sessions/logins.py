@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.engine import Row
 
 from keystile import errors
-from keystile.core import tokens
+from keystile.core import events, tokens
 from keystile.core.clock import rfc3339
 from keystile.core.context import Context
 from keystile.core.tokens import TokenKind
@@ -55,10 +55,26 @@ def mfa_needed(organization: Row[Any], member: Row[Any]) -> bool:
     return settings_of(organization).get("mfa_policy") == "REQUIRED_FOR_ALL" or bool(member.mfa_enrolled)
 
 
+def sms_phone(organization: Row[Any], member: Row[Any]) -> str:
+    """The Member's verified MFA phone number if the organization allows SMS OTP, else ""."""
+    if not mfa_method_allowed(organization, "sms_otp") or not getattr(member, "mfa_phone_number_verified", False):
+        return ""
+    return str(member.mfa_phone_number or "")
+
+
+def sends_sms(organization: Row[Any], member: Row[Any]) -> bool:
+    """Stytch texts a passcode unasked after a primary login that needs MFA when the Member has a
+    verified phone and SMS is its default second factor, or its only one."""
+    if not sms_phone(organization, member):
+        return False
+    totp = member.totp_registration_id and mfa_method_allowed(organization, "totp")
+    return member.default_mfa_method == "sms_otp" or not totp
+
+
 def mfa_required(organization: Row[Any], member: Row[Any] | None) -> dict[str, Any] | None:
     """Stytch's MfaRequired (PY `b2b/models/mfa.py`) for this Member in this organization, or
-    None when a primary factor is enough. keystile sends no SMS by itself yet, so
-    `secondary_auth_initiated` is null."""
+    None when a primary factor is enough. `secondary_auth_initiated` is null here: only a
+    login that texts the passcode (`complete_primary`) says `sms_otp`, never discovery."""
     if member is None:
         # Joining by email domain: the new Member will have no second factor yet.
         if settings_of(organization).get("mfa_policy") == "REQUIRED_FOR_ALL":
@@ -68,7 +84,7 @@ def mfa_required(organization: Row[Any], member: Row[Any] | None) -> dict[str, A
         return None
     totp = member.totp_registration_id if mfa_method_allowed(organization, "totp") else None
     return {
-        "member_options": {"mfa_phone_number": "", "totp_registration_id": totp or ""},
+        "member_options": {"mfa_phone_number": sms_phone(organization, member), "totp_registration_id": totp or ""},
         "secondary_auth_initiated": None,
     }
 
@@ -136,9 +152,13 @@ async def complete_primary(
 ) -> dict[str, Any]:
     """A primary factor proved this (active) Member: a session, or, when the organization's MFA
     policy or the Member's enrolment asks for a second factor, an intermediate session bound to
-    the Member (10 minutes, single use) with `mfa_required`. No session is started then."""
+    the Member (10 minutes, single use) with `mfa_required`. No session is started then; when
+    SMS is the Member's second factor, its passcode is texted at once (`SecondFactorSmsDue`)."""
     required = mfa_required(organization, member)
     if required is not None and not await _existing_has_secondary(ctx, member, existing_token, existing_jwt):
+        if sends_sms(organization, member):
+            await events.emit(ctx, events.SecondFactorSmsDue(organization.organization_id, member.member_id))
+            required["secondary_auth_initiated"] = "sms_otp"
         ist, ist_row = await tokens.issue(
             ctx,
             TokenKind.INTERMEDIATE_SESSION,

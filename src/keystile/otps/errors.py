@@ -1,0 +1,13 @@
+"""The B2B OTP area's own Stytch errors."""
+
+from keystile.errors import define
+
+OtpCodeNotFound = define(
+    "OtpCodeNotFound", 404, "otp_code_not_found", "The passcode is incorrect, expired or already used."
+)
+MemberPhoneNumberNotFound = define(
+    "MemberPhoneNumberNotFound",
+    400,
+    "member_phone_number_not_found",
+    "The Member has no MFA phone number: pass mfa_phone_number.",
+)

@@ -1,0 +1,3 @@
+from keystile.core.area import Factor
+
+SMS = Factor("otp", "sms")
