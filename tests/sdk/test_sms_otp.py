@@ -6,10 +6,13 @@ Member whose second factor is SMS texts one unasked (`secondary_auth_initiated: 
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import requests
 import stytch
 from stytch.b2b.models.organizations_members import DeleteMFAPhoneNumberRequestOptions
+from stytch.core.response_base import StytchError
 
 from tests.flows import acting, error_of, login, make_org, new_email
 from tests.http.test_text_messages import new_number
@@ -227,6 +230,39 @@ class TestSendAndAuthenticate:
             intermediate_session_token=first.intermediate_session_token,
         )
         assert b2b.otps.sms.authenticate(**kwargs, code=latest_code(inbox, number)).session_token
+
+    def test_concurrent_authenticates_of_one_code_give_one_success(self, b2b, inbox, project):
+        org = make_org(b2b, inbox)
+        number = new_number()
+        _, resp = member_login(b2b, inbox, org.organization_id)
+        b2b.otps.sms.send(
+            organization_id=org.organization_id,
+            member_id=resp.member_id,
+            mfa_phone_number=number,
+            session_token=resp.session_token,
+        )
+        one = latest_code(inbox, number)
+
+        def attempt(_: int) -> int:
+            with requests.Session() as session:
+                client = stytch.B2BClient(
+                    project.project_id, project.secret, environment=project.server.base_url, sync_session=session
+                )
+                try:
+                    client.otps.sms.authenticate(
+                        organization_id=org.organization_id,
+                        member_id=resp.member_id,
+                        code=one,
+                        session_token=resp.session_token,
+                    )
+                    return 200
+                except StytchError as exc:
+                    return exc.details.status_code
+
+        with ThreadPoolExecutor(max_workers=10) as pool:
+            results = list(pool.map(attempt, range(10)))
+        assert results.count(200) == 1
+        assert set(results) <= {200, 404, 429}
 
 
 class TestAutomaticSms:
