@@ -3,7 +3,9 @@
 The flow of Stytch's B2B backend quickstart: email a discovery magic link, authenticate
 it to an intermediate session, let the person pick one of their organizations (or create
 one), then keep the member session in Flask's session cookie and check it on every
-protected page with `sessions.authenticate`.
+protected page with `sessions.authenticate`. An organization that requires MFA answers with
+another intermediate session instead: the member enrols a TOTP (or types a code from the one
+they have, or a recovery code) and `totps.authenticate` completes the login.
 
 Run it with `flask --app app run` (see README.md); tests build it with `create_app(config)`.
 """
@@ -61,14 +63,29 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     discovery_redirect_url = urljoin(app_url, "authenticate")
 
     def sign_in(resp: Any) -> Any:
-        """Keep the member session from an exchange or a create, then go to the dashboard."""
-        if not resp.member_authenticated:
-            # The organization asks for MFA; this example does not implement it.
-            return render_template("error.html", message="This organization requires MFA to sign in."), 403
+        """After an exchange or a create: the member session, or, when the organization
+        requires MFA, an intermediate session for this member: ask for the second factor."""
+        if resp.member_authenticated:
+            return keep_session(resp)
+        session["intermediate_session_token"] = resp.intermediate_session_token
+        session["mfa_member"] = {"organization_id": resp.organization.organization_id, "member_id": resp.member_id}
+        options = resp.mfa_required.member_options if resp.mfa_required else None
+        enrolled = bool(options and options.totp_registration_id)
+        return redirect(url_for("mfa_code" if enrolled else "mfa_enroll"))
+
+    def keep_session(resp: Any) -> Any:
+        """Keep the member session in Flask's session cookie, then go to the dashboard."""
         session.pop("intermediate_session_token", None)
+        session.pop("mfa_member", None)
         session["session_token"] = resp.session_token
         session["session_jwt"] = resp.session_jwt
         return redirect(url_for("dashboard"))
+
+    def pending_mfa() -> dict[str, str] | None:
+        """The member waiting for a second factor: organization_id, member_id and the
+        intermediate session, or None (then the person starts again)."""
+        member, ist = session.get("mfa_member"), session.get("intermediate_session_token")
+        return {**member, "intermediate_session_token": ist} if member and ist else None
 
     def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
         @wraps(view)
@@ -158,11 +175,70 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                 intermediate_session_token=ist,
                 organization_name=name,
                 organization_slug=slugify(name),
+                mfa_policy="REQUIRED_FOR_ALL" if request.form.get("require_mfa") else "OPTIONAL",
                 session_duration_minutes=60,
             )
         except StytchError as exc:
             return render_template("error.html", message=exc.details.error_message), exc.details.status_code
         return sign_in(resp)
+
+    @app.get("/mfa/enroll")
+    def mfa_enroll() -> Any:
+        """A member without TOTP: a new registration's QR code and its recovery codes, shown
+        once. Reloading the page replaces the registration until a code verifies it."""
+        pending = pending_mfa()
+        if not pending:
+            return redirect(url_for("index"))
+        try:
+            totp = client.totps.create(**pending)
+        except StytchError as exc:
+            return render_template("error.html", message=exc.details.error_message), exc.details.status_code
+        return render_template(
+            "mfa_enroll.html", qr_code=totp.qr_code, secret=totp.secret, recovery_codes=totp.recovery_codes
+        )
+
+    @app.get("/mfa")
+    def mfa_code() -> Any:
+        if not pending_mfa():
+            return redirect(url_for("index"))
+        return render_template("mfa_code.html")
+
+    @app.post("/mfa")
+    def mfa_authenticate() -> Any:
+        """A code from the authenticator app (`totps.authenticate`) turns the intermediate
+        session into a member session holding both factors."""
+        pending = pending_mfa()
+        if not pending:
+            return redirect(url_for("index"))
+        try:
+            resp = client.totps.authenticate(
+                **pending, code=request.form.get("code", "").strip(), session_duration_minutes=60
+            )
+        except StytchError as exc:
+            return render_template("mfa_code.html", error=exc.details.error_message), exc.details.status_code
+        return keep_session(resp)
+
+    @app.get("/mfa/recovery")
+    def mfa_recovery() -> Any:
+        if not pending_mfa():
+            return redirect(url_for("index"))
+        return render_template("mfa_code.html", recovery=True)
+
+    @app.post("/mfa/recovery")
+    def mfa_recover() -> Any:
+        """A recovery code (`recovery_codes.recover`) stands in for the authenticator; each
+        works once."""
+        pending = pending_mfa()
+        if not pending:
+            return redirect(url_for("index"))
+        try:
+            resp = client.recovery_codes.recover(
+                **pending, recovery_code=request.form.get("recovery_code", "").strip(), session_duration_minutes=60
+            )
+        except StytchError as exc:
+            status = exc.details.status_code
+            return render_template("mfa_code.html", recovery=True, error=exc.details.error_message), status
+        return keep_session(resp)
 
     @app.get("/dashboard")
     @login_required

@@ -4,9 +4,12 @@ magic link comes from the dev inbox."""
 
 from __future__ import annotations
 
+import re
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
+import pyotp
 import pytest
 from stytch.core.response_base import StytchError
 
@@ -168,3 +171,96 @@ class TestLogout:
             sess.update(old)
         resp = client.get("/dashboard")
         assert resp.status_code == 302 and resp.location == "/"
+
+
+def create_mfa_org(client: Any, inbox: Any, email: str, name: str = "Acme Vault") -> Any:
+    """Create an organization that requires MFA of everyone; the app's answer."""
+    discover(client, inbox, email)
+    return client.post("/organizations/create", data={"organization_name": name, "require_mfa": "1"})
+
+
+def enrol(client: Any, inbox: Any, email: str) -> tuple[str, list[str]]:
+    """Create an MFA organization and finish the first login with a new TOTP; its secret and
+    the recovery codes the enrolment page showed."""
+    create_mfa_org(client, inbox, email)
+    page = client.get("/mfa/enroll")
+    secret = re.search(r'<code id="secret">([A-Z2-7]+)</code>', page.text).group(1)
+    codes = re.findall(r"<li><code>([^<]+)</code></li>", page.text)
+    resp = client.post("/mfa", data={"code": pyotp.TOTP(secret).now()})
+    assert resp.status_code == 302 and resp.location.endswith("/dashboard"), resp.text
+    return secret, codes
+
+
+def back_to_mfa(app: Any, client: Any, inbox: Any, email: str) -> Any:
+    """Log out, log in again by email and pick the MFA organization; the app's answer."""
+    client.get("/logout")
+    discover(client, inbox, email)
+    ist = stored(client, "intermediate_session_token")
+    [found] = (
+        app.extensions["stytch"].discovery.organizations.list(intermediate_session_token=ist).discovered_organizations
+    )
+    return client.post("/organizations/select", data={"organization_id": found.organization.organization_id})
+
+
+def factors(app: Any, client: Any) -> list[str]:
+    resp = app.extensions["stytch"].sessions.authenticate(session_token=stored(client, "session_token"))
+    return [f.delivery_method for f in resp.member_session.authentication_factors]
+
+
+class TestMfa:
+    def test_an_organization_requiring_mfa_asks_a_new_member_to_enrol(self, client, inbox, email):
+        resp = create_mfa_org(client, inbox, email)
+        assert resp.status_code == 302 and resp.location.endswith("/mfa/enroll")
+        assert stored(client, "session_token") is None
+        assert stored(client, "intermediate_session_token")
+        page = client.get("/mfa/enroll")
+        assert page.status_code == 200
+        assert 'src="data:image/png;base64, ' in page.text
+        assert len(re.findall(r"<li><code>([^<]+)</code></li>", page.text)) == 10
+        assert client.get("/dashboard").location == "/"
+
+    def test_a_code_from_the_new_totp_signs_in_with_both_factors(self, app, client, inbox, email):
+        enrol(client, inbox, email)
+        assert stored(client, "intermediate_session_token") is None
+        dashboard = client.get("/dashboard")
+        assert dashboard.status_code == 200 and "Acme Vault" in dashboard.text
+        assert factors(app, client) == ["email", "authenticator_app"]
+
+    def test_a_wrong_code_is_refused_and_the_person_may_try_again(self, client, inbox, email):
+        create_mfa_org(client, inbox, email)
+        page = client.get("/mfa/enroll")
+        secret = re.search(r'<code id="secret">([A-Z2-7]+)</code>', page.text).group(1)
+        wrong = f"{(int(pyotp.TOTP(secret).now()) + 1) % 1_000_000:06d}"
+        refused = client.post("/mfa", data={"code": wrong})
+        assert refused.status_code >= 400 and 'class="error"' in refused.text
+        assert stored(client, "session_token") is None
+        resp = client.post("/mfa", data={"code": pyotp.TOTP(secret).now()})
+        assert resp.status_code == 302 and resp.location.endswith("/dashboard")
+
+    def test_an_enrolled_member_is_asked_for_a_code(self, app, client, inbox, email):
+        secret, _ = enrol(client, inbox, email)
+        resp = back_to_mfa(app, client, inbox, email)
+        assert resp.status_code == 302 and resp.location.endswith("/mfa")
+        page = client.get("/mfa")
+        assert 'name="code"' in page.text and "Use a recovery code" in page.text
+        # The code of the step the enrolment used is spent; the next step's is accepted.
+        resp = client.post("/mfa", data={"code": pyotp.TOTP(secret).at(time.time() + 30)})
+        assert resp.status_code == 302 and resp.location.endswith("/dashboard"), resp.text
+        assert factors(app, client) == ["email", "authenticator_app"]
+
+    def test_a_recovery_code_signs_in_once(self, app, client, inbox, email):
+        _, codes = enrol(client, inbox, email)
+        back_to_mfa(app, client, inbox, email)
+        assert 'name="recovery_code"' in client.get("/mfa/recovery").text
+        resp = client.post("/mfa/recovery", data={"recovery_code": codes[0]})
+        assert resp.status_code == 302 and resp.location.endswith("/dashboard"), resp.text
+        assert client.get("/dashboard").status_code == 200
+        back_to_mfa(app, client, inbox, email)
+        again = client.post("/mfa/recovery", data={"recovery_code": codes[0]})
+        assert again.status_code >= 400 and 'class="error"' in again.text
+        assert stored(client, "session_token") is None
+
+    def test_the_mfa_pages_without_a_pending_login_redirect_home(self, client):
+        for path in ("/mfa", "/mfa/enroll", "/mfa/recovery"):
+            assert client.get(path).location == "/"
+        assert client.post("/mfa", data={"code": "123456"}).location == "/"

@@ -1,16 +1,19 @@
 """The Flask examples log in through a real browser (headless Chromium) with keystile's redirect
 page on (ADR 0015): the browser fills the app's login form, opens the emailed link, and lands
 on the app signed in: with JavaScript on, without a click on keystile's page; with it off,
-after one click on its Continue button. Each example serves on a port of its own."""
+after one click on its Continue button; and through an organization that requires MFA, with a
+new TOTP. Each example serves on a port of its own."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
+import pyotp
 from werkzeug.serving import make_server
 
 from keystile.core.redirect_urls import RedirectType
@@ -73,3 +76,21 @@ def test_b2b_discovery_example_with_javascript_lands_on_the_organization_picker(
         page.open(link)
         page.wait_for_url(lambda url: url == f"{app_url}/organizations", "the organization picker")
         page.wait_for("the signed-in page", lambda: email in page.html())
+
+
+def test_b2b_discovery_example_creates_an_mfa_organization_and_signs_in_with_a_new_totp(project, inbox, email):
+    with serving("b2b-discovery-flask", project) as app_url, chromium() as page:
+        page.open(request_link(page, app_url, "/", email, inbox))
+        page.wait_for_url(lambda url: url == f"{app_url}/organizations", "the organization picker")
+        page.wait_for("the create form", lambda: page.has('input[name="organization_name"]'))
+        page.type_into('input[name="organization_name"]', "Acme Vault")
+        page.click('input[name="require_mfa"]')
+        page.click('form[action="/organizations/create"] button')
+        page.wait_for_url(lambda url: url == f"{app_url}/mfa/enroll", "the TOTP enrolment page")
+        page.wait_for("the QR code", lambda: page.has("img[src^='data:image/png']"))
+        secret = re.search(r'<code id="secret">([A-Z2-7]+)</code>', page.html())
+        assert secret, page.html()
+        page.type_into('input[name="code"]', pyotp.TOTP(secret.group(1)).now())
+        page.click('form[action="/mfa"] button')
+        page.wait_for_url(lambda url: url == f"{app_url}/dashboard", "the app's dashboard")
+        page.wait_for("the signed-in page", lambda: f"Welcome, {email}" in page.html())
