@@ -25,6 +25,7 @@ from keystile.otps import errors, factors, guards, messages, repository
 from keystile.sessions import logins
 from keystile.sessions import service as sessions
 
+SMS = "sms"  # the method of SMS codes in the shared store (models/otps.py)
 EXPIRATION_MINUTES = 2  # Stytch: "OTP codes expire after two minutes"
 ENROLLMENT = frozenset({"enroll", "unenroll"})
 # Wrong codes against one sent code: five, then that code is refused (429) until a new send.
@@ -55,8 +56,10 @@ async def text_code(ctx: Context, member: Row[Any], phone: str) -> None:
     await repository.replace(
         ctx.conn,
         ctx.project_id,
+        SMS,
         member.member_id,
-        phone_number=phone,
+        member_id=member.member_id,
+        destination=phone,
         code_hash=code_hash(ctx, member.member_id, code),
         now=now,
         expires_at=now + timedelta(minutes=EXPIRATION_MINUTES),
@@ -146,13 +149,13 @@ async def authenticate(
     if intermediate_session_token:  # refused before the code is tried, so the code is not spent
         await logins.check_intermediate(ctx, intermediate_session_token, organization, member)
     now = ctx.clock.now()
-    live = await repository.live(ctx.conn, ctx.project_id, member.member_id, now)
+    live = await repository.live(ctx.conn, ctx.project_id, SMS, member.member_id, now)
     sent = f"{member.member_id}:{live.code_hash if live else '-'}"
     async with ratelimit.guard(ctx, (CODE_FAILURES, sent), (MEMBER_FAILURES, member.member_id)):
         row = await repository.redeem(
-            ctx.conn, ctx.project_id, member.member_id, code_hash(ctx, member.member_id, code), now
+            ctx.conn, ctx.project_id, SMS, member.member_id, code_hash(ctx, member.member_id, code), now
         )
-        if row is None or row.phone_number != member.mfa_phone_number:
+        if row is None or row.destination != member.mfa_phone_number:
             raise errors.OtpCodeNotFound()
     changes: dict[str, Any] = {}
     if not member.mfa_phone_number_verified:
@@ -166,7 +169,7 @@ async def authenticate(
         changes["mfa_enrolled"] = set_mfa_enrollment == "enroll"
     if changes:
         member = await members_repo.update(ctx.conn, ctx.project_id, member.member_id, **changes, updated_at=now)
-    factor = factors.SMS.build(now, phone_number_factor={"phone_id": "", "phone_number": row.phone_number})
+    factor = factors.SMS.build(now, phone_number_factor={"phone_id": "", "phone_number": row.destination})
     result = await logins.complete_secondary(
         ctx,
         organization,
@@ -196,7 +199,7 @@ async def delete_mfa_phone_number(ctx: Context, organization_ref: str, member_re
     await guards.delete_mfa_phone_number(ctx, organization.organization_id, member.member_id)
     if not member.mfa_phone_number:
         raise errors.MemberPhoneNumberNotFound("The Member has no MFA phone number.")
-    await repository.delete_for(ctx.conn, ctx.project_id, member.member_id)
+    await repository.delete_for(ctx.conn, ctx.project_id, SMS, member.member_id)
     changes: dict[str, Any] = {"mfa_phone_number": "", "mfa_phone_number_verified": False}
     if member.default_mfa_method == "sms_otp":
         changes["default_mfa_method"] = ""
