@@ -34,14 +34,27 @@ def jit_allowed(org: Row[Any], email: str) -> bool:
     return settings["email_jit_provisioning"] == "RESTRICTED" and emails.domain(email) in allowed
 
 
-def primary_required(org: Row[Any], member: Row[Any] | None = None) -> dict[str, Any] | None:
-    """An email magic link does not satisfy an organization that restricts auth methods
-    to others: the user must complete one of those first. Break-glass Members are exempt
-    (PY `organizations.update`, `auth_methods`)."""
+# The auth method (`allowed_auth_methods`) each primary factor type of an intermediate session stands for.
+AUTH_METHODS = {"magic_link": "magic_link", "otp": "email_otp"}
+
+
+def ist_factor_type(ist: Row[Any]) -> str:
+    """The type of the primary factor an intermediate session carries: magic_link or otp (email)."""
+    factors = (ist.data or {}).get("factors") or [{}]
+    kind = factors[0].get("type") if isinstance(factors[0], dict) else None
+    return kind if kind in AUTH_METHODS else "magic_link"
+
+
+def primary_required(
+    org: Row[Any], member: Row[Any] | None = None, factor_type: str = "magic_link"
+) -> dict[str, Any] | None:
+    """An email magic link (or email code) does not satisfy an organization that restricts
+    auth methods to others: the user must complete one of those first. Break-glass Members
+    are exempt (PY `organizations.update`, `auth_methods`)."""
     if member is not None and member.is_breakglass:
         return None
     settings = settings_of(org)
-    if settings["auth_methods"] == "RESTRICTED" and "magic_link" not in settings["allowed_auth_methods"]:
+    if settings["auth_methods"] == "RESTRICTED" and AUTH_METHODS[factor_type] not in settings["allowed_auth_methods"]:
         return {"allowed_auth_methods": list(settings["allowed_auth_methods"])}
     return None
 
@@ -135,6 +148,7 @@ async def member_session_fields(
     *,
     minutes: int | None,
     custom_claims: dict[str, Any] | None,
+    factor_type: str = "magic_link",
 ) -> dict[str, Any]:
     """The email this intermediate session proved logs the member in, through the one place
     every login ends (sessions/logins.py): a session, or an intermediate session and
@@ -143,7 +157,7 @@ async def member_session_fields(
         ctx,
         org,
         member,
-        factor=sessions.email_factor(ctx.clock.now(), member.email_id, member.email),
+        factor=sessions.email_factor(ctx.clock.now(), member.email_id, member.email, factor_type),
         minutes=minutes,
         custom_claims=custom_claims,
     )
@@ -204,7 +218,7 @@ async def exchange_intermediate_session(
         raise errors.EmailJITProvisioningNotAllowed()
     if member is None:
         await orgs_service.check_domain_claim(ctx, email, org)
-    required = primary_required(org, member)
+    required = primary_required(org, member, ist_factor_type(ist))
     if required is not None:
         # The magic link is not enough for this organization: the intermediate session stays
         # usable for the missing primary factor (PY `discovery_intermediate_sessions.exchange`).
@@ -229,7 +243,9 @@ async def exchange_intermediate_session(
         member = await members_service.create_member(ctx, org, email=email, status="active", email_verified=True)
     else:
         member = await members_service.activate(ctx, member)
-    return await member_session_fields(ctx, org, member, minutes=minutes, custom_claims=custom_claims)
+    return await member_session_fields(
+        ctx, org, member, minutes=minutes, custom_claims=custom_claims, factor_type=ist_factor_type(ist)
+    )
 
 
 def default_organization_name(email: str) -> str:
@@ -278,4 +294,6 @@ async def create_organization(
     member = await members_service.create_member(
         ctx, org, email=email, status="active", email_verified=True, roles=["stytch_admin"]
     )
-    return await member_session_fields(ctx, org, member, minutes=minutes, custom_claims=custom_claims)
+    return await member_session_fields(
+        ctx, org, member, minutes=minutes, custom_claims=custom_claims, factor_type=ist_factor_type(ist)
+    )
