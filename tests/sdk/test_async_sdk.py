@@ -426,6 +426,21 @@ async def test_b2b_sms_otps(b2b, inbox):
     assert deleted.member.mfa_phone_number == ""
 
 
+async def test_b2b_email_otp(b2b, inbox):
+    admin = await signed_up(b2b, inbox, new_email())
+    org_id, email = admin.organization.organization_id, admin.member.email_address
+    sent = await b2b.otps.email.login_or_signup_async(organization_id=org_id, email_address=email)
+    assert sent.member_id == admin.member_id and sent.member_created is False
+    code = re.search(r"\b(\d{6})\b", inbox.latest(email)["text"]).group(1)  # type: ignore[union-attr]
+    done = await b2b.otps.email.authenticate_async(organization_id=org_id, email_address=email, code=code)
+    assert done.member_authenticated is True and done.session_token
+    assert [f.type for f in done.member_session.authentication_factors] == ["otp"]
+    await b2b.otps.email.discovery.send_async(email_address=email)
+    code = re.search(r"\b(\d{6})\b", inbox.latest(email)["text"]).group(1)  # type: ignore[union-attr]
+    found = await b2b.otps.email.discovery.authenticate_async(email_address=email, code=code)
+    assert [o.organization.organization_id for o in found.discovered_organizations] == [org_id]
+
+
 async def test_consumer_magic_links(consumer, inbox):
     email = new_email("user")
     created = await consumer.magic_links.email.login_or_create_async(email=email)

@@ -1,3 +1,4 @@
 from keystile.core.area import Factor
 
 SMS = Factor("otp", "sms")
+EMAIL = Factor("otp", "email")
