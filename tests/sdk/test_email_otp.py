@@ -10,6 +10,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pyotp
 import requests
 import stytch
 from stytch.core.response_base import StytchError
@@ -98,8 +99,6 @@ class TestOrganizationLogin:
         assert done.mfa_required is not None
         # The intermediate session carries the email code into the TOTP that completes the login.
         totp = b2b.totps.create(organization_id=org.organization_id, member_id=done.member_id)
-        import pyotp
-
         finished = b2b.totps.authenticate(
             organization_id=org.organization_id,
             member_id=done.member_id,
@@ -279,3 +278,22 @@ class TestDiscovery:
         assert (
             error_of(lambda: b2b.otps.email.discovery.authenticate(email_address=email, code=code)).status_code == 429
         )
+
+    def test_an_organization_allowing_only_email_otp_takes_a_discovery_code_not_a_link(self, b2b, inbox):
+        org = make_org(b2b, inbox)
+        b2b.organizations.update(
+            organization_id=org.organization_id, auth_methods="RESTRICTED", allowed_auth_methods=["email_otp"]
+        )
+        email = member_of(b2b, org.organization_id)
+        b2b.magic_links.email.discovery.send(email_address=email)
+        by_link = b2b.magic_links.discovery.authenticate(discovery_magic_links_token=inbox.latest_token(email))
+        held = b2b.discovery.intermediate_sessions.exchange(
+            intermediate_session_token=by_link.intermediate_session_token, organization_id=org.organization_id
+        )
+        assert held.member_authenticated is False and held.primary_required.allowed_auth_methods == ["email_otp"]
+        b2b.otps.email.discovery.send(email_address=email)
+        found = b2b.otps.email.discovery.authenticate(email_address=email, code=latest_code(inbox, email))
+        joined = b2b.discovery.intermediate_sessions.exchange(
+            intermediate_session_token=found.intermediate_session_token, organization_id=org.organization_id
+        )
+        assert joined.member_authenticated is True and joined.session_token
