@@ -22,6 +22,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import secrets
 import socket
 import subprocess
@@ -36,6 +37,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
+import pyotp
 import requests
 import stytch
 from rich.console import Console
@@ -354,6 +356,99 @@ def discovery_flow(organization_id: str) -> Callable[..., Awaitable[str | None]]
     return flow
 
 
+def mfa_organization(base_url: str, project: dict[str, str]) -> str:
+    """An organization that requires MFA of everyone and provisions anyone at mfa.test on
+    their first magic link; its id, or why it could not be made."""
+    client = stytch.B2BClient(project["project_id"], project["secret"], environment=base_url)
+    try:
+        return client.organizations.create(
+            organization_name="Bench MFA",
+            organization_slug="bench-mfa",
+            mfa_policy="REQUIRED_FOR_ALL",
+            email_allowed_domains=["mfa.test"],
+            email_jit_provisioning="RESTRICTED",
+        ).organization.organization_id
+    except StytchError as exc:
+        return "no MFA organization: " + why(exc)
+
+
+async def _latest_message(http: aiohttp.ClientSession, base_url: str, to: str) -> dict[str, Any]:
+    async with http.get(base_url + "dev/inbox/messages", params={"to": to, "limit": "1"}) as resp:
+        messages = (await resp.json())["messages"]
+    if not messages:
+        raise FlowError(f"no message to {to} in the inbox")
+    return messages[0]
+
+
+async def _mfa_login(
+    http: aiohttp.ClientSession, base_url: str, headers: dict[str, str], organization_id: str, email: str
+) -> tuple[str, str]:
+    """A new person of mfa.test: organization magic link sent, read from the inbox and
+    authenticated (3 requests); the policy answers with an intermediate session, not a
+    session. (member_id, intermediate_session_token)."""
+    await _post(
+        http,
+        base_url + "v1/b2b/magic_links/email/login_or_signup",
+        headers,
+        {"organization_id": organization_id, "email_address": email},
+    )
+    token = parse_qs(urlsplit((await _latest_message(http, base_url, email))["links"][0]).query)["token"][0]
+    first = await _post(http, base_url + "v1/b2b/magic_links/authenticate", headers, {"magic_links_token": token})
+    if first.get("member_authenticated") or not first.get("intermediate_session_token"):
+        raise FlowError("magic_links/authenticate: no MFA asked")
+    return first["member_id"], first["intermediate_session_token"]
+
+
+# Each MFA flow is a new person: `n` starts again at 0 with each warm-up and each round, and
+# a Member met again would have a TOTP already (or a number texted too often).
+MFA_PEOPLE = count()
+
+
+def totp_flow(organization_id: str) -> Callable[..., Awaitable[str | None]]:
+    async def flow(http: aiohttp.ClientSession, base_url: str, headers: dict[str, str], _: int) -> str | None:
+        """The MFA login → totps.create → a code computed from its secret → totps.authenticate,
+        which verifies the TOTP and starts a session of both factors."""
+        n = next(MFA_PEOPLE)
+        try:
+            member_id, ist = await _mfa_login(http, base_url, headers, organization_id, f"totp-{RUN}-{n}@mfa.test")
+            caller = {"organization_id": organization_id, "member_id": member_id, "intermediate_session_token": ist}
+            secret = (await _post(http, base_url + "v1/b2b/totp", headers, caller))["secret"]
+            body = {**caller, "code": pyotp.TOTP(secret).now()}
+            done = await _post(http, base_url + "v1/b2b/totp/authenticate", headers, body)
+            if not done.get("session_token"):
+                raise FlowError("totp/authenticate: no session")
+        except FlowError as exc:
+            return str(exc)
+        return None
+
+    return flow
+
+
+def sms_flow(organization_id: str) -> Callable[..., Awaitable[str | None]]:
+    async def flow(http: aiohttp.ClientSession, base_url: str, headers: dict[str, str], _: int) -> str | None:
+        """The MFA login → otps.sms.send to a new number → the text read from the dev inbox →
+        otps.sms.authenticate, which starts a session of both factors."""
+        n = next(MFA_PEOPLE)
+        number = f"+1202{200 + n // 10000 % 800}{n % 10000:04d}"  # one number per flow, as per member
+        try:
+            member_id, ist = await _mfa_login(http, base_url, headers, organization_id, f"sms-{RUN}-{n}@mfa.test")
+            caller = {"organization_id": organization_id, "member_id": member_id, "intermediate_session_token": ist}
+            await _post(http, base_url + "v1/b2b/otps/sms/send", headers, {**caller, "mfa_phone_number": number})
+            found = re.search(r"\b(\d{6})\b", (await _latest_message(http, base_url, number))["text"])
+            if not found:
+                raise FlowError("no passcode in the text")
+            done = await _post(
+                http, base_url + "v1/b2b/otps/sms/authenticate", headers, {**caller, "code": found.group(1)}
+            )
+            if not done.get("session_token"):
+                raise FlowError("otps/sms/authenticate: no session")
+        except FlowError as exc:
+            return str(exc)
+        return None
+
+    return flow
+
+
 SHARED = "one shared session"
 
 
@@ -399,6 +494,19 @@ def targets(base_url: str, project: dict[str, str], sessions: int, shared_second
         rows.append(Target(name, "flow of 4", "", "", skipped=f"no organization: {b2b}"))
     else:
         rows.append(Target(name, "flow of 4", "", "", flow=discovery_flow(b2b[1])))
+    mfa = mfa_organization(base_url, project)
+    for name, by, flow in (
+        ("B2B MFA login (send → inbox → authenticate) → totps.create → totps.authenticate", "flow of 5", totp_flow),
+        (
+            "B2B MFA login (send → inbox → authenticate) → otps.sms.send → inbox → otps.sms.authenticate",
+            "flow of 6",
+            sms_flow,
+        ),
+    ):
+        if mfa.startswith("no MFA"):
+            rows.append(Target(name, by, "", "", skipped=mfa))
+        else:
+            rows.append(Target(name, by, "", "", flow=flow(mfa)))
     return rows
 
 
