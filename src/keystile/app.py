@@ -23,24 +23,11 @@ from keystile.core import ids, migrate, observability, ratelimit, stytch_api
 from keystile.core.clock import Clock
 from keystile.core.outbox import Deliverer
 from keystile.core.redirect_urls import RedirectType
-from keystile.core.responses import JSON
+from keystile.core.responses import JSON, error_response
 from keystile.core.schemas import params_need_a_look, printable, undecodable_body, unsafe_path, unsafe_query
 from keystile.core.state import AppState, make_state
 
 log = logging.getLogger("keystile")
-
-
-def error_response(request_id: str, exc: errors.StytchError) -> JSON:
-    return JSON(
-        {
-            "status_code": exc.status_code,
-            "request_id": request_id,
-            "error_type": exc.error_type,
-            "error_message": exc.message,
-            "error_url": exc.error_url,
-        },
-        status_code=exc.status_code,
-    )
 
 
 def _request_id(request: Request) -> str:

@@ -358,6 +358,10 @@ EmailNotFound = _error("EmailNotFound", 404, "email_not_found", "Email could not
 DuplicateEmail = _error(
     "DuplicateEmail", 400, "duplicate_email", "A user with this email address already exists in this project."
 )
+PhoneNumberNotFound = _error("PhoneNumberNotFound", 404, "phone_number_not_found", "Phone number could not be found.")
+DuplicatePhoneNumber = _error(
+    "DuplicatePhoneNumber", 400, "duplicate_phone_number", "A user with this phone number already exists."
+)
 DuplicateUserExternalId = _error(
     "DuplicateUserExternalId",
     400,

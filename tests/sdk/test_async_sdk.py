@@ -26,6 +26,7 @@ from stytch.b2b.models.sessions import AuthorizationCheck
 from stytch.core.response_base import StytchError
 
 from tests.flows import DOCUMENTS_POLICY, impersonate, new_email, new_external_id, new_slug, set_policy
+from tests.sdk.test_consumer_otps import new_number
 from tests.support import Inbox, Server, served_endpoints
 
 
@@ -439,6 +440,35 @@ async def test_b2b_email_otp(b2b, inbox):
     code = re.search(r"\b(\d{6})\b", inbox.latest(email)["text"]).group(1)  # type: ignore[union-attr]
     found = await b2b.otps.email.discovery.authenticate_async(email_address=email, code=code)
     assert [o.organization.organization_id for o in found.discovered_organizations] == [org_id]
+
+
+async def test_consumer_otps(consumer, inbox):
+    def code(to: str) -> str:
+        return re.search(r"\b(\d{6})\b", inbox.latest(to)["text"]).group(1)  # type: ignore[union-attr]
+
+    number = new_number()
+    sms = await consumer.otps.sms.login_or_create_async(phone_number=number)
+    first = await consumer.otps.authenticate_async(
+        method_id=sms.phone_id, code=code(number), session_duration_minutes=30
+    )
+    assert first.session.authentication_factors[0].delivery_method == "sms"
+    resent = await consumer.otps.sms.send_async(phone_number=number)
+    assert resent.phone_id == sms.phone_id
+    await consumer.otps.authenticate_async(method_id=sms.phone_id, code=code(number))
+    whatsapp = await consumer.otps.whatsapp.login_or_create_async(phone_number=number)
+    assert whatsapp.user_created is False
+    await consumer.otps.whatsapp.send_async(phone_number=number)
+    assert inbox.latest(number)["channel"] == "whatsapp"
+    email = new_email("otp")
+    by_email = await consumer.otps.email.send_async(email=email, user_id=sms.user_id)
+    both = await consumer.otps.authenticate_async(
+        method_id=by_email.email_id, code=code(email), session_token=first.session_token
+    )
+    assert len(both.session.authentication_factors) == 2
+    again = await consumer.otps.email.login_or_create_async(email=email)
+    assert (again.user_id, again.user_created) == (sms.user_id, False)
+    deleted = await consumer.users.delete_phone_number_async(phone_id=sms.phone_id)
+    assert deleted.user.phone_numbers == []
 
 
 async def test_consumer_magic_links(consumer, inbox):

@@ -7,6 +7,8 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
+from keystile import errors
+
 
 class JSON(Response):
     media_type = "application/json"
@@ -20,3 +22,17 @@ def ok(request_id: str, **fields: Any) -> JSON:
     fields["status_code"] = 200
     fields["request_id"] = request_id
     return JSON(fields)
+
+
+def error_response(request_id: str, exc: errors.StytchError) -> JSON:
+    """A Stytch error body, with the error's status."""
+    return JSON(
+        {
+            "status_code": exc.status_code,
+            "request_id": request_id,
+            "error_type": exc.error_type,
+            "error_message": exc.message,
+            "error_url": exc.error_url,
+        },
+        status_code=exc.status_code,
+    )

@@ -193,9 +193,10 @@ async def authenticate_user(ctx: Context, token: str) -> dict[str, Any]:
     )
     emails = await users_repo.emails_of(ctx.conn, ctx.project_id, [user.user_id])
     totps = await users_repo.totps_of(ctx.conn, ctx.project_id, [user.user_id], ctx.clock.now())
+    phones = await users_repo.phones_of(ctx.conn, ctx.project_id, [user.user_id])
     return {
         "user_id": user.user_id,
-        "user": user_json(user, emails[user.user_id], totps[user.user_id]),
+        "user": user_json(user, emails[user.user_id], totps[user.user_id], phones[user.user_id]),
         "session_token": session_token,
         "session_jwt": await sessions.user_jwt(ctx, session, []),
         "session": sessions.user_session_json(session, []),

@@ -32,3 +32,17 @@ user_emails = Table(
     UniqueConstraint("project_id", "email_normalized", name="uq_user_emails_project_email"),
     Index("ix_user_emails_user_id", "user_id"),
 )
+
+# A user's phone numbers, stored in E.164 (core/phones.py normalize), one owner per number.
+user_phone_numbers = Table(
+    "user_phone_numbers",
+    metadata,
+    Column("phone_id", String(80), primary_key=True),
+    Column("project_id", String(80), ForeignKey("projects.project_id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", String(80), ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False),
+    Column("phone_number", String(32), nullable=False),
+    Column("verified", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("project_id", "phone_number", name="uq_user_phone_numbers_project_number"),
+    Index("ix_user_phone_numbers_user_id", "user_id"),
+)

@@ -1,4 +1,4 @@
-"""The B2B OTP area's own Stytch errors."""
+"""The OTP area's own Stytch errors."""
 
 from keystile.errors import define
 
@@ -11,3 +11,9 @@ MemberPhoneNumberNotFound = define(
     "member_phone_number_not_found",
     "The Member has no MFA phone number: pass mfa_phone_number.",
 )
+
+
+class NoLiveCode(OtpCodeNotFound):
+    """A consumer method with no live code (never sent, spent, superseded, expired or dead after
+    too many wrong tries), or no such method: what a guesser of method ids sees. The client
+    sees the same error."""

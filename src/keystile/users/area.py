@@ -13,9 +13,11 @@ area = Area(
         errors.UserNotFound,
         errors.EmailNotFound,
         errors.DuplicateEmail,
+        errors.PhoneNumberNotFound,
+        errors.DuplicatePhoneNumber,
         errors.DuplicateUserExternalId,
         *errors.search_errors("user_search").values(),
     ],
     # Member and user emails share the `email-` prefix, as Stytch's do.
-    id_prefixes=["user", "email"],
+    id_prefixes=["user", "email", "phone-number"],
 )

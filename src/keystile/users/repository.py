@@ -18,7 +18,7 @@ from keystile.core.search import Operand
 from keystile.core.tokens import VOID_REVOKED, TokenKind
 from keystile.models.tokens import tokens
 from keystile.models.totps import user_totps
-from keystile.models.users import user_emails, users
+from keystile.models.users import user_emails, user_phone_numbers, users
 from keystile.users.serializers import NAME_FIELDS
 
 STATUSES = ("active", "pending")
@@ -75,6 +75,61 @@ async def totps_of(
     for row in rows:
         found[row.user_id].append(row)
     return found
+
+
+async def phones_of(conn: Connection, project_id: str, user_ids: Iterable[str]) -> dict[str, list[Row[Any]]]:
+    ids = list(user_ids)
+    found: dict[str, list[Row[Any]]] = {user_id: [] for user_id in ids}
+    if not ids:
+        return found
+    rows = await conn.execute(
+        select(user_phone_numbers)
+        .where(user_phone_numbers.c.project_id == project_id, user_phone_numbers.c.user_id.in_(ids))
+        .order_by(user_phone_numbers.c.created_at, user_phone_numbers.c.phone_id)
+    )
+    for row in rows:
+        found[row.user_id].append(row)
+    return found
+
+
+async def find_phone(conn: Connection, project_id: str, e164: str) -> Row[Any] | None:
+    return (
+        await conn.execute(
+            select(user_phone_numbers).where(
+                user_phone_numbers.c.project_id == project_id, user_phone_numbers.c.phone_number == e164
+            )
+        )
+    ).first()
+
+
+async def get_phone(conn: Connection, project_id: str, phone_id: str) -> Row[Any] | None:
+    return (
+        await conn.execute(
+            select(user_phone_numbers).where(
+                user_phone_numbers.c.project_id == project_id, user_phone_numbers.c.phone_id == phone_id
+            )
+        )
+    ).first()
+
+
+async def insert_phone(conn: Connection, values: dict[str, Any]) -> Row[Any]:
+    return (await conn.execute(insert(user_phone_numbers).values(**values).returning(user_phone_numbers))).one()
+
+
+async def verify_phone(conn: Connection, project_id: str, phone_id: str) -> None:
+    await conn.execute(
+        update(user_phone_numbers)
+        .where(user_phone_numbers.c.project_id == project_id, user_phone_numbers.c.phone_id == phone_id)
+        .values(verified=True)
+    )
+
+
+async def delete_phone(conn: Connection, project_id: str, phone_id: str) -> None:
+    await conn.execute(
+        delete(user_phone_numbers).where(
+            user_phone_numbers.c.project_id == project_id, user_phone_numbers.c.phone_id == phone_id
+        )
+    )
 
 
 async def find_email(conn: Connection, project_id: str, normalized: str) -> Row[Any] | None:

@@ -88,3 +88,9 @@ async def delete_external_id(user_id: str, ctx: Ctx) -> JSON:
 @router.delete("/v1/users/{user_id}")
 async def delete_user(user_id: str, ctx: Ctx) -> JSON:
     return ok(ctx.request_id, user_id=await service.delete_user(ctx, user_id))
+
+
+@router.delete("/v1/users/phone_numbers/{phone_id}")
+async def delete_phone_number(phone_id: str, ctx: Ctx) -> JSON:
+    row = await service.delete_phone(ctx, phone_id)
+    return ok(ctx.request_id, user_id=row.user_id, user=await service.user_body(ctx, row))

@@ -20,15 +20,21 @@ def email_json(row: Record) -> dict[str, Any]:
     return {"email_id": row.email_id, "email": row.email, "verified": row.verified}
 
 
-def user_json(row: Record, emails: Sequence[Record], totps: Sequence[Record] = ()) -> dict[str, Any]:
-    """Every required field of `User`; keystile has no phones, WebAuthn, OAuth, wallets,
-    biometrics or passwords for consumers yet, so those are empty. `totps`: rows of
-    `repository.totps_of`."""
+def phone_json(row: Record) -> dict[str, Any]:
+    return {"phone_id": row.phone_id, "phone_number": row.phone_number, "verified": row.verified}
+
+
+def user_json(
+    row: Record, emails: Sequence[Record], totps: Sequence[Record] = (), phones: Sequence[Record] = ()
+) -> dict[str, Any]:
+    """Every required field of `User`; keystile has no WebAuthn, OAuth, wallets, biometrics
+    or passwords for consumers yet, so those are empty. `totps`: rows of
+    `repository.totps_of`; `phones`: of `repository.phones_of`."""
     return {
         "user_id": row.user_id,
         "emails": [email_json(e) for e in emails],
         "status": row.status,
-        "phone_numbers": [],
+        "phone_numbers": [phone_json(p) for p in phones],
         "webauthn_registrations": [],
         "providers": [],
         "totps": [{"totp_id": t.totp_registration_id, "verified": t.verified} for t in totps],

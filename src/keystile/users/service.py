@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from keystile import errors
 from keystile.core import emails as email_rules
-from keystile.core import events, ids, search
+from keystile.core import events, ids, passcodes, search
 from keystile.core.context import Context
 from keystile.core.search import FilterKind
 from keystile.users import repository
@@ -69,7 +69,8 @@ async def load(ctx: Context, user_id: str) -> Row[Any]:
 async def user_body(ctx: Context, row: Row[Any]) -> dict[str, Any]:
     found = await repository.emails_of(ctx.conn, ctx.project_id, [row.user_id])
     totps = await repository.totps_of(ctx.conn, ctx.project_id, [row.user_id], ctx.clock.now())
-    return user_json(row, found[row.user_id], totps[row.user_id])
+    phones = await repository.phones_of(ctx.conn, ctx.project_id, [row.user_id])
+    return user_json(row, found[row.user_id], totps[row.user_id], phones[row.user_id])
 
 
 async def _insert_email(
@@ -247,8 +248,95 @@ async def delete_email(ctx: Context, email_id: str) -> Row[Any]:
     if email is None:
         raise errors.EmailNotFound(f"No email {email_id!r} in this project.")
     await repository.void_links(ctx.conn, ctx.project_id, ctx.clock.now(), email_id=email_id)
+    await passcodes.forget(ctx, email_id)
     await repository.delete_email(ctx.conn, ctx.project_id, email_id)
     return await repository.update_user(ctx.conn, ctx.project_id, email.user_id, {"updated_at": ctx.clock.now()})
+
+
+async def _insert_phone(ctx: Context, user_id: str, e164: str) -> Row[Any]:
+    return await repository.insert_phone(
+        ctx.conn,
+        {
+            "phone_id": ids.new_id("phone-number", ctx.live),
+            "project_id": ctx.project_id,
+            "user_id": user_id,
+            "phone_number": e164,
+            "verified": False,
+            "created_at": ctx.clock.now(),
+        },
+    )
+
+
+async def find_phone(ctx: Context, e164: str) -> Row[Any] | None:
+    """The phone row of a normalized number (core/phones.py), or None."""
+    return await repository.find_phone(ctx.conn, ctx.project_id, e164)
+
+
+async def get_phone(ctx: Context, phone_id: str) -> Row[Any] | None:
+    return await repository.get_phone(ctx.conn, ctx.project_id, phone_id)
+
+
+async def add_phone(ctx: Context, user_id: str, e164: str) -> Row[Any]:
+    """Attach a normalized number to a user; `duplicate_phone_number` if another user of the
+    project has it, the existing row if this user does."""
+    existing = await repository.find_phone(ctx.conn, ctx.project_id, e164)
+    if existing is not None:
+        if existing.user_id != user_id:
+            raise errors.DuplicatePhoneNumber()
+        return existing
+    try:
+        async with ctx.conn.begin_nested():
+            return await _insert_phone(ctx, user_id, e164)
+    except IntegrityError:
+        raise errors.DuplicatePhoneNumber() from None
+
+
+async def find_or_create_by_phone(
+    ctx: Context,
+    e164: str,
+    *,
+    pending: bool,
+) -> tuple[Row[Any], Row[Any], bool]:
+    """The user owning the normalized number, or a new one: (user, phone row, created).
+    Two concurrent calls for one new number create one user, as for emails."""
+    for _ in range(2):
+        existing = await repository.find_phone(ctx.conn, ctx.project_id, e164)
+        if existing is not None:
+            return await load(ctx, existing.user_id), existing, False
+        try:
+            async with ctx.conn.begin_nested():
+                row, _ = await create_user(ctx, email=None, pending=pending)
+                phone = await _insert_phone(ctx, row.user_id, e164)
+            return row, phone, True
+        except IntegrityError:
+            continue
+    raise errors.DuplicatePhoneNumber()
+
+
+async def verify_phone(ctx: Context, phone_id: str) -> None:
+    await repository.verify_phone(ctx.conn, ctx.project_id, phone_id)
+
+
+async def get_email(ctx: Context, email_id: str) -> Row[Any] | None:
+    return await repository.get_email(ctx.conn, ctx.project_id, email_id)
+
+
+async def find_email(ctx: Context, email: str) -> Row[Any] | None:
+    return await repository.find_email(ctx.conn, ctx.project_id, email_rules.normalize(email))
+
+
+async def verify_email(ctx: Context, email_id: str) -> None:
+    await repository.verify_email(ctx.conn, ctx.project_id, email_id)
+
+
+async def delete_phone(ctx: Context, phone_id: str) -> Row[Any]:
+    """Remove one phone number from its user (stytch.com/docs/api/delete-user-phone-number); returns the user."""
+    phone = await repository.get_phone(ctx.conn, ctx.project_id, phone_id)
+    if phone is None:
+        raise errors.PhoneNumberNotFound(f"No phone number {phone_id!r} in this project.")
+    await passcodes.forget(ctx, phone_id)
+    await repository.delete_phone(ctx.conn, ctx.project_id, phone_id)
+    return await repository.update_user(ctx.conn, ctx.project_id, phone.user_id, {"updated_at": ctx.clock.now()})
 
 
 async def delete_external_id(ctx: Context, user_id: str) -> Row[Any]:
@@ -297,4 +385,5 @@ async def search_users(
     page, total, next_cursor = await repository.search(ctx.conn, ctx.project_id, query, cursor=cursor, limit=page_size)
     found = await repository.emails_of(ctx.conn, ctx.project_id, [r.user_id for r in page])
     totps = await repository.totps_of(ctx.conn, ctx.project_id, [r.user_id for r in page], ctx.clock.now())
-    return [user_json(r, found[r.user_id], totps[r.user_id]) for r in page], total, next_cursor
+    phones = await repository.phones_of(ctx.conn, ctx.project_id, [r.user_id for r in page])
+    return [user_json(r, found[r.user_id], totps[r.user_id], phones[r.user_id]) for r in page], total, next_cursor

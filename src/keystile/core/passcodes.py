@@ -1,0 +1,108 @@
+"""One-time passcodes sent by text or email, for any area that sends them (consumer and B2B
+OTPs): 6 digits from `secrets`, stored hashed, at most one live code per project and method
+(a phone_id or email_id; a new send supersedes the last), spent by one conditional DELETE
+so that of concurrent tries of one code exactly one succeeds, and dead after MAX_WRONG_TRIES
+wrong tries or past its expiry."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import delete, insert, update
+
+from keystile import errors
+from keystile.models.passcodes import passcodes
+
+if TYPE_CHECKING:
+    from keystile.core.context import Context
+
+DIGITS = 6
+MAX_WRONG_TRIES = 5
+MIN_MINUTES, MAX_MINUTES = 1, 10
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A try of a code: `accepted` (then `channel` says how it was sent), else `known` says
+    whether the method had a live code (a wrong code) or none (never sent, spent, superseded,
+    expired or dead)."""
+
+    accepted: bool
+    known: bool
+    channel: str = ""
+
+
+def new_code() -> str:
+    return f"{secrets.randbelow(10**DIGITS):0{DIGITS}d}"
+
+
+def _hash(project_id: str, method_id: str, code: str) -> str:
+    # Keyed by project and method, so equal codes of two methods never share a hash.
+    return hmac.new(f"{project_id}:{method_id}".encode(), code.encode(), hashlib.sha256).hexdigest()
+
+
+def minutes(expiration_minutes: int | None, default: int) -> int:
+    """The code's lifetime: `expiration_minutes` within MIN..MAX (Stytch's bounds), else the default."""
+    if expiration_minutes is None:
+        return default
+    if not MIN_MINUTES <= expiration_minutes <= MAX_MINUTES:
+        raise errors.InvalidArgument(f"expiration_minutes must be between {MIN_MINUTES} and {MAX_MINUTES}.")
+    return expiration_minutes
+
+
+async def issue(ctx: Context, method_id: str, *, channel: str, minutes: int) -> str:
+    """A new code for the method, replacing any code it had; returned once, stored hashed."""
+    code = new_code()
+    now = ctx.clock.now()
+    await ctx.conn.execute(
+        delete(passcodes).where(passcodes.c.project_id == ctx.project_id, passcodes.c.method_id == method_id)
+    )
+    await ctx.conn.execute(
+        insert(passcodes).values(
+            project_id=ctx.project_id,
+            method_id=method_id,
+            code_hash=_hash(ctx.project_id, method_id, code),
+            channel=channel,
+            wrong_tries=0,
+            created_at=now,
+            expires_at=now + timedelta(minutes=minutes),
+        )
+    )
+    return code
+
+
+async def spend(ctx: Context, method_id: str, code: str) -> Outcome:
+    """Accept `code` once for the method. A wrong code counts a try; the last allowed try
+    kills the code. Expired codes are not found."""
+    now = ctx.clock.now()
+    where = (
+        passcodes.c.project_id == ctx.project_id,
+        passcodes.c.method_id == method_id,
+        passcodes.c.expires_at > now,
+        passcodes.c.wrong_tries < MAX_WRONG_TRIES,
+    )
+    candidate = code.strip() if isinstance(code, str) else ""
+    if len(candidate) == DIGITS and candidate.isdigit():
+        spent = (
+            await ctx.conn.execute(
+                delete(passcodes)
+                .where(*where, passcodes.c.code_hash == _hash(ctx.project_id, method_id, candidate))
+                .returning(passcodes.c.channel)
+            )
+        ).first()
+        if spent is not None:
+            return Outcome(accepted=True, known=True, channel=spent.channel)
+    counted = await ctx.conn.execute(update(passcodes).where(*where).values(wrong_tries=passcodes.c.wrong_tries + 1))
+    return Outcome(accepted=False, known=bool(counted.rowcount))
+
+
+async def forget(ctx: Context, method_id: str) -> None:
+    """Drop the method's code (its phone number or email was deleted)."""
+    await ctx.conn.execute(
+        delete(passcodes).where(passcodes.c.project_id == ctx.project_id, passcodes.c.method_id == method_id)
+    )
