@@ -13,7 +13,7 @@ MemberPhoneNumberNotFound = define(
 )
 
 
-class NoLiveCode(OtpCodeNotFound):
+class NoLiveCode(OtpCodeNotFound):  # type: ignore[misc,valid-type]
     """A consumer method with no live code (never sent, spent, superseded, expired or dead after
     too many wrong tries), or no such method: what a guesser of method ids sees. The client
     sees the same error."""

@@ -15,6 +15,7 @@ from keystile import errors as shared
 from keystile.core import emails as email_rules
 from keystile.core import outbox, passcodes, phones, ratelimit
 from keystile.core.context import Context
+from keystile.core.db import Record
 from keystile.core.ratelimit import Limit
 from keystile.otps import errors, factors, messages
 from keystile.sessions import service as sessions
@@ -54,7 +55,7 @@ async def _deliver(ctx: Context, channel: Channel, method_id: str, to: str, expi
 
 async def _acting_user(
     ctx: Context, user_id: str | None, session_token: str | None, session_jwt: str | None
-) -> Row[Any] | None:
+) -> Record | None:
     """The User a send names (by id, or by one of its sessions), or None."""
     if user_id:
         return await users.load(ctx, user_id)
