@@ -25,7 +25,9 @@ from websockets.sync.client import ClientConnection, connect
 
 from tests.support import IN_CI
 
-CHROMIUM_FLAGS = (
+# How every test here starts Chromium: headless, as root, and with none of its own traffic
+# (background networking, component updates, sync), which this closed network would refuse.
+HEADLESS_FLAGS = (
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
@@ -34,17 +36,21 @@ CHROMIUM_FLAGS = (
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    "--remote-debugging-port=0",
 )
+CHROMIUM_FLAGS = (*HEADLESS_FLAGS, "--remote-debugging-port=0")
+
+
+def find_chromium() -> str | None:
+    """The Chromium binary (Debian's `chromium` package, which .ci/run installs), or None."""
+    return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def chromium_path() -> str:
-    """The Chromium binary (Debian's `chromium` package, which .ci/run installs): a test that
-    needs it is skipped on a machine without it, and fails in CI."""
-    for name in ("chromium", "chromium-browser"):
-        path = shutil.which(name)
-        if path:
-            return path
+    """The Chromium binary: a test that needs it is skipped on a machine without it, and
+    fails in CI."""
+    path = find_chromium()
+    if path:
+        return path
     if IN_CI:
         pytest.fail("headless Chromium is not installed; CI needs it (apt-get install -y chromium)")
     pytest.skip("headless Chromium is not installed (apt-get install -y chromium); CI installs it")

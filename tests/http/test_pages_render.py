@@ -6,7 +6,6 @@ fails here: the DOM after scripts ran and the screenshot's pixels are checked.""
 from __future__ import annotations
 
 import os
-import shutil
 import struct
 import subprocess
 import zlib
@@ -15,9 +14,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.browser import HEADLESS_FLAGS, find_chromium
 from tests.support import IN_CI, Server, free_port, make_project, start_server
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = find_chromium()
 # Debian's chromium package; .ci/run installs it.
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None and not IN_CI,
@@ -25,14 +25,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
+    *HEADLESS_FLAGS,
     "--hide-scrollbars",
     "--window-size=1280,900",
     # Let the page's scripts run and fetch before the DOM is dumped or the picture taken.
