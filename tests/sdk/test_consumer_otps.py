@@ -283,3 +283,32 @@ def test_delete_phone_number_removes_it_and_its_code(consumer, inbox, other_proj
     assert error_of(lambda: consumer.users.delete_phone_number(phone_id=sent.phone_id)).error_type == (
         "phone_number_not_found"
     )
+
+
+def test_users_create_takes_a_phone_number_and_search_finds_it(consumer, inbox, other_project):
+    number = new_number()
+    created = consumer.users.create(phone_number=number.replace("+1", "+1 "), create_user_as_pending=True)
+    assert created.phone_id.startswith("phone-number-test-") and created.email_id == ""
+    assert [(p.phone_number, p.verified) for p in created.user.phone_numbers] == [(number, False)]
+    taken = error_of(lambda: consumer.users.create(phone_number=number, email=new_email("dup")))
+    assert taken.error_type == "duplicate_phone_number"
+    assert error_of(lambda: consumer.users.create(phone_number="+1 555")).error_type == "invalid_phone_number"
+
+    def search(name: str, value: Any) -> list[str]:
+        query = {"operator": "AND", "operands": [{"filter_name": name, "filter_value": value}]}
+        return [u.user_id for u in consumer.users.search(query=query).results]
+
+    assert search("phone_number", [number]) == [created.user_id]
+    assert search("phone_number", [number.lstrip("+")]) == [created.user_id]
+    assert search("phone_id", [created.phone_id]) == [created.user_id]
+    assert search("phone_number_fuzzy", number[-7:]) == [created.user_id]
+    assert search("phone_verified", True) == []
+
+    sent = consumer.otps.sms.login_or_create(phone_number=number)
+    assert (sent.user_id, sent.user_created) == (created.user_id, False)
+    done = consumer.otps.authenticate(method_id=sent.phone_id, code=latest_code(inbox, number))
+    assert done.user.status == "active"
+    assert search("phone_verified", True) == [created.user_id]
+    other = stytch.Client(other_project.project_id, other_project.secret, environment=other_project.server.base_url)
+    query = {"operator": "AND", "operands": [{"filter_name": "phone_number", "filter_value": [number]}]}
+    assert other.users.search(query=query).results == []

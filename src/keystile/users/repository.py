@@ -253,6 +253,22 @@ def _has_email(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
     )
 
 
+def _has_phone(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
+    return exists(
+        select(user_phone_numbers.c.phone_id).where(
+            user_phone_numbers.c.user_id == users.c.user_id,
+            user_phone_numbers.c.project_id == users.c.project_id,
+            *conditions,
+        )
+    )
+
+
+def _as_stored(number: str) -> str:
+    """A searched number as stored (E.164), with or without its `+`; else as given."""
+    text = number.strip()
+    return text if text.startswith("+") else f"+{text}"
+
+
 def _full_name() -> ColumnElement[str]:
     """ "first middle last" (no double space without a middle name), lower-cased."""
     first, middle, last = (func.coalesce(users.c.name[field].as_string(), "") for field in NAME_FIELDS)
@@ -295,7 +311,15 @@ def _condition(operand: Operand) -> ColumnElement[bool]:
         if "less_than" in value:
             bounds.append(users.c.created_at < value["less_than"])
         return bounds[0] if len(bounds) == 1 else bounds[0] & bounds[1]
+    if name == "phone_number":
+        return _has_phone(user_phone_numbers.c.phone_number.in_([_as_stored(v) for v in value]))
+    if name == "phone_number_fuzzy":
+        return _has_phone(user_phone_numbers.c.phone_number.contains(value.strip().lstrip("+"), autoescape=True))
+    if name == "phone_id":
+        return _has_phone(user_phone_numbers.c.phone_id.in_(value))
+    if name == "phone_verified":
+        return _has_phone(user_phone_numbers.c.verified == value)
     if name == "password_exists":
         return true() if value is False else false()
-    # Factors keystile does not store yet (phone numbers, OAuth, WebAuthn, wallets, TOTP): no match.
+    # Factors keystile does not store yet (OAuth, WebAuthn, wallets, TOTP): no match.
     return false()

@@ -15,13 +15,12 @@ router = APIRouter()
 
 @router.post("/v1/users")
 async def create_user(body: CreateUserRequest, ctx: Ctx) -> JSON:
-    if body.email is None:
-        if body.phone_number is not None:
-            raise errors.BadRequest("keystile does not support phone numbers yet; create the user with an email.")
-        raise errors.BadRequest("email is required.")
-    row, email = await service.create_user(
+    if body.email is None and body.phone_number is None:
+        raise errors.BadRequest("email or phone_number is required.")
+    row, email, phone = await service.create_user_with(
         ctx,
         email=body.email,
+        phone_number=body.phone_number,
         pending=bool(body.create_user_as_pending),
         name=body.name.model_dump() if body.name else None,
         trusted_metadata=body.trusted_metadata,
@@ -33,7 +32,7 @@ async def create_user(body: CreateUserRequest, ctx: Ctx) -> JSON:
         user_id=row.user_id,
         email_id=email.email_id if email else "",
         status=row.status,
-        phone_id="",
+        phone_id=phone.phone_id if phone else "",
         user=await service.user_body(ctx, row),
     )
 

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from keystile import errors
 from keystile.core import emails as email_rules
-from keystile.core import events, ids, passcodes, search
+from keystile.core import events, ids, passcodes, phones, search
 from keystile.core.context import Context
 from keystile.core.search import FilterKind
 from keystile.users import repository
@@ -139,6 +139,35 @@ async def create_user(
         raise errors.DuplicateUserExternalId() from None
     email_row = await add_email(ctx, row.user_id, email, verified=False) if email is not None else None
     return row, email_row
+
+
+async def create_user_with(
+    ctx: Context,
+    *,
+    email: str | None,
+    phone_number: str | None,
+    pending: bool,
+    name: dict[str, Any] | None,
+    trusted_metadata: dict[str, Any] | None,
+    untrusted_metadata: dict[str, Any] | None,
+    external_id: str | None,
+) -> tuple[Row[Any], Row[Any] | None, Row[Any] | None]:
+    """users.create with an email, a phone number (E.164 after `phones.normalize`) or both:
+    (user, email row, phone row). A number another user has is `duplicate_phone_number`."""
+    number = phones.normalize(phone_number) if phone_number is not None else None
+    if number is not None and await repository.find_phone(ctx.conn, ctx.project_id, number):
+        raise errors.DuplicatePhoneNumber()
+    row, email_row = await create_user(
+        ctx,
+        email=email,
+        pending=pending,
+        name=name,
+        trusted_metadata=trusted_metadata,
+        untrusted_metadata=untrusted_metadata,
+        external_id=external_id,
+    )
+    phone = await add_phone(ctx, row.user_id, number) if number is not None else None
+    return row, email_row, phone
 
 
 async def find_or_create_by_email(
@@ -347,7 +376,7 @@ async def delete_external_id(ctx: Context, user_id: str) -> Row[Any]:
 
 
 # Search (stytch.com/docs/api/search-users). Filters on factors keystile does not store
-# yet (phones, OAuth, WebAuthn, wallets, TOTP, passwords) are accepted and match no user
+# yet (OAuth, WebAuthn, wallets, TOTP, passwords) are accepted and match no user
 # holding one, which is every user.
 FILTERS: dict[str, FilterKind] = {
     "email_address": FilterKind.STRINGS,
