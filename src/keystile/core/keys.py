@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,10 +62,21 @@ def _b64url(data: bytes) -> str:
 
 
 class MasterKey:
-    """AES-256-GCM over the private key PEM; the key comes from KEYSTILE_MASTER_KEY."""
+    """AES-256-GCM over the private key PEM; the key comes from KEYSTILE_MASTER_KEY.
+
+    Keyed hashes (`digest`) use a second key derived from the same secret under another
+    label, so the encryption key itself never serves as an HMAC key."""
 
     def __init__(self, secret: str) -> None:
         self._aead = AESGCM(hashlib.sha256(b"keystile-signing-keys\0" + secret.encode()).digest())
+        self._digest_key = hashlib.sha256(b"keystile-digests\0" + secret.encode()).digest()
+
+    def digest(self, purpose: str, value: str) -> str:
+        """HMAC-SHA256 of `value` bound to `purpose`, hex: for a low-entropy secret that is only
+        ever compared (a 6-digit passcode), so that a copy of the database without the master
+        key cannot search its few values offline."""
+        message = purpose.encode() + b"\0" + value.encode()
+        return hmac.new(self._digest_key, message, hashlib.sha256).hexdigest()
 
     def encrypt(self, plaintext: bytes) -> str:
         nonce = os.urandom(12)

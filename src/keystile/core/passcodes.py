@@ -2,12 +2,14 @@
 OTPs): 6 digits from `secrets`, stored hashed, at most one live code per project and method
 (a phone_id or email_id; a new send supersedes the last), spent by one conditional DELETE
 so that of concurrent tries of one code exactly one succeeds, and dead after MAX_WRONG_TRIES
-wrong tries or past its expiry."""
+wrong tries or past its expiry.
+
+Every passcode of every area is hashed here (`code_hash`): an HMAC under a key derived from
+the master key, bound to the project and the method or subject, since a plain hash of six
+digits is undone offline by trying the million values."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,6 +22,7 @@ from keystile.models.passcodes import passcodes
 
 if TYPE_CHECKING:
     from keystile.core.context import Context
+    from keystile.core.keys import MasterKey
 
 DIGITS = 6
 MAX_WRONG_TRIES = 5
@@ -41,9 +44,19 @@ def new_code() -> str:
     return f"{secrets.randbelow(10**DIGITS):0{DIGITS}d}"
 
 
-def _hash(project_id: str, method_id: str, code: str) -> str:
-    # Keyed by project and method, so equal codes of two methods never share a hash.
-    return hmac.new(f"{project_id}:{method_id}".encode(), code.encode(), hashlib.sha256).hexdigest()
+def code_hash(master: MasterKey, project_id: str, scope: str, code: str) -> str:
+    """The stored form of a passcode: keyed by the master key, and bound to the project and
+    `scope` (a method id, or an area's method and subject) so equal codes never share a hash."""
+    return master.digest(f"passcode:{project_id}:{scope}", code.strip())
+
+
+def hash_for(ctx: Context, scope: str, code: str) -> str:
+    """`code_hash` under the running keystile's master key, for the request's project."""
+    return code_hash(ctx.state.keyring.master, ctx.project_id, scope, code)
+
+
+def _hash(ctx: Context, method_id: str, code: str) -> str:
+    return hash_for(ctx, method_id, code)
 
 
 def minutes(expiration_minutes: int | None, default: int) -> int:
@@ -66,7 +79,7 @@ async def issue(ctx: Context, method_id: str, *, channel: str, minutes: int) -> 
         insert(passcodes).values(
             project_id=ctx.project_id,
             method_id=method_id,
-            code_hash=_hash(ctx.project_id, method_id, code),
+            code_hash=_hash(ctx, method_id, code),
             channel=channel,
             wrong_tries=0,
             created_at=now,
@@ -91,7 +104,7 @@ async def spend(ctx: Context, method_id: str, code: str) -> Outcome:
         spent = (
             await ctx.conn.execute(
                 delete(passcodes)
-                .where(*where, passcodes.c.code_hash == _hash(ctx.project_id, method_id, candidate))
+                .where(*where, passcodes.c.code_hash == _hash(ctx, method_id, candidate))
                 .returning(passcodes.c.channel)
             )
         ).first()

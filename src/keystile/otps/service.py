@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.engine import Row
 
 from keystile import errors as shared
-from keystile.core import crypto, outbox, phones, ratelimit
+from keystile.core import outbox, passcodes, phones, ratelimit
 from keystile.core.context import Context
 from keystile.core.events import SecondFactorSmsDue
 from keystile.core.ratelimit import Limit
@@ -39,7 +39,7 @@ def new_code() -> str:
 
 
 def code_hash(ctx: Context, member_id: str, code: str) -> str:
-    return crypto.hash_token(f"sms_otp:{ctx.project_id}:{member_id}:{code.strip()}")
+    return passcodes.hash_for(ctx, f"sms_otp:{member_id}", code)
 
 
 async def _member(ctx: Context, organization_ref: str, member_ref: str) -> tuple[Row[Any], Row[Any]]:

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
 from keystile import errors as shared
-from keystile.core import crypto, emails, outbox, ratelimit
+from keystile.core import emails, outbox, passcodes, ratelimit
 from keystile.core.clock import rfc3339
 from keystile.core.context import Context
 from keystile.core.ratelimit import Limit
@@ -46,7 +46,7 @@ def new_code() -> str:
 
 
 def code_hash(ctx: Context, method: str, subject: str, code: str) -> str:
-    return crypto.hash_token(f"{method}_otp:{ctx.project_id}:{subject}:{code.strip()}")
+    return passcodes.hash_for(ctx, f"{method}_otp:{subject}", code)
 
 
 def expiration(minutes: int | None, field: str) -> int:
