@@ -8,6 +8,9 @@ import hmac
 
 from keystile.core.keys import MasterKey
 from keystile.core.passcodes import code_hash
+from keystile.models.passcodes import passcodes
+from keystile.otps import service as sms_otp
+from keystile.otps import service_email as email_otp
 
 MASTER = MasterKey("a-master-key-for-tests-of-32-chars!!")
 OTHER = MasterKey("another-master-key-for-tests-32-chars")
@@ -44,3 +47,13 @@ def test_the_digest_key_is_not_the_encryption_key() -> None:
     aes_key = hashlib.sha256(b"keystile-signing-keys\0" + secret.encode()).digest()
     under_aes = hmac.new(aes_key, b"purpose\0" + CODE.encode(), hashlib.sha256).hexdigest()
     assert MASTER.digest("purpose", CODE) != under_aes
+
+
+def test_b2b_method_ids_fit_the_passcode_store() -> None:
+    # PostgreSQL enforces the column's length; SQLite would not notice.
+    width = passcodes.c.method_id.type.length
+    member_id = "member-live-" + "f" * 36
+    assert len(sms_otp.method_id(member_id)) <= width
+    assert len(email_otp.method_id(email_otp.EMAIL, member_id)) <= width
+    longest_address = "a" * 64 + "@" + "b" * 255
+    assert len(email_otp.method_id(email_otp.DISCOVERY, longest_address)) <= width

@@ -13,9 +13,10 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import Row
 
 from keystile import errors
 from keystile.models.passcodes import passcodes
@@ -38,6 +39,7 @@ class Outcome:
     accepted: bool
     known: bool
     channel: str = ""
+    destination: str | None = None  # where the code was sent, when `issue` was told
 
 
 def new_code() -> str:
@@ -68,8 +70,9 @@ def minutes(expiration_minutes: int | None, default: int) -> int:
     return expiration_minutes
 
 
-async def issue(ctx: Context, method_id: str, *, channel: str, minutes: int) -> str:
-    """A new code for the method, replacing any code it had; returned once, stored hashed."""
+async def issue(ctx: Context, method_id: str, *, channel: str, minutes: int, destination: str | None = None) -> str:
+    """A new code for the method, replacing any code it had; returned once, stored hashed.
+    `destination` (the number or address it goes to) comes back with the accepted code."""
     code = new_code()
     now = ctx.clock.now()
     await ctx.conn.execute(
@@ -81,6 +84,7 @@ async def issue(ctx: Context, method_id: str, *, channel: str, minutes: int) -> 
             method_id=method_id,
             code_hash=_hash(ctx, method_id, code),
             channel=channel,
+            destination=destination,
             wrong_tries=0,
             created_at=now,
             expires_at=now + timedelta(minutes=minutes),
@@ -89,27 +93,36 @@ async def issue(ctx: Context, method_id: str, *, channel: str, minutes: int) -> 
     return code
 
 
+def _live(ctx: Context, method_id: str) -> tuple[Any, ...]:
+    return (
+        passcodes.c.project_id == ctx.project_id,
+        passcodes.c.method_id == method_id,
+        passcodes.c.expires_at > ctx.clock.now(),
+        passcodes.c.wrong_tries < MAX_WRONG_TRIES,
+    )
+
+
+async def live(ctx: Context, method_id: str) -> Row[Any] | None:
+    """The method's code if one is live (sent, unexpired, not spent nor dead): its hash names
+    the sent code, for limits counted per code."""
+    return (await ctx.conn.execute(select(passcodes.c.code_hash).where(*_live(ctx, method_id)))).first()
+
+
 async def spend(ctx: Context, method_id: str, code: str) -> Outcome:
     """Accept `code` once for the method. A wrong code counts a try; the last allowed try
     kills the code. Expired codes are not found."""
-    now = ctx.clock.now()
-    where = (
-        passcodes.c.project_id == ctx.project_id,
-        passcodes.c.method_id == method_id,
-        passcodes.c.expires_at > now,
-        passcodes.c.wrong_tries < MAX_WRONG_TRIES,
-    )
+    where = _live(ctx, method_id)
     candidate = code.strip() if isinstance(code, str) else ""
     if len(candidate) == DIGITS and candidate.isdigit():
         spent = (
             await ctx.conn.execute(
                 delete(passcodes)
                 .where(*where, passcodes.c.code_hash == _hash(ctx, method_id, candidate))
-                .returning(passcodes.c.channel)
+                .returning(passcodes.c.channel, passcodes.c.destination)
             )
         ).first()
         if spent is not None:
-            return Outcome(accepted=True, known=True, channel=spent.channel)
+            return Outcome(accepted=True, known=True, channel=spent.channel, destination=spent.destination)
     counted = await ctx.conn.execute(update(passcodes).where(*where).values(wrong_tries=passcodes.c.wrong_tries + 1))
     return Outcome(accepted=False, known=bool(counted.rowcount))
 

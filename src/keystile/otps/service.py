@@ -5,8 +5,6 @@ last). Wrong codes are bounded per code (five, then it is dead) and per Member."
 
 from __future__ import annotations
 
-import secrets
-from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.engine import Row
@@ -21,11 +19,11 @@ from keystile.members import service as members_service
 from keystile.organizations import repository as orgs_repo
 from keystile.organizations.repository import settings_of
 from keystile.organizations.serializers import organization_json
-from keystile.otps import errors, factors, guards, messages, repository
+from keystile.otps import errors, factors, guards, messages
 from keystile.sessions import logins
 from keystile.sessions import service as sessions
 
-SMS = "sms"  # the method of SMS codes in the shared store (models/otps.py)
+SMS = "sms"  # the channel of SMS codes in the passcode store (core/passcodes.py)
 EXPIRATION_MINUTES = 2  # Stytch: "OTP codes expire after two minutes"
 ENROLLMENT = frozenset({"enroll", "unenroll"})
 # Wrong codes against one sent code: five, then that code is refused (429) until a new send.
@@ -34,12 +32,9 @@ CODE_FAILURES = Limit("sms_otp_code_failures", "5/10 minutes", failures=(errors.
 MEMBER_FAILURES = Limit("sms_otp_member_failures", "15/hour;30/day", failures=(errors.OtpCodeNotFound,))
 
 
-def new_code() -> str:
-    return f"{secrets.randbelow(1_000_000):06d}"
-
-
-def code_hash(ctx: Context, member_id: str, code: str) -> str:
-    return passcodes.hash_for(ctx, f"sms_otp:{member_id}", code)
+def method_id(member_id: str) -> str:
+    """The Member's SMS code in the passcode store."""
+    return f"sms_otp:{member_id}"
 
 
 async def _member(ctx: Context, organization_ref: str, member_ref: str) -> tuple[Row[Any], Row[Any]]:
@@ -51,18 +46,8 @@ async def _member(ctx: Context, organization_ref: str, member_ref: str) -> tuple
 async def text_code(ctx: Context, member: Row[Any], phone: str) -> None:
     """Text the Member a new code, replacing any live one. The outbox refuses a number outside
     the project's SMS countries (and past the text limit) before anything is written."""
-    code = new_code()
-    now = ctx.clock.now()
-    await repository.replace(
-        ctx.conn,
-        ctx.project_id,
-        SMS,
-        member.member_id,
-        member_id=member.member_id,
-        destination=phone,
-        code_hash=code_hash(ctx, member.member_id, code),
-        now=now,
-        expires_at=now + timedelta(minutes=EXPIRATION_MINUTES),
+    code = await passcodes.issue(
+        ctx, method_id(member.member_id), channel=SMS, minutes=EXPIRATION_MINUTES, destination=phone
     )
     await outbox.enqueue(ctx, messages.SMS_MFA, to=phone, code=code, expiration_minutes=EXPIRATION_MINUTES)
 
@@ -149,13 +134,11 @@ async def authenticate(
     if intermediate_session_token:  # refused before the code is tried, so the code is not spent
         await logins.check_intermediate(ctx, intermediate_session_token, organization, member)
     now = ctx.clock.now()
-    live = await repository.live(ctx.conn, ctx.project_id, SMS, member.member_id, now)
+    live = await passcodes.live(ctx, method_id(member.member_id))
     sent = f"{member.member_id}:{live.code_hash if live else '-'}"
     async with ratelimit.guard(ctx, (CODE_FAILURES, sent), (MEMBER_FAILURES, member.member_id)):
-        row = await repository.redeem(
-            ctx.conn, ctx.project_id, SMS, member.member_id, code_hash(ctx, member.member_id, code), now
-        )
-        if row is None or row.destination != member.mfa_phone_number:
+        spent = await passcodes.spend(ctx, method_id(member.member_id), code)
+        if not spent.accepted or spent.destination != member.mfa_phone_number:
             raise errors.OtpCodeNotFound()
     changes: dict[str, Any] = {}
     if not member.mfa_phone_number_verified:
@@ -169,7 +152,7 @@ async def authenticate(
         changes["mfa_enrolled"] = set_mfa_enrollment == "enroll"
     if changes:
         member = await members_repo.update(ctx.conn, ctx.project_id, member.member_id, **changes, updated_at=now)
-    factor = factors.SMS.build(now, phone_number_factor={"phone_id": "", "phone_number": row.destination})
+    factor = factors.SMS.build(now, phone_number_factor={"phone_id": "", "phone_number": spent.destination})
     result = await logins.complete_secondary(
         ctx,
         organization,
@@ -199,7 +182,7 @@ async def delete_mfa_phone_number(ctx: Context, organization_ref: str, member_re
     await guards.delete_mfa_phone_number(ctx, organization.organization_id, member.member_id)
     if not member.mfa_phone_number:
         raise errors.MemberPhoneNumberNotFound("The Member has no MFA phone number.")
-    await repository.delete_for(ctx.conn, ctx.project_id, SMS, member.member_id)
+    await passcodes.forget(ctx, method_id(member.member_id))
     changes: dict[str, Any] = {"mfa_phone_number": "", "mfa_phone_number_verified": False}
     if member.default_mfa_method == "sms_otp":
         changes["default_mfa_method"] = ""

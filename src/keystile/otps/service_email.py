@@ -3,15 +3,14 @@
 an organization (a primary factor: the MFA policy applies) or to discover the organizations an
 email may enter (an intermediate session, as the discovery magic link gives).
 
-Codes share the store of every B2B passcode (models/otps.py): 6 digits from `secrets`, stored
+Codes are kept in the store of every passcode (core/passcodes.py): 6 digits from `secrets`, stored
 hashed, one live code per Member (organization login) or per email address (discovery), a new
 send replaces the last, 10 minutes by default (2 to 15), used once. Wrong codes are bounded
 per code (five, then it is dead until a new send) and per Member or address."""
 
 from __future__ import annotations
 
-import secrets
-from datetime import timedelta
+import hashlib
 from typing import Any
 
 from sqlalchemy.engine import Row
@@ -28,7 +27,7 @@ from keystile.members import service as members_service
 from keystile.organizations import repository as orgs_repo
 from keystile.organizations import service as orgs_service
 from keystile.organizations.serializers import organization_json
-from keystile.otps import errors, factors, messages, repository
+from keystile.otps import errors, factors, messages
 from keystile.sessions import intermediate, logins
 from keystile.sessions import service as sessions
 
@@ -41,12 +40,13 @@ CODE_FAILURES = Limit("email_otp_code_failures", "5/10 minutes", failures=(error
 SUBJECT_FAILURES = Limit("email_otp_subject_failures", "15/hour;30/day", failures=(errors.OtpCodeNotFound,))
 
 
-def new_code() -> str:
-    return f"{secrets.randbelow(1_000_000):06d}"
-
-
-def code_hash(ctx: Context, method: str, subject: str, code: str) -> str:
-    return passcodes.hash_for(ctx, f"{method}_otp:{subject}", code)
+def method_id(method: str, subject: str) -> str:
+    """The passcode store's key of a code: the Member for a login, or for discovery a digest
+    of the normalized address (an address may be longer than a method id; the address itself
+    is the code's destination)."""
+    if method == DISCOVERY:
+        return f"discovery_otp:{hashlib.sha256(subject.encode()).hexdigest()}"
+    return f"{method}_otp:{subject}"
 
 
 def expiration(minutes: int | None, field: str) -> int:
@@ -59,36 +59,24 @@ def expiration(minutes: int | None, field: str) -> int:
     return minutes
 
 
-async def _issue(ctx: Context, method: str, subject: str, destination: str, minutes: int, member_id: str | None) -> str:
-    code = new_code()
-    now = ctx.clock.now()
-    await repository.replace(
-        ctx.conn,
-        ctx.project_id,
-        method,
-        subject,
-        member_id=member_id,
-        destination=destination,
-        code_hash=code_hash(ctx, method, subject, code),
-        now=now,
-        expires_at=now + timedelta(minutes=minutes),
+async def _issue(ctx: Context, method: str, subject: str, destination: str, minutes: int) -> str:
+    return await passcodes.issue(
+        ctx, method_id(method, subject), channel="email", minutes=minutes, destination=destination
     )
-    return code
 
 
-async def _redeem(ctx: Context, method: str, subject: str, code: str) -> Row[Any]:
-    """The subject's live code if `code` is it, now used; otherwise `otp_code_not_found`, counted
-    against that code and the subject (429 once either is used up)."""
-    now = ctx.clock.now()
-    live = await repository.live(ctx.conn, ctx.project_id, method, subject, now)
+async def _redeem(ctx: Context, method: str, subject: str, code: str) -> str:
+    """Spend the subject's live code if `code` is it, and return the address it was sent to;
+    otherwise `otp_code_not_found`, counted against that code and the subject (429 once either
+    is used up)."""
+    key = method_id(method, subject)
+    live = await passcodes.live(ctx, key)
     sent = f"{method}:{subject}:{live.code_hash if live else '-'}"
     async with ratelimit.guard(ctx, (CODE_FAILURES, sent), (SUBJECT_FAILURES, f"{method}:{subject}")):
-        row = await repository.redeem(
-            ctx.conn, ctx.project_id, method, subject, code_hash(ctx, method, subject, code), now
-        )
-        if row is None:
+        spent = await passcodes.spend(ctx, key, code)
+        if not spent.accepted or spent.destination is None:
             raise errors.OtpCodeNotFound()
-    return row
+    return spent.destination
 
 
 async def _create_member(ctx: Context, org: Row[Any], email: str) -> Row[Any] | None:
@@ -136,7 +124,7 @@ async def login_or_signup(
                 raise shared.MemberNotFound()
     login = member.status == "active"
     minutes = login_minutes if login else signup_minutes
-    code = await _issue(ctx, EMAIL, member.member_id, member.email, minutes, member.member_id)
+    code = await _issue(ctx, EMAIL, member.member_id, member.email, minutes)
     await outbox.enqueue(
         ctx,
         messages.EMAIL_LOGIN if login else messages.EMAIL_SIGNUP,
@@ -183,8 +171,8 @@ async def authenticate(
             raise shared.InvalidIntermediateSessionForOrganization(
                 "This intermediate session does not belong to this email address and organization."
             )
-    row = await _redeem(ctx, EMAIL, member.member_id, code)
-    if emails.normalize(row.destination) != member.email_normalized:
+    destination = await _redeem(ctx, EMAIL, member.member_id, code)
+    if emails.normalize(destination) != member.email_normalized:
         raise errors.OtpCodeNotFound("This passcode was sent before the Member's email address changed.")
     required = discovery.primary_required(org, member, "otp")
     if required is not None:
@@ -211,7 +199,7 @@ async def discovery_send(ctx: Context, email: str, *, expiration_minutes: int | 
     """Email a discovery code (stytch.com/docs/b2b/api/send-discovery-otp-email)."""
     email = emails.validate(email)
     minutes = expiration(expiration_minutes, "discovery_expiration_minutes")
-    code = await _issue(ctx, DISCOVERY, emails.normalize(email), email, minutes, None)
+    code = await _issue(ctx, DISCOVERY, emails.normalize(email), email, minutes)
     await outbox.enqueue(ctx, messages.EMAIL_DISCOVERY, to=email, code=code, expires_minutes=minutes)
 
 
@@ -219,13 +207,11 @@ async def discovery_authenticate(ctx: Context, email: str, code: str) -> dict[st
     """Trade a discovery code for an intermediate session and the organizations its email may
     enter (stytch.com/docs/b2b/api/authenticate-discovery-otp)."""
     email = emails.validate(email)
-    row = await _redeem(ctx, DISCOVERY, emails.normalize(email), code)
-    ist, ist_row = await intermediate.issue(ctx, row.destination, factor_type="otp")
+    destination = await _redeem(ctx, DISCOVERY, emails.normalize(email), code)
+    ist, ist_row = await intermediate.issue(ctx, destination, factor_type="otp")
     return {
         "intermediate_session_token": ist,
         "intermediate_session_token_expires_at": rfc3339(ist_row.expires_at),
-        "email_address": row.destination,
-        "discovered_organizations": await discovery.discovered_organizations(
-            ctx, row.destination, include_eligible=True
-        ),
+        "email_address": destination,
+        "discovered_organizations": await discovery.discovered_organizations(ctx, destination, include_eligible=True),
     }
