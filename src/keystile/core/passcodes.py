@@ -2,7 +2,8 @@
 OTPs): 6 digits from `secrets`, stored hashed, at most one live code per project and method
 (a phone_id or email_id; a new send supersedes the last), spent by one conditional DELETE
 so that of concurrent tries of one code exactly one succeeds, and dead after MAX_WRONG_TRIES
-wrong tries or past its expiry.
+wrong tries or past its expiry. A wrong try is counted in the request's transaction, so a
+route answers its error with `responses.committing` (a raised error would roll the count back).
 
 Every passcode of every area is hashed here (`code_hash`): an HMAC under a key derived from
 the master key, bound to the project and the method or subject, since a plain hash of six
@@ -102,10 +103,16 @@ def _live(ctx: Context, method_id: str) -> tuple[Any, ...]:
     )
 
 
-async def live(ctx: Context, method_id: str) -> Row[Any] | None:
-    """The method's code if one is live (sent, unexpired, not spent nor dead): its hash names
-    the sent code, for limits counted per code."""
-    return (await ctx.conn.execute(select(passcodes.c.code_hash).where(*_live(ctx, method_id)))).first()
+async def sent(ctx: Context, method_id: str) -> Row[Any] | None:
+    """The method's code if one was sent and is neither spent nor expired, dead or alive: its
+    hash names the sent code for limits counted per code, so a code dead after too many wrong
+    tries is still named (and refused) as that code."""
+    where = (
+        passcodes.c.project_id == ctx.project_id,
+        passcodes.c.method_id == method_id,
+        passcodes.c.expires_at > ctx.clock.now(),
+    )
+    return (await ctx.conn.execute(select(passcodes.c.code_hash).where(*where))).first()
 
 
 async def spend(ctx: Context, method_id: str, code: str) -> Outcome:

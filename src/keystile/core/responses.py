@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
 import orjson
@@ -36,3 +37,14 @@ def error_response(request_id: str, exc: errors.StytchError) -> JSON:
         },
         status_code=exc.status_code,
     )
+
+
+async def committing(request_id: str, answer: Awaitable[JSON], *kinds: type[errors.StytchError]) -> JSON:
+    """`answer`, or the error body of one of `kinds` raised while it ran, answered rather than
+    raised so that the request's transaction commits what it wrote all the same (any other
+    error still rolls it back): for a failure that must leave a trace, such as a wrong
+    passcode counted against its code (core/passcodes.py)."""
+    try:
+        return await answer
+    except kinds as exc:
+        return error_response(request_id, exc)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from keystile.core.context import Ctx
-from keystile.core.responses import JSON, ok
-from keystile.otps import service
+from keystile.core.responses import JSON, committing, ok
+from keystile.otps import errors, service
 from keystile.otps.schemas import AuthenticateRequest, SendRequest
 
 router = APIRouter()
@@ -29,6 +29,11 @@ async def sms_send(body: SendRequest, ctx: Ctx) -> JSON:
 
 @router.post("/v1/b2b/otps/sms/authenticate")
 async def sms_authenticate(body: AuthenticateRequest, ctx: Ctx) -> JSON:
+    # A wrong code is answered, not raised, so the try counted against the code commits.
+    return await committing(ctx.request_id, _sms_authenticate(body, ctx), errors.OtpCodeNotFound)
+
+
+async def _sms_authenticate(body: AuthenticateRequest, ctx: Ctx) -> JSON:
     result = await service.authenticate(
         ctx,
         body.organization_id,

@@ -8,7 +8,7 @@ from typing import Literal
 from fastapi import APIRouter
 
 from keystile.core.context import Ctx
-from keystile.core.responses import JSON, error_response, ok
+from keystile.core.responses import JSON, committing, ok
 from keystile.otps import errors
 from keystile.otps import service_consumer as service
 from keystile.otps.schemas_consumer import (
@@ -91,20 +91,20 @@ async def email_login_or_create(body: LoginOrCreateEmailRequest, ctx: Ctx) -> JS
 
 @router.post("/v1/otps/authenticate")
 async def authenticate(body: AuthenticateRequest, ctx: Ctx) -> JSON:
-    try:
-        done = await service.authenticate(
-            ctx,
-            body.method_id,
-            body.code,
-            session_token=body.session_token,
-            session_jwt=body.session_jwt,
-            minutes=body.session_duration_minutes,
-            custom_claims=body.session_custom_claims,
-        )
-    except errors.OtpCodeNotFound as exc:
-        # Answered rather than raised, so the request's transaction commits the wrong try
-        # counted against the code (core/passcodes.py): a raised error would roll it back.
-        return error_response(ctx.request_id, exc)
+    # A wrong code is answered, not raised, so the try counted against the code commits.
+    return await committing(ctx.request_id, _authenticate(body, ctx), errors.OtpCodeNotFound)
+
+
+async def _authenticate(body: AuthenticateRequest, ctx: Ctx) -> JSON:
+    done = await service.authenticate(
+        ctx,
+        body.method_id,
+        body.code,
+        session_token=body.session_token,
+        session_jwt=body.session_jwt,
+        minutes=body.session_duration_minutes,
+        custom_claims=body.session_custom_claims,
+    )
     return ok(
         ctx.request_id,
         user_id=done.user.user_id,

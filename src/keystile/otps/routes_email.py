@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from keystile.core.context import Ctx
-from keystile.core.responses import JSON, ok
+from keystile.core.responses import JSON, committing, ok
+from keystile.otps import errors
 from keystile.otps import service_email as service
 from keystile.otps.schemas import (
     EmailAuthenticateRequest,
@@ -31,6 +32,11 @@ async def login_or_signup(body: EmailLoginOrSignupRequest, ctx: Ctx) -> JSON:
 
 @router.post("/v1/b2b/otps/email/authenticate")
 async def authenticate(body: EmailAuthenticateRequest, ctx: Ctx) -> JSON:
+    # A wrong code is answered, not raised, so the try counted against the code commits.
+    return await committing(ctx.request_id, _authenticate(body, ctx), errors.OtpCodeNotFound)
+
+
+async def _authenticate(body: EmailAuthenticateRequest, ctx: Ctx) -> JSON:
     result = await service.authenticate(
         ctx,
         body.organization_id,
@@ -53,4 +59,9 @@ async def discovery_send(body: EmailDiscoverySendRequest, ctx: Ctx) -> JSON:
 
 @router.post("/v1/b2b/otps/email/discovery/authenticate")
 async def discovery_authenticate(body: EmailDiscoveryAuthenticateRequest, ctx: Ctx) -> JSON:
+    # A wrong code is answered, not raised, so the try counted against the code commits.
+    return await committing(ctx.request_id, _discovery_authenticate(body, ctx), errors.OtpCodeNotFound)
+
+
+async def _discovery_authenticate(body: EmailDiscoveryAuthenticateRequest, ctx: Ctx) -> JSON:
     return ok(ctx.request_id, **await service.discovery_authenticate(ctx, body.email_address, body.code))

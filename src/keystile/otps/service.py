@@ -134,8 +134,8 @@ async def authenticate(
     if intermediate_session_token:  # refused before the code is tried, so the code is not spent
         await logins.check_intermediate(ctx, intermediate_session_token, organization, member)
     now = ctx.clock.now()
-    live = await passcodes.live(ctx, method_id(member.member_id))
-    sent = f"{member.member_id}:{live.code_hash if live else '-'}"
+    current = await passcodes.sent(ctx, method_id(member.member_id))
+    sent = f"{member.member_id}:{current.code_hash if current else '-'}"
     async with ratelimit.guard(ctx, (CODE_FAILURES, sent), (MEMBER_FAILURES, member.member_id)):
         spent = await passcodes.spend(ctx, method_id(member.member_id), code)
         if not spent.accepted or spent.destination != member.mfa_phone_number:

@@ -70,8 +70,8 @@ async def _redeem(ctx: Context, method: str, subject: str, code: str) -> str:
     otherwise `otp_code_not_found`, counted against that code and the subject (429 once either
     is used up)."""
     key = method_id(method, subject)
-    live = await passcodes.live(ctx, key)
-    sent = f"{method}:{subject}:{live.code_hash if live else '-'}"
+    current = await passcodes.sent(ctx, key)
+    sent = f"{method}:{subject}:{current.code_hash if current else '-'}"
     async with ratelimit.guard(ctx, (CODE_FAILURES, sent), (SUBJECT_FAILURES, f"{method}:{subject}")):
         spent = await passcodes.spend(ctx, key, code)
         if not spent.accepted or spent.destination is None:
