@@ -297,3 +297,70 @@ class TestDiscovery:
             intermediate_session_token=found.intermediate_session_token, organization_id=org.organization_id
         )
         assert joined.member_authenticated is True and joined.session_token
+
+
+class TestAuthenticateWithAnIntermediateSession:
+    """An intermediate session passed to `otps.email.authenticate` is consumed and its factors
+    go before the code's, in the session or in the intermediate session that asks for MFA."""
+
+    def held(self, b2b: Any, inbox: Inbox, **settings: Any) -> tuple[Any, str, str]:
+        """An organization that takes only email codes, a Member of it, and the intermediate
+        session a discovery magic link gave it there (primary_required)."""
+        org = make_org(b2b, inbox)
+        b2b.organizations.update(
+            organization_id=org.organization_id,
+            auth_methods="RESTRICTED",
+            allowed_auth_methods=["email_otp"],
+            **settings,
+        )
+        email = member_of(b2b, org.organization_id)
+        b2b.magic_links.email.discovery.send(email_address=email)
+        ist = b2b.magic_links.discovery.authenticate(
+            discovery_magic_links_token=inbox.latest_token(email)
+        ).intermediate_session_token
+        held = b2b.discovery.intermediate_sessions.exchange(
+            intermediate_session_token=ist, organization_id=org.organization_id
+        )
+        assert held.member_authenticated is False and held.primary_required.allowed_auth_methods == ["email_otp"]
+        return org, email, ist
+
+    def test_its_factors_join_the_session_and_it_is_consumed(self, b2b, inbox):
+        org, email, ist = self.held(b2b, inbox)
+        _, code = send(b2b, inbox, org.organization_id, email)
+        done = b2b.otps.email.authenticate(
+            organization_id=org.organization_id, email_address=email, code=code, intermediate_session_token=ist
+        )
+        assert done.member_authenticated is True and done.session_token
+        factors = done.member_session.authentication_factors
+        assert [(f.type, f.delivery_method) for f in factors] == [("magic_link", "email"), ("otp", "email")]
+        assert factors[0].email_factor.email_address == email
+        spent = error_of(
+            lambda: b2b.discovery.intermediate_sessions.exchange(
+                intermediate_session_token=ist, organization_id=org.organization_id
+            )
+        )
+        assert spent.error_type == "intermediate_session_not_found"
+
+    def test_its_factors_reach_the_session_the_second_factor_completes(self, b2b, inbox):
+        org, email, ist = self.held(b2b, inbox, mfa_policy="REQUIRED_FOR_ALL")
+        _, code = send(b2b, inbox, org.organization_id, email)
+        done = b2b.otps.email.authenticate(
+            organization_id=org.organization_id, email_address=email, code=code, intermediate_session_token=ist
+        )
+        assert done.member_authenticated is False and done.intermediate_session_token not in ("", ist)
+        totp = b2b.totps.create(organization_id=org.organization_id, member_id=done.member_id)
+        finished = b2b.totps.authenticate(
+            organization_id=org.organization_id,
+            member_id=done.member_id,
+            code=pyotp.TOTP(totp.secret).now(),
+            intermediate_session_token=done.intermediate_session_token,
+        )
+        kinds = [(f.type, f.delivery_method) for f in finished.member_session.authentication_factors]
+        assert kinds == [("magic_link", "email"), ("otp", "email"), ("totp", "authenticator_app")]
+
+    def test_a_wrong_code_leaves_it_usable(self, b2b, inbox):
+        org, email, ist = self.held(b2b, inbox)
+        _, code = send(b2b, inbox, org.organization_id, email)
+        kwargs = {"organization_id": org.organization_id, "email_address": email, "intermediate_session_token": ist}
+        assert error_of(lambda: b2b.otps.email.authenticate(**kwargs, code=wrong(code))).status_code == 404
+        assert b2b.otps.email.authenticate(**kwargs, code=code).member_authenticated is True

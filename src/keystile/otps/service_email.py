@@ -165,6 +165,7 @@ async def authenticate(
     member = await members_repo.find_by_email(ctx.conn, ctx.project_id, org.organization_id, email)
     if member is None or member.status == "deleted":
         raise errors.OtpCodeNotFound()  # no code was sent to a Member of this address here
+    ist = None
     if intermediate_session_token:  # refused before the code is tried, so the code is not spent
         ist = await intermediate.peek(ctx, intermediate_session_token)
         if ist.organization_id not in (None, "", org.organization_id) or (ist.email or "").lower() != email.lower():
@@ -179,9 +180,15 @@ async def authenticate(
         raise shared.OperationRestrictedByOrganizationAuthMethods(
             "This organization's allowed_auth_methods do not include email_otp."
         )
-    member = await members_service.activate(ctx, member)
     now = ctx.clock.now()
     factor = factors.EMAIL.build(now, email_factor={"email_id": member.email_id, "email_address": member.email})
+    prior = None
+    if ist is not None and intermediate_session_token:
+        # Consumed, its factors carried into the session (or into the intermediate session
+        # that asks for a second factor), as an exchange would.
+        await intermediate.redeem(ctx, intermediate_session_token)
+        prior = logins.carried_factors(ist, member, factor)
+    member = await members_service.activate(ctx, member)
     fields = await logins.complete_primary(
         ctx,
         org,
@@ -191,6 +198,7 @@ async def authenticate(
         custom_claims=custom_claims,
         existing_token=session_token,
         existing_jwt=session_jwt,
+        prior_factors=prior,
     )
     return {**fields, "organization_id": org.organization_id, "method_id": member.email_id, "member_device": None}
 

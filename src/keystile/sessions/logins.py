@@ -149,11 +149,14 @@ async def complete_primary(
     custom_claims: dict[str, Any] | None,
     existing_token: str | None = None,
     existing_jwt: str | None = None,
+    prior_factors: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """A primary factor proved this (active) Member: a session, or, when the organization's MFA
     policy or the Member's enrolment asks for a second factor, an intermediate session bound to
     the Member (10 minutes, single use) with `mfa_required`. No session is started then; when
-    SMS is the Member's second factor, its passcode is texted at once (`SecondFactorSmsDue`)."""
+    SMS is the Member's second factor, its passcode is texted at once (`SecondFactorSmsDue`).
+    `prior_factors` (from a consumed intermediate session, `carried_factors`) come first in
+    either."""
     required = mfa_required(organization, member)
     if required is not None and not await _existing_has_secondary(ctx, member, existing_token, existing_jwt):
         if sends_sms(organization, member):
@@ -166,7 +169,7 @@ async def complete_primary(
             email=member.email,
             organization_id=organization.organization_id,
             member_id=member.member_id,
-            data={"email_address": member.email, "email_verified": True, "factors": [factor]},
+            data={"email_address": member.email, "email_verified": True, "factors": [*(prior_factors or []), factor]},
         )
         return {
             "member_id": member.member_id,
@@ -186,12 +189,38 @@ async def complete_primary(
         organization,
         member,
         factor=factor,
-        prior_factors=None,
+        prior_factors=prior_factors,
         minutes=minutes,
         custom_claims=custom_claims,
         existing_token=existing_token,
         existing_jwt=existing_jwt,
     )
+
+
+def carried_factors(ist: Row[Any], member: Row[Any], factor: dict[str, Any]) -> list[dict[str, Any]]:
+    """The factors an intermediate session proved, as a session lists them, to go before
+    `factor` (one of the same type and delivery is `factor` again, not listed twice). A
+    discovery or primary-required session keeps only its factor's type and time; it proved
+    the Member's email."""
+    carried = []
+    for f in (ist.data or {}).get("factors", []):
+        if not isinstance(f, dict) or (f.get("type"), f.get("delivery_method")) == (
+            factor["type"],
+            factor["delivery_method"],
+        ):
+            continue
+        if "last_authenticated_at" not in f:
+            stamp = f.get("authenticated_at") or factor["last_authenticated_at"]
+            f = {
+                "type": f.get("type", "magic_link"),
+                "delivery_method": f.get("delivery_method", "email"),
+                "last_authenticated_at": stamp,
+                "created_at": stamp,
+                "updated_at": stamp,
+                "email_factor": {"email_id": member.email_id, "email_address": member.email},
+            }
+        carried.append(f)
+    return carried
 
 
 async def check_intermediate(ctx: Context, token: str, organization: Row[Any], member: Row[Any]) -> Row[Any]:
