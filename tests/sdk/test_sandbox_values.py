@@ -29,6 +29,8 @@ ML_401 = "3pzjQpgksDlGKWEwUq2Up--hCHC_0oamfLHyfspKDFU="
 ML_404 = "CprTtwhnRNiMBiUS2jSLcWYrfuO2POeBNdo5HhW6qTM="
 SESSION_OK = "WJtR5BCy38Szd5AfoDpf0iqFKEt4EE5JhjlWUY7l3FtY"
 SESSION_404 = "59cnLELtq5cFVS6uYK9f-pAWzBkhqZl8AvLhbhOvKNWw"
+PHONE = "+10000000000"
+OTP_CODE = "000000"
 
 # Every documented value of a served endpoint, written out from the two pages: (endpoint,
 # request fields, status, error_type).
@@ -60,6 +62,14 @@ DOCUMENTED: list[tuple[str, dict[str, str], int, str | None]] = [
     ("POST /v1/magic_links/authenticate", {"token": ML_404}, 404, "magic_link_not_found"),
     ("POST /v1/sessions/authenticate", {"session_token": SESSION_OK}, 200, None),
     ("POST /v1/sessions/authenticate", {"session_token": SESSION_404}, 404, "session_not_found"),
+    ("POST /v1/otps/sms/send", {"phone_number": PHONE}, 200, None),
+    ("POST /v1/otps/sms/login_or_create", {"phone_number": PHONE}, 200, None),
+    ("POST /v1/otps/whatsapp/send", {"phone_number": PHONE}, 200, None),
+    ("POST /v1/otps/whatsapp/login_or_create", {"phone_number": PHONE}, 200, None),
+    ("POST /v1/otps/email/send", {"email": EMAIL}, 200, None),
+    ("POST /v1/otps/email/login_or_create", {"email": EMAIL}, 200, None),
+    # With the method id the sandbox send returned (_otp_authenticate).
+    ("POST /v1/otps/authenticate", {"code": OTP_CODE}, 200, None),
 ]
 
 
@@ -75,6 +85,12 @@ def _sdk(product: str, method: str) -> Callable[[Any, Any, dict[str, str]], Any]
     return call
 
 
+def _otp_authenticate(b2b: Any, consumer: Any, fields: dict[str, str]) -> Any:
+    """The documented code on the method the sandbox number's send returned."""
+    sent = consumer.otps.sms.login_or_create(phone_number=PHONE)
+    return consumer.otps.authenticate(method_id=sent.phone_id, **fields)
+
+
 # The SDK method of each endpoint.
 SDK = {
     "POST /v1/b2b/magic_links/email/login_or_signup": _sdk("b2b", "magic_links.email.login_or_signup"),
@@ -87,6 +103,13 @@ SDK = {
     "POST /v1/magic_links/email/invite": _sdk("consumer", "magic_links.email.invite"),
     "POST /v1/magic_links/authenticate": _sdk("consumer", "magic_links.authenticate"),
     "POST /v1/sessions/authenticate": _sdk("consumer", "sessions.authenticate"),
+    "POST /v1/otps/sms/send": _sdk("consumer", "otps.sms.send"),
+    "POST /v1/otps/sms/login_or_create": _sdk("consumer", "otps.sms.login_or_create"),
+    "POST /v1/otps/whatsapp/send": _sdk("consumer", "otps.whatsapp.send"),
+    "POST /v1/otps/whatsapp/login_or_create": _sdk("consumer", "otps.whatsapp.login_or_create"),
+    "POST /v1/otps/email/send": _sdk("consumer", "otps.email.send"),
+    "POST /v1/otps/email/login_or_create": _sdk("consumer", "otps.email.login_or_create"),
+    "POST /v1/otps/authenticate": _otp_authenticate,
 }
 
 
@@ -154,6 +177,13 @@ def test_a_live_project_treats_the_value_as_ordinary_input(case, server, inbox):
         "POST /v1/sessions/authenticate": (404, "session_not_found"),
         # A user that does not exist has no email to send to.
         "POST /v1/magic_links/email/send": (404, "email_not_found"),
+        "POST /v1/otps/email/send": (404, "email_not_found"),
+        # The documented number is no country's.
+        "POST /v1/otps/sms/send": (400, "invalid_phone_number"),
+        "POST /v1/otps/sms/login_or_create": (400, "invalid_phone_number"),
+        "POST /v1/otps/whatsapp/send": (400, "invalid_phone_number"),
+        "POST /v1/otps/whatsapp/login_or_create": (400, "invalid_phone_number"),
+        "POST /v1/otps/authenticate": (400, "invalid_phone_number"),
     }
     assert answered == ordinary.get(endpoint, (200, None))
     if answered[0] == 200:  # an ordinary send: the email goes out
@@ -161,6 +191,33 @@ def test_a_live_project_treats_the_value_as_ordinary_input(case, server, inbox):
 
 
 class TestConsumerFlowGoesOn:
+    @pytest.mark.parametrize("channel", ["sms", "whatsapp"])
+    def test_the_sandbox_number_and_code_log_the_sandbox_user_in(self, consumer, channel):
+        sent = getattr(consumer.otps, channel).login_or_create(phone_number=PHONE)
+        resp = consumer.otps.authenticate(method_id=sent.phone_id, code=OTP_CODE, session_duration_minutes=30)
+        assert resp.user_id == sent.user_id
+        assert resp.session_token == SESSION_OK
+        assert resp.user.emails[0].email == EMAIL
+        # The sandbox session, which the sandbox user's email started, gains the code's factor.
+        texted = [f.phone_number_factor.phone_number for f in resp.session.authentication_factors if f.type == "otp"]
+        assert texted == [PHONE]
+        assert consumer.sessions.authenticate(session_token=SESSION_OK).user.user_id == sent.user_id
+
+    def test_the_sandbox_address_and_code_log_the_sandbox_user_in(self, consumer):
+        sent = consumer.otps.email.login_or_create(email=EMAIL)
+        resp = consumer.otps.authenticate(method_id=sent.email_id, code=OTP_CODE, session_duration_minutes=30)
+        assert resp.user_id == sent.user_id
+        emailed = [f.email_factor.email_address for f in resp.session.authentication_factors if f.type == "otp"]
+        assert emailed == [EMAIL]
+
+    def test_the_sandbox_code_opens_no_other_method(self, consumer, inbox):
+        """000000 is a sandbox value only on the sandbox number and address: any other
+        user's code is checked as ever, in a test project too."""
+        email = new_email()
+        sent = consumer.otps.email.login_or_create(email=email)
+        details = error_of(lambda: consumer.otps.authenticate(method_id=sent.email_id, code=OTP_CODE))
+        assert (details.status_code, details.error_type) == (404, "otp_code_not_found")
+
     def test_the_sandbox_link_logs_the_sandbox_user_into_the_sandbox_session(self, consumer):
         resp = consumer.magic_links.authenticate(token=ML_OK, session_duration_minutes=30)
         assert resp.session_token == SESSION_OK

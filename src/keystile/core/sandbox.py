@@ -89,20 +89,6 @@ class PendingValue:
 # The consumer page's values of endpoints not served yet. Its passwords section goes on past
 # the first rule; the area that adds passwords reads the rest there.
 PENDING: tuple[PendingValue, ...] = (
-    *(
-        PendingValue(f"POST /v1/otps/{channel}/send", {"phone_number": "+10000000000"}, 200, None, CONSUMER_PAGE)
-        for channel in ("sms", "whatsapp")
-    ),
-    *(
-        PendingValue(
-            f"POST /v1/otps/{channel}/login_or_create", {"phone_number": "+10000000000"}, 200, None, CONSUMER_PAGE
-        )
-        for channel in ("sms", "whatsapp")
-    ),
-    PendingValue("POST /v1/otps/email/send", {"email": EMAIL}, 200, None, CONSUMER_PAGE),
-    PendingValue("POST /v1/otps/email/login_or_create", {"email": EMAIL}, 200, None, CONSUMER_PAGE),
-    # With the method_id the send returned.
-    PendingValue("POST /v1/otps/authenticate", {"code": "000000"}, 200, None, CONSUMER_PAGE),
     PendingValue(
         "POST /v1/oauth/authenticate",
         {"token": "hdPVZHHX0UoRa7hJTuuPHi1vlddffSnoweRbVFf5-H8g"},

@@ -13,6 +13,7 @@ from keystile.otps import (
     routes,
     routes_consumer,
     routes_email,
+    sandbox,
     service,
     service_consumer,
     service_email,
@@ -33,4 +34,5 @@ area = Area(
     ],
     factors=[factors.SMS, factors.WHATSAPP, factors.EMAIL],
     listeners={SecondFactorSmsDue: service.on_second_factor_sms_due},
+    sandbox_values=sandbox.VALUES,
 )

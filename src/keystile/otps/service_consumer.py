@@ -13,13 +13,16 @@ from sqlalchemy.engine import Row
 
 from keystile import errors as shared
 from keystile.core import emails as email_rules
-from keystile.core import outbox, passcodes, phones, ratelimit
+from keystile.core import outbox, passcodes, phones, ratelimit, sandbox
 from keystile.core.context import Context
 from keystile.core.db import Record
 from keystile.core.ratelimit import Limit
 from keystile.otps import errors, factors, messages
+from keystile.otps import sandbox as sandbox_values
+from keystile.sessions import sandbox as sessions_sandbox
 from keystile.sessions import service as sessions
 from keystile.sessions.repository import SessionRow
+from keystile.users import sandbox as users_sandbox
 from keystile.users import service as users
 
 Channel = Literal["sms", "whatsapp", "email"]
@@ -76,6 +79,8 @@ async def send_text(
 ) -> Sent:
     """A code to an existing User's number (stytch.com/docs/api/send-otp-by-sms, -whatsapp);
     naming a User (by id or session) attaches the number to it first."""
+    if sandbox.consult(ctx, sandbox_values.TEXT_SEND[channel], phone_number=phone_number):  # nothing is sent
+        return await _sandbox_text(ctx)
     number = phones.normalize(phone_number)
     await phones.require_allowed_country(ctx, number)
     owner = await _acting_user(ctx, user_id, session_token, session_jwt)
@@ -95,6 +100,8 @@ async def login_or_create_text(
 ) -> Sent:
     """A code to the number's User, created if there is none
     (stytch.com/docs/api/log-in-or-create-user-by-sms, -whatsapp)."""
+    if sandbox.consult(ctx, sandbox_values.TEXT_LOGIN_OR_CREATE[channel], phone_number=phone_number):
+        return await _sandbox_text(ctx)  # nothing is sent
     number = phones.normalize(phone_number)
     await phones.require_allowed_country(ctx, number)
     passcodes.minutes(expiration_minutes, DEFAULT_MINUTES)
@@ -114,6 +121,8 @@ async def send_email(
 ) -> Sent:
     """A code to an existing User's address (stytch.com/docs/api/send-otp-by-email); naming a
     User attaches the address to it first."""
+    if sandbox.consult(ctx, sandbox_values.EMAIL_SEND, email=email):  # nothing is sent
+        return await _sandbox_email(ctx)
     address = email_rules.validate(email)
     owner = await _acting_user(ctx, user_id, session_token, session_jwt)
     found = await users.find_email(ctx, address)
@@ -130,6 +139,8 @@ async def send_email(
 async def login_or_create_email(ctx: Context, email: str, *, expiration_minutes: int | None, pending: bool) -> Sent:
     """A code to the address's User, created if there is none
     (stytch.com/docs/api/log-in-or-create-user-by-email-otp)."""
+    if sandbox.consult(ctx, sandbox_values.EMAIL_LOGIN_OR_CREATE, email=email):  # nothing is sent
+        return await _sandbox_email(ctx)
     passcodes.minutes(expiration_minutes, DEFAULT_MINUTES)
     user, row, created = await users.find_or_create_by_email(ctx, email, pending=pending)
     await _deliver(ctx, "email", row.email_id, row.email, expiration_minutes)
@@ -162,7 +173,11 @@ async def authenticate(
     the factor. A wrong, spent, superseded or expired code is `otp_code_not_found`; wrong ones
     count towards FAILURES per phone number or address."""
     sessions.check_duration(minutes)
+    if method_id == sandbox_values.phone_id(ctx) and sandbox.consult(ctx, sandbox_values.AUTHENTICATE, code=code):
+        return await _sandbox_authenticate(ctx, method_id, minutes, session_token, session_jwt, custom_claims)
     method, destination = await _method(ctx, method_id)
+    if destination == sandbox.EMAIL and sandbox.consult(ctx, sandbox_values.AUTHENTICATE, code=code):
+        return await _sandbox_authenticate(ctx, method_id, minutes, session_token, session_jwt, custom_claims)
     if method is None:
         async with ratelimit.attempts(ctx, method_id):
             raise errors.NoLiveCode()
@@ -194,3 +209,46 @@ async def authenticate(
         )
         jwt = await sessions.user_jwt(ctx, session, [])
     return Authenticated(user, method_id, session, token, jwt)
+
+
+async def _sandbox_text(ctx: Context) -> Sent:
+    user, _ = await users_sandbox.user(ctx)
+    return Sent(user.user_id, sandbox_values.phone_id(ctx))
+
+
+async def _sandbox_email(ctx: Context) -> Sent:
+    user, email = await users_sandbox.user(ctx)
+    return Sent(user.user_id, email.email_id)
+
+
+async def _sandbox_authenticate(
+    ctx: Context,
+    method_id: str,
+    minutes: int | None,
+    session_token: str | None,
+    session_jwt: str | None,
+    custom_claims: dict[str, Any] | None,
+) -> Authenticated:
+    """The documented code on a sandbox method logs the project's sandbox user in: into the
+    sandbox session (the documented session token) unless the caller names one to extend."""
+    user, email, _ = await sessions_sandbox.session(ctx)
+    if minutes is None and not session_token and not session_jwt:
+        return Authenticated(user, method_id, None, "", "")
+    now = ctx.clock.now()
+    if method_id == sandbox_values.phone_id(ctx):
+        factor = FACTORS["sms"].build(
+            now, phone_number_factor={"phone_id": method_id, "phone_number": sandbox_values.PHONE}
+        )
+    else:
+        factor = FACTORS["email"].build(now, email_factor={"email_id": email.email_id, "email_address": email.email})
+    session, token = await sessions.start(
+        ctx,
+        "consumer",
+        factor=factor,
+        minutes=minutes if minutes is not None else sessions.MIN_MINUTES,
+        user_id=user.user_id,
+        custom_claims=custom_claims,
+        existing_token=session_token or (None if session_jwt else sandbox.SESSION_SUCCESS),
+        existing_jwt=session_jwt,
+    )
+    return Authenticated(user, method_id, session, token, await sessions.user_jwt(ctx, session, []))
