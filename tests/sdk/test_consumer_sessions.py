@@ -1,15 +1,18 @@
 """Consumer sessions through the official SDK (stytch.Client), on SQLite
 and PostgreSQL: sessions.authenticate (token or JWT), get, revoke, local JWT checks, and
-the wall between consumer and B2B sessions."""
+the wall between consumer and B2B sessions, and the User each authenticate answers with."""
 
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pyotp
 import stytch
 
 from tests.flows import consumer_login, error_of, jwt_of, jwt_parts, new_email
+from tests.sdk.test_consumer_otps import latest_code, new_number
 
 
 def leeway(server: Any) -> int:
@@ -115,6 +118,108 @@ class TestAuthenticate:
             lambda: consumer.sessions.authenticate(session_token=login.session_token, session_duration_minutes=527041)
         )
         assert details.error_type == "invalid_session_duration_minutes"
+
+
+def phones_of(user: Any) -> list[tuple[str, str, bool]]:
+    return [(p.phone_id, p.phone_number, p.verified) for p in user.phone_numbers]
+
+
+def totps_of(user: Any) -> list[tuple[str, bool]]:
+    return [(t.totp_id, t.verified) for t in user.totps]
+
+
+def sms_login(consumer: Any, inbox: Any) -> tuple[Any, str]:
+    """A new user by otps.sms.login_or_create, its code authenticated with a session; (response, number)."""
+    number = new_number()
+    sent = consumer.otps.sms.login_or_create(phone_number=number)
+    done = consumer.otps.authenticate(
+        method_id=sent.phone_id, code=latest_code(inbox, number), session_duration_minutes=60
+    )
+    return done, number
+
+
+class TestTheUsersPhoneNumbersAndTOTPs:
+    """sessions.authenticate lists a User's phone numbers and TOTPs as users.get does; the
+    session lookup only says whether there are any, and a second read fetches them."""
+
+    def test_a_user_with_a_phone_and_a_totp_sees_both_by_token_and_by_jwt(self, consumer, inbox):
+        login, number = sms_login(consumer, inbox)
+        created = consumer.totps.create(user_id=login.user_id)
+        consumer.totps.authenticate(user_id=login.user_id, totp_code=pyotp.TOTP(created.secret).now())
+
+        by_token = consumer.sessions.authenticate(session_token=login.session_token)
+        by_jwt = consumer.sessions.authenticate(session_jwt=by_token.session_jwt)
+        stored = consumer.users.get(user_id=login.user_id)
+
+        assert phones_of(by_token.user) == [(login.method_id, number, True)]
+        assert totps_of(by_token.user) == [(created.totp_id, True)]
+        for user in (by_jwt.user, stored):
+            assert (phones_of(user), totps_of(user)) == (phones_of(by_token.user), totps_of(by_token.user))
+        assert [e.email for e in by_token.user.emails] == [e.email for e in stored.emails] == []
+
+    def test_a_user_with_neither_gets_empty_lists(self, consumer, inbox):
+        login = consumer_login(consumer, inbox)
+        for resp in (
+            consumer.sessions.authenticate(session_token=login.session_token),
+            consumer.sessions.authenticate(session_jwt=login.session_jwt),
+        ):
+            assert resp.user.user_id == login.user_id
+            assert resp.user.phone_numbers == [] and resp.user.totps == []
+            assert len(resp.user.emails) == 1
+
+    def test_phones_and_totps_added_to_a_session_user_appear_at_its_next_authenticate(self, consumer, inbox):
+        login = consumer_login(consumer, inbox)
+        number = new_number()
+        sent = consumer.otps.sms.send(phone_number=number, user_id=login.user_id)
+        with_phone = consumer.sessions.authenticate(session_token=login.session_token)
+        assert phones_of(with_phone.user) == [(sent.phone_id, number, False)]
+        assert with_phone.user.totps == []
+
+        created = consumer.totps.create(user_id=login.user_id)
+        pending = consumer.sessions.authenticate(session_jwt=with_phone.session_jwt)
+        assert totps_of(pending.user) == [(created.totp_id, False)]
+        assert phones_of(pending.user) == [(sent.phone_id, number, False)]
+        assert len(pending.user.emails) == 1
+
+    def test_an_expired_pending_totp_is_listed_by_neither(self, consumer, inbox, server):
+        login, _ = sms_login(consumer, inbox)
+        consumer.totps.create(user_id=login.user_id, expiration_minutes=5)
+        server.clock.advance(seconds=6 * 60)
+        resp = consumer.sessions.authenticate(session_token=login.session_token)
+        assert resp.user.totps == [] == consumer.users.get(user_id=login.user_id).totps
+        assert len(resp.user.phone_numbers) == 1
+
+    def test_concurrent_authenticates_each_get_their_own_users_lists(self, project, consumer, inbox):
+        # On PostgreSQL, lookups started together share one statement (ADR 0008): the session
+        # lookup's and the phone and TOTP reads' batches must still give each caller its own.
+        users: list[tuple[Any, list[tuple[str, str, bool]], list[tuple[str, bool]]]] = []
+        for i in range(8):
+            if i % 2:
+                login = consumer_login(consumer, inbox)
+                users.append((login, [], []))
+                continue
+            login, number = sms_login(consumer, inbox)
+            totps = []
+            if i % 4 == 0:
+                created = consumer.totps.create(user_id=login.user_id)
+                totps = [(created.totp_id, False)]
+            users.append((login, [(login.method_id, number, True)], totps))
+
+        def authenticate(job: tuple[int, bool]) -> Any:
+            index, by_jwt = job
+            client = stytch.Client(project.project_id, project.secret, environment=project.server.base_url)
+            login = users[index][0]
+            if by_jwt:
+                return client.sessions.authenticate(session_jwt=login.session_jwt)
+            return client.sessions.authenticate(session_token=login.session_token)
+
+        jobs = [(i, by_jwt) for _ in range(3) for i in range(len(users)) for by_jwt in (False, True)]
+        with ThreadPoolExecutor(16) as pool:
+            results = list(pool.map(authenticate, jobs))
+        for (index, _), resp in zip(jobs, results, strict=True):
+            login, phones, totps = users[index]
+            assert resp.user.user_id == login.user_id
+            assert (phones_of(resp.user), totps_of(resp.user)) == (phones, totps)
 
 
 class TestRevoke:

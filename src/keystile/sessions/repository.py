@@ -21,6 +21,7 @@ from keystile.core.db import Lookup, Row
 from keystile.models.organizations import member_retired_emails, members, organizations
 from keystile.models.sessions import sessions
 from keystile.models.users import user_emails, users
+from keystile.users.repository import HAS_PHONE_NUMBERS, HAS_TOTPS
 
 if TYPE_CHECKING:
     from sqlalchemy import ColumnElement
@@ -131,7 +132,8 @@ def _member_session(by: By) -> Lookup:
 
 def _user_session(by: By) -> Lookup:
     # The user's emails come along, one row per email (a user has at least one; the outer
-    # join keeps a user without any): one statement instead of two.
+    # join keeps a user without any): one statement instead of two. Phone numbers and TOTPs
+    # are rarer: the row only says whether there are any (read after, only then).
     return Lookup(
         lambda c: (
             select(
@@ -139,6 +141,8 @@ def _user_session(by: By) -> Lookup:
                 sessions,
                 users,
                 SIGNING_KID,
+                HAS_PHONE_NUMBERS,
+                HAS_TOTPS,
                 user_emails.c.email_id,
                 user_emails.c.email,
                 user_emails.c.verified,

@@ -57,7 +57,7 @@ async def authenticate(body: AuthenticateRequest, ctx: Context) -> JSON:
         session=service.user_session_json(found.row, []),
         session_token=found.token,
         session_jwt=await service.user_jwt(ctx, found.row, [], signing_kid=found.signing_kid),
-        user=user_json(found.user, found.emails),
+        user=user_json(found.user, found.emails, found.totps, found.phones),
     )
 
 

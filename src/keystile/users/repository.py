@@ -6,14 +6,14 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, exists, false, func, insert, or_, select, true, update
+from sqlalchemy import bindparam, case, delete, exists, false, func, insert, or_, select, true, update
 from sqlalchemy.engine import Row
 from sqlalchemy.sql import ColumnElement
 
 from keystile import errors
 from keystile.core import emails as email_rules
 from keystile.core import search as searching
-from keystile.core.db import Connection
+from keystile.core.db import Connection, Lookup
 from keystile.core.search import Operand
 from keystile.core.tokens import VOID_REVOKED, TokenKind
 from keystile.models.tokens import tokens
@@ -23,6 +23,53 @@ from keystile.users.serializers import NAME_FIELDS
 
 STATUSES = ("active", "pending")
 SEARCH_PREFIX = "user_search"
+
+
+def listed_totp(now: Any) -> ColumnElement[bool]:
+    """The TOTPs the User object lists: verified ones, and pending ones not yet expired at `now`."""
+    return or_(user_totps.c.verified.is_(True), user_totps.c.expires_at > now)
+
+
+# For the session lookup (sessions/repository.py), correlated to the user it reads: whether
+# the User has phone numbers, and TOTPs it lists. Most have neither, so the lookup only
+# says whether to read them, and the common case stays one statement.
+HAS_PHONE_NUMBERS = (
+    exists()
+    .where(user_phone_numbers.c.project_id == users.c.project_id, user_phone_numbers.c.user_id == users.c.user_id)
+    .label("has_phone_numbers")
+)
+HAS_TOTPS = (
+    exists()
+    .where(
+        user_totps.c.project_id == users.c.project_id,
+        user_totps.c.user_id == users.c.user_id,
+        listed_totp(bindparam("now")),
+    )
+    .label("has_totps")
+)
+# One User's phone numbers and listed TOTPs on the read path, when the session lookup says
+# there are some: Lookups by user, which concurrent requests share on PostgreSQL (core/db.py;
+# a shared TOTP read lists what is live at the latest of its callers' `now`, as the session
+# lookup does).
+PHONES_OF_USER = Lookup(
+    lambda c: (
+        select(user_phone_numbers)
+        .where(c, user_phone_numbers.c.project_id == bindparam("project_id"))
+        .order_by(user_phone_numbers.c.created_at, user_phone_numbers.c.phone_id)
+    ),
+    user_phone_numbers.c.user_id,
+    "user_id",
+    latest=(),
+)
+TOTPS_OF_USER = Lookup(
+    lambda c: (
+        select(user_totps.c.user_id, user_totps.c.totp_registration_id, user_totps.c.verified)
+        .where(c, user_totps.c.project_id == bindparam("project_id"), listed_totp(bindparam("now")))
+        .order_by(user_totps.c.created_at, user_totps.c.totp_registration_id)
+    ),
+    user_totps.c.user_id,
+    "user_id",
+)
 
 
 async def find_user(conn: Connection, project_id: str, user_id: str) -> Row[Any] | None:
@@ -68,7 +115,7 @@ async def totps_of(
         .where(
             user_totps.c.project_id == project_id,
             user_totps.c.user_id.in_(ids),
-            or_(user_totps.c.verified.is_(True), user_totps.c.expires_at > now),
+            listed_totp(now),
         )
         .order_by(user_totps.c.created_at, user_totps.c.totp_registration_id)
     )
