@@ -4,13 +4,19 @@ the wall between consumer and B2B sessions, and the User each authenticate answe
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 import pyotp
 import stytch
 
+from keystile.core import crypto
+from keystile.core.db import Database
+from keystile.sessions.repository import USER_SESSION
+from keystile.users.repository import PHONES_OF_USER, TOTPS_OF_USER
 from tests.flows import consumer_login, error_of, jwt_of, jwt_parts, new_email
 from tests.sdk.test_consumer_otps import latest_code, new_number
 
@@ -220,6 +226,55 @@ class TestTheUsersPhoneNumbersAndTOTPs:
             login, phones, totps = users[index]
             assert resp.user.user_id == login.user_id
             assert (phones_of(resp.user), totps_of(resp.user)) == (phones, totps)
+
+    def test_on_postgresql_lookups_started_together_share_statements_and_keep_each_users_rows(
+        self, backend, server, project, consumer, inbox
+    ):
+        """The server's own read path, called together for several users: one statement per
+        Lookup (`key = ANY(...)`), each user's flags and rows as a lone lookup finds them."""
+        if backend != "postgres":
+            return  # SQLite runs every lookup alone: the other tests cover it
+        with_both, _ = sms_login(consumer, inbox)
+        consumer.totps.create(user_id=with_both.user_id)
+        with_phone, _ = sms_login(consumer, inbox)
+        with_none = consumer_login(consumer, inbox)
+        logins = [with_both, with_phone, with_none]
+        where = {"project_id": project.project_id, "kind": "consumer", "now": datetime.now(UTC)}
+
+        async def read() -> tuple[list[Any], list[Any], list[Any], list[Any], list[str]]:
+            db = Database(server.settings.database_url.replace("postgresql://", "postgresql+asyncpg://", 1))
+            try:
+                token = USER_SESSION["token"]
+                alone = [await db.lookup(token, crypto.hash_token(x.session_token), **where) for x in logins]
+                sent: list[str] = []
+                fetch = db._reader.fetch
+
+                async def counted(compiled: Any, params: list[Any]) -> list[Any]:
+                    sent.append(compiled.sql)
+                    return await fetch(compiled, params)
+
+                db._reader.fetch = counted
+                together = await asyncio.gather(
+                    *(db.lookup(token, crypto.hash_token(x.session_token), **where) for x in logins)
+                )
+                ids = [x.user_id for x in logins]
+                phones = await asyncio.gather(
+                    *(db.lookup(PHONES_OF_USER, i, project_id=project.project_id) for i in ids)
+                )
+                totps = await asyncio.gather(
+                    *(db.lookup(TOTPS_OF_USER, i, project_id=project.project_id, now=where["now"]) for i in ids)
+                )
+                return alone, together, phones, totps, sent
+            finally:
+                await db.dispose()
+
+        alone, together, phones, totps, sent = asyncio.run(read())
+        assert len(sent) == 3 and all("ANY" in sql for sql in sent)
+        assert together == alone
+        flags = [(rows[0][2].has_phone_numbers, rows[0][2].has_totps) for rows in together]
+        assert flags == [(True, True), (True, False), (False, False)]
+        assert [[p.phone_id for p in rows] for rows in phones] == [[with_both.method_id], [with_phone.method_id], []]
+        assert [len(rows) for rows in totps] == [1, 0, 0]
 
 
 class TestRevoke:
