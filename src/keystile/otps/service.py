@@ -25,7 +25,6 @@ from keystile.sessions import service as sessions
 
 SMS = "sms"  # the channel of SMS codes in the passcode store (core/passcodes.py)
 EXPIRATION_MINUTES = 2  # Stytch: "OTP codes expire after two minutes"
-ENROLLMENT = frozenset({"enroll", "unenroll"})
 # Wrong codes against one sent code: five, then that code is refused (429) until a new send.
 CODE_FAILURES = Limit("sms_otp_code_failures", "5/10 minutes", failures=(errors.OtpCodeNotFound,))
 # Wrong codes against one Member across sends, so sending again does not reopen the guessing.
@@ -127,8 +126,7 @@ async def authenticate(
     """The texted passcode as a second factor: it completes an intermediate session, or joins a
     session of the Member (step-up). The first accepted code verifies the phone number."""
     sessions.check_duration(minutes)
-    if set_mfa_enrollment is not None and set_mfa_enrollment not in ENROLLMENT:
-        raise shared.InvalidArgument("set_mfa_enrollment must be enroll or unenroll.")
+    logins.check_enrollment(set_mfa_enrollment)
     organization, member = await _member(ctx, organization_ref, member_ref)
     logins.check_mfa_method(organization, "sms_otp")
     if intermediate_session_token:  # refused before the code is tried, so the code is not spent
@@ -164,15 +162,7 @@ async def authenticate(
         minutes=minutes,
         custom_claims=custom_claims,
     )
-    return {
-        "member_id": result["member_id"],
-        "member": result["member"],
-        "organization": result["organization"],
-        "session_token": result["session_token"],
-        "session_jwt": result["session_jwt"],
-        "member_session": result["member_session"],
-        "member_device": None,
-    }
+    return logins.second_factor_answer(result)
 
 
 async def delete_mfa_phone_number(ctx: Context, organization_ref: str, member_ref: str) -> dict[str, Any]:

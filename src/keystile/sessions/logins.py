@@ -235,6 +235,22 @@ async def check_intermediate(ctx: Context, token: str, organization: Row[Any], m
     return ist
 
 
+ENROLLMENT = frozenset({"enroll", "unenroll"})
+ANSWER_FIELDS = ("member_id", "member", "organization", "session_token", "session_jwt", "member_session")
+
+
+def check_enrollment(set_mfa_enrollment: str | None) -> None:
+    """A second factor's `set_mfa_enrollment`: enroll, unenroll, or not given."""
+    if set_mfa_enrollment is not None and set_mfa_enrollment not in ENROLLMENT:
+        raise errors.InvalidArgument("set_mfa_enrollment must be enroll or unenroll.")
+
+
+def second_factor_answer(result: dict[str, Any]) -> dict[str, Any]:
+    """What a second factor's authenticate answers (TOTP, SMS OTP), from `complete_secondary`'s
+    result."""
+    return {**{name: result[name] for name in ANSWER_FIELDS}, "member_device": None}
+
+
 async def complete_secondary(
     ctx: Context,
     organization: Row[Any],

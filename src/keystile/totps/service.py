@@ -20,7 +20,6 @@ from keystile.sessions import service as sessions
 from keystile.totps import codes, errors, factors, guards, repository
 
 DEFAULT_EXPIRATION_MINUTES = 60  # an unverified registration, until a first code proves it
-ENROLLMENT = frozenset({"enroll", "unenroll"})
 
 
 async def _member(ctx: Context, organization_ref: str, member_ref: str) -> tuple[Row[Any], Row[Any]]:
@@ -139,8 +138,7 @@ async def authenticate(
     (stytch.com/docs/b2b/api/authenticate-totp): it completes an intermediate session, or joins
     a session of the Member (step-up). The first accepted code verifies a new registration."""
     sessions.check_duration(minutes)
-    if set_mfa_enrollment is not None and set_mfa_enrollment not in ENROLLMENT:
-        raise shared.InvalidArgument("set_mfa_enrollment must be enroll or unenroll.")
+    logins.check_enrollment(set_mfa_enrollment)
     organization, member = await _member(ctx, organization_ref, member_ref)
     logins.check_mfa_method(organization, "totp")
     now = ctx.clock.now()
@@ -169,15 +167,7 @@ async def authenticate(
         minutes=minutes,
         custom_claims=custom_claims,
     )
-    return {
-        "member_id": result["member_id"],
-        "member": result["member"],
-        "organization": result["organization"],
-        "session_token": result["session_token"],
-        "session_jwt": result["session_jwt"],
-        "member_session": result["member_session"],
-        "member_device": None,
-    }
+    return logins.second_factor_answer(result)
 
 
 async def delete_totp(ctx: Context, organization_ref: str, member_ref: str) -> dict[str, Any]:
