@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from keystile.core.schemas import JwtStr, RequestModel
+from keystile.sessions.schemas import SecondFactorAuthenticateRequest
 
 
 class CreateRequest(RequestModel):
@@ -14,18 +15,8 @@ class CreateRequest(RequestModel):
     session_jwt: JwtStr | None = None
 
 
-class AuthenticateRequest(RequestModel):
-    organization_id: str
-    member_id: str
-    code: str
-    intermediate_session_token: str | None = None
-    session_token: str | None = None
-    session_jwt: JwtStr | None = None
-    session_duration_minutes: int | None = None
-    session_custom_claims: dict[str, Any] | None = None
-    set_mfa_enrollment: str | None = None
-    set_default_mfa: bool | None = None
-    telemetry_id: str | None = None
+class AuthenticateRequest(SecondFactorAuthenticateRequest):
+    """totps.authenticate"""
 
 
 class MigrateRequest(RequestModel):
