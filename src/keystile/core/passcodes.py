@@ -94,25 +94,23 @@ async def issue(ctx: Context, method_id: str, *, channel: str, minutes: int, des
     return code
 
 
-def _live(ctx: Context, method_id: str) -> tuple[Any, ...]:
+def _unexpired(ctx: Context, method_id: str) -> tuple[Any, ...]:
     return (
         passcodes.c.project_id == ctx.project_id,
         passcodes.c.method_id == method_id,
         passcodes.c.expires_at > ctx.clock.now(),
-        passcodes.c.wrong_tries < MAX_WRONG_TRIES,
     )
+
+
+def _live(ctx: Context, method_id: str) -> tuple[Any, ...]:
+    return (*_unexpired(ctx, method_id), passcodes.c.wrong_tries < MAX_WRONG_TRIES)
 
 
 async def sent(ctx: Context, method_id: str) -> Row[Any] | None:
     """The method's code if one was sent and is neither spent nor expired, dead or alive: its
     hash names the sent code for limits counted per code, so a code dead after too many wrong
     tries is still named (and refused) as that code."""
-    where = (
-        passcodes.c.project_id == ctx.project_id,
-        passcodes.c.method_id == method_id,
-        passcodes.c.expires_at > ctx.clock.now(),
-    )
-    return (await ctx.conn.execute(select(passcodes.c.code_hash).where(*where))).first()
+    return (await ctx.conn.execute(select(passcodes.c.code_hash).where(*_unexpired(ctx, method_id)))).first()
 
 
 async def spend(ctx: Context, method_id: str, code: str) -> Outcome:
