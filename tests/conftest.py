@@ -11,6 +11,7 @@ import pytest
 import requests
 import stytch
 
+from tests.idp.oidc import OpenIDProvider, start_oidc_provider
 from tests.support import (
     CLUSTER_SCOPES,
     CLUSTERS,
@@ -92,6 +93,14 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     for running in _servers.values():
         running.stop()
+
+
+@pytest.fixture(scope="session")
+def oidc_provider() -> Iterator[OpenIDProvider]:
+    """panva's oidc-provider on a loopback port, one per test process: register the clients
+    and accounts a test needs on it (tests/idp/oidc.py; docs/testing.md)."""
+    with start_oidc_provider() as running:
+        yield running
 
 
 @pytest.fixture
