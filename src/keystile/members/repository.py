@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, false, func, insert, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    exists,
+    false,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    type_coerce,
+)
 from sqlalchemy import delete as sa_delete
 from sqlalchemy import update as sa_update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Row
 
 from keystile import errors
@@ -137,6 +152,53 @@ async def update(conn: Connection, project_id: str, member_id: str, **values: An
     ).one()
 
 
+async def replace_granted_roles(
+    conn: Connection,
+    project_id: str,
+    member_id: str,
+    source_types: Collection[str],
+    entries: list[dict[str, Any]],
+    *,
+    details: dict[str, Any] | None = None,
+    **values: Any,
+) -> Row[Any]:
+    """Replace the member's implicitly granted roles of these source types (`sso_connection`,
+    `sso_connection_group`, `scim_connection_group`) by `entries` (`{"role_id", "source":
+    {"type", "details"}}`), keeping every other area's. With `details`, only the entries
+    whose source details hold all of these values are replaced (one connection's, say).
+    `values`: other columns to set in the same statement. The updated row.
+
+    The row is read under a row lock (FOR UPDATE on PostgreSQL; SQLite transactions are
+    exclusive) so that two areas writing at once do not drop each other's entries."""
+    current = (
+        await conn.execute(
+            select(members.c.granted_roles)
+            .where(members.c.member_id == member_id, members.c.project_id == project_id)
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if current is None:
+        raise errors.MemberNotFound()
+    types = set(source_types)
+    for entry in entries:
+        if entry["source"]["type"] not in types:
+            raise ValueError(f"a granted role of source {entry['source']['type']!r} is not among {sorted(types)}")
+
+    def replaced(entry: dict[str, Any]) -> bool:
+        source = entry.get("source") or {}
+        if source.get("type") not in types:
+            return False
+        held = source.get("details") or {}
+        return all(held.get(k) == v for k, v in (details or {}).items())
+
+    kept = [entry for entry in current or [] if not replaced(entry)]
+    merged: list[dict[str, Any]] = []
+    for entry in [*kept, *entries]:
+        if entry not in merged:
+            merged.append(entry)
+    return await update(conn, project_id, member_id, granted_roles=merged, **values)
+
+
 async def retire_email(conn: Connection, project_id: str, member: Row[Any], now: datetime) -> None:
     """Keep the member's current address as retired: others in the organization cannot use it."""
     await conn.execute(
@@ -215,6 +277,17 @@ async def search(
     return page, total, next_cursor
 
 
+def _granted(dialect: str, role_ids: list[str]) -> ColumnElement[bool]:
+    """The member holds one of these roles by an SSO or SCIM grant (`granted_roles`)."""
+    if dialect == "postgresql":
+        granted = type_coerce(members.c.granted_roles, JSONB)
+        return or_(*[granted.contains([{"role_id": r}]) for r in role_ids])
+    entries = func.json_each(members.c.granted_roles).table_valued("value")
+    return exists(
+        select(literal(1)).select_from(entries).where(func.json_extract(entries.c.value, "$.role_id").in_(role_ids))
+    )
+
+
 def _member_condition(dialect: str, operand: Operand, orgs: dict[str, Row[Any]]) -> ColumnElement[bool]:
     name, value = operand.name, operand.value
     if name == "member_ids":
@@ -230,7 +303,7 @@ def _member_condition(dialect: str, operand: Operand, orgs: dict[str, Row[Any]])
     if name == "member_roles":
         if "stytch_member" in value:
             return true()  # every Member holds it implicitly
-        held = [json_array_has(dialect, members.c.roles, None, lambda e: e.in_(value))]
+        held = [json_array_has(dialect, members.c.roles, None, lambda e: e.in_(value)), _granted(dialect, value)]
         # Roles an organization grants by email domain (`rbac_email_implicit_role_assignments`).
         for org_id, org in orgs.items():
             assignments = orgs_repo.settings_of(org)["rbac_email_implicit_role_assignments"]

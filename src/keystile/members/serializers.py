@@ -11,8 +11,9 @@ from keystile.core.db import Record
 
 def member_roles(row: Record, organization: Record | None = None) -> list[dict[str, Any]]:
     """`stytch_member` for everyone, the directly assigned roles, then the roles the
-    organization grants by email domain (`rbac_email_implicit_role_assignments`); a role
-    held both ways lists both sources (PY `MemberRole.sources`). Without the organization
+    organization grants by email domain (`rbac_email_implicit_role_assignments`), then those
+    granted by SSO and SCIM (`granted_roles`); a role held several ways lists each source
+    (PY `MemberRole.sources`). Without the organization
     row, email-granted roles cannot be known and are left out."""
     direct = {"type": "direct_assignment", "details": {}}
     sources: dict[str, list[dict[str, Any]]] = {"stytch_member": [direct]}
@@ -24,6 +25,13 @@ def member_roles(row: Record, organization: Record | None = None) -> list[dict[s
         if isinstance(assignment, dict) and str(assignment.get("domain", "")).lower() == domain:
             granted = {"type": "email_assignment", "details": {"email_domain": domain}}
             sources.setdefault(assignment.get("role_id", ""), []).append(granted)
+    # Roles an SSO connection, SSO group or SCIM group grants (members/repository.py
+    # replace_granted_roles), kept on the row: no query of their own.
+    for entry in getattr(row, "granted_roles", None) or []:
+        source = entry.get("source") or {}
+        sources.setdefault(entry.get("role_id", ""), []).append(
+            {"type": source.get("type", ""), "details": source.get("details") or {}}
+        )
     return [{"role_id": r, "sources": s} for r, s in sources.items() if r]
 
 

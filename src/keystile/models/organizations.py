@@ -50,6 +50,10 @@ members = Table(
     Column("email_address_verified", Boolean, nullable=False, default=False),
     Column("is_breakglass", Boolean, nullable=False, default=False),
     Column("roles", JSONType, nullable=False, default=list),  # directly assigned role ids
+    # Roles granted implicitly, with their source: [{"role_id", "source": {"type", "details"}}]
+    # (SSO connection, SSO group, SCIM group; migration 0014). members/repository.py
+    # replace_granted_roles is the one writer; members/serializers.py member_roles shows them.
+    Column("granted_roles", JSONType, nullable=False, default=list, server_default=text("'[]'")),
     Column("trusted_metadata", JSONType, nullable=False, default=dict),
     Column("untrusted_metadata", JSONType, nullable=False, default=dict),
     # MFA (Member.mfa_enrolled, default_mfa_method, totp_registration_id: the verified TOTP).
