@@ -199,6 +199,29 @@ async def replace_granted_roles(
     return await update(conn, project_id, member_id, granted_roles=merged, **values)
 
 
+async def put_oauth_registration(
+    conn: Connection, project_id: str, member_id: str, entry: dict[str, Any], **values: Any
+) -> Row[Any]:
+    """Add or replace the Member's OAuth registration of one provider and subject (the oauth
+    area's entry, kept on the row so that serializing a Member costs no other query).
+    `values`: other columns to set in the same statement. The updated row.
+
+    Read under a row lock, like `replace_granted_roles`, so that two logins at once with two
+    providers keep both."""
+    current = (
+        await conn.execute(
+            select(members.c.oauth_registrations)
+            .where(members.c.member_id == member_id, members.c.project_id == project_id)
+            .with_for_update()
+        )
+    ).scalar_one_or_none()
+    if current is None:
+        raise errors.MemberNotFound()
+    key = (entry["provider_type"], entry["provider_subject"])
+    kept = [e for e in current or [] if (e.get("provider_type"), e.get("provider_subject")) != key]
+    return await update(conn, project_id, member_id, oauth_registrations=[*kept, entry], **values)
+
+
 async def retire_email(conn: Connection, project_id: str, member: Row[Any], now: datetime) -> None:
     """Keep the member's current address as retired: others in the organization cannot use it."""
     await conn.execute(

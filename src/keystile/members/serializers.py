@@ -40,6 +40,23 @@ def role_ids(row: Record, organization: Record | None = None, roles: list[dict[s
     return [r["role_id"] for r in (member_roles(row, organization) if roles is None else roles)]
 
 
+OAUTH_REGISTRATION_FIELDS = ("provider_type", "provider_subject", "member_oauth_registration_id")
+
+
+def oauth_registrations_json(stored: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """Member.oauth_registrations (PY `OAuthRegistration`) from the row's list, which may keep
+    more per entry (the provider's tenant ids) than the object shows."""
+    return [
+        {
+            **{name: entry.get(name, "") for name in OAUTH_REGISTRATION_FIELDS},
+            "profile_picture_url": entry.get("profile_picture_url") or None,
+            "locale": entry.get("locale") or None,
+        }
+        for entry in stored or []
+        if isinstance(entry, dict)
+    ]
+
+
 def member_json(
     row: Record,
     organization: Record | None = None,
@@ -58,7 +75,7 @@ def member_json(
         "sso_registrations": [],
         "is_breakglass": row.is_breakglass,
         "member_password_id": "",
-        "oauth_registrations": [],
+        "oauth_registrations": oauth_registrations_json(getattr(row, "oauth_registrations", None)),
         "email_address_verified": row.email_address_verified,
         "mfa_phone_number_verified": bool(getattr(row, "mfa_phone_number_verified", False)),
         "is_admin": "stytch_admin" in (row.roles or []),

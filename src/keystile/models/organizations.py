@@ -63,6 +63,10 @@ members = Table(
     # E.164 (core/phones.py), "" when none; verified by a first accepted SMS passcode.
     Column("mfa_phone_number", String(32), nullable=False, default="", server_default=""),
     Column("mfa_phone_number_verified", Boolean, nullable=False, default=False, server_default=text("false")),
+    # Member.oauth_registrations: one entry per provider and subject the Member logged in with
+    # (written by the oauth area through repository.put_oauth_registration), so serializing a
+    # Member needs no other query.
+    Column("oauth_registrations", JSONType, nullable=False, default=list, server_default=text("'[]'")),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     # One live membership per email per organization; a deleted member's address is free again.
