@@ -205,6 +205,31 @@ async def external_id_owner(conn: Connection, project_id: str, external_id: str)
     ).scalar()
 
 
+async def owners_of_emails(conn: Connection, project_id: str, normalized: list[str]) -> dict[str, str]:
+    """Normalized email → user_id, for those of `normalized` a user of the project has
+    (`keystile import` reads a batch's in one statement)."""
+    if not normalized:
+        return {}
+    rows = await conn.execute(
+        select(user_emails.c.email_normalized, user_emails.c.user_id).where(
+            user_emails.c.project_id == project_id, user_emails.c.email_normalized.in_(list(set(normalized)))
+        )
+    )
+    return {row.email_normalized: row.user_id for row in rows}
+
+
+async def owners_of_external_ids(conn: Connection, project_id: str, external_ids: list[str]) -> dict[str, str]:
+    """external_id → user_id, for those of `external_ids` a user of the project has."""
+    if not external_ids:
+        return {}
+    rows = await conn.execute(
+        select(users.c.external_id, users.c.user_id).where(
+            users.c.project_id == project_id, users.c.external_id.in_(list(set(external_ids)))
+        )
+    )
+    return {row.external_id: row.user_id for row in rows}
+
+
 async def insert_user(conn: Connection, values: dict[str, Any]) -> Row[Any]:
     return (await conn.execute(insert(users).values(**values).returning(users))).one()
 
