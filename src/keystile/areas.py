@@ -18,6 +18,7 @@ from keystile.magic_links.area import area as magic_links
 from keystile.members.area import area as members
 from keystile.organizations.area import area as organizations
 from keystile.otps.area import area as otps
+from keystile.passwords.area import area as passwords
 from keystile.projects.area import area as projects
 from keystile.rbac.area import area as rbac
 from keystile.recovery_codes.area import area as recovery_codes
@@ -40,6 +41,7 @@ AREAS: tuple[Area, ...] = (
     totps,
     recovery_codes,
     otps,
+    passwords,
 )
 
 

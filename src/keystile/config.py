@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from keystile.core.password_policy import PasswordPolicy
 from keystile.core.policy import Policy as RBACPolicy
 from keystile.core.redirect_urls import RedirectType
 
@@ -43,6 +44,15 @@ class Settings(BaseSettings):
     rate_limit_token_failures: str = "10/hour"
     # Any other declared limit by name (core/ratelimit.py `Limit`), as JSON: {"name": "5/minute"}.
     rate_limits: dict[str, str] = Field(default_factory=dict)
+    # Have I Been Pwned's k-anonymity range API (passwords/breach.py): off unless set, e.g.
+    # https://api.pwnedpasswords.com. Only the first 5 hex characters of a password's SHA-1
+    # leave the machine. A timeout or error counts the password as not breached (fails open):
+    # the shipped list still applies.
+    pwned_passwords_url: str | None = None
+    pwned_passwords_timeout: float = Field(default=2.0, gt=0)
+    # Password hashes computed at once (argon2id and the migrated types, in threads off the
+    # event loop); more wait their turn. 0: the machine's CPU count.
+    password_hash_threads: int = Field(default=0, ge=0)
     # Outbox delivery: a claim older than this is a dead worker's and may be taken over.
     outbox_claim_timeout_seconds: float = 60.0
     outbox_max_attempts: int = 8
@@ -157,6 +167,9 @@ class ProjectConfig(BaseModel):
     # ISO country codes the project sends SMS and WhatsApp to (core/phones.py); absent leaves
     # the stored list as it is (a new project: US and CA).
     sms_country_codes: list[str] | None = None
+    # `[projects.passwords]`: the password strength policy (core/password_policy.py,
+    # docs/configuration.md "Passwords"); absent leaves the stored policy as it is (zxcvbn).
+    passwords: PasswordPolicy | None = None
 
     @field_validator("project_id")
     @classmethod

@@ -585,6 +585,12 @@ async def test_consumer_project(consumer, project):
     assert [r.role_id for r in policy.roles] == ["stytch_user"]
 
 
+async def test_consumer_passwords(consumer):
+    # Passwords: every consumer endpoint once through the async client.
+    found = await consumer.passwords.strength_check_async(password="tangerine-Vortex-harbor-1987")
+    assert found.valid_password is True and found.strength_policy == "zxcvbn"
+
+
 # --- coverage: keep these two last --------------------------------------------------------
 
 CHECKS = [name for name in dir() if name.startswith(("test_b2b_", "test_consumer_"))]

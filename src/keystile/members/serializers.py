@@ -74,7 +74,7 @@ def member_json(
         "name": row.name or "",
         "sso_registrations": [],
         "is_breakglass": row.is_breakglass,
-        "member_password_id": "",
+        "member_password_id": getattr(row, "member_password_id", None) or "",
         "oauth_registrations": oauth_registrations_json(getattr(row, "oauth_registrations", None)),
         "email_address_verified": row.email_address_verified,
         "mfa_phone_number_verified": bool(getattr(row, "mfa_phone_number_verified", False)),

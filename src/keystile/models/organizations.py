@@ -67,6 +67,8 @@ members = Table(
     # (written by the oauth area through repository.put_oauth_registration), so serializing a
     # Member needs no other query.
     Column("oauth_registrations", JSONType, nullable=False, default=list, server_default=text("'[]'")),
+    # Member.member_password_id, kept here by the passwords area (the hash is in `passwords`).
+    Column("member_password_id", String(80), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     # One live membership per email per organization; a deleted member's address is free again.

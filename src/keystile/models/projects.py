@@ -17,6 +17,8 @@ projects = Table(
     Column("sms_country_codes", JSONType, nullable=True),
     # Emailed links go through keystile's redirect page (ADR 0015) unless this is off.
     Column("email_link_redirect", Boolean, nullable=False, server_default=true()),
+    # The password strength policy (core/password_policy.py); NULL: Stytch's default (zxcvbn).
+    Column("password_policy", JSONType, nullable=True),
 )
 
 project_secrets = Table(

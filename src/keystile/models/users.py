@@ -1,4 +1,4 @@
-from sqlalchemy import Boolean, Column, ForeignKey, Index, String, Table, UniqueConstraint
+from sqlalchemy import Boolean, Column, ForeignKey, Index, String, Table, UniqueConstraint, false
 
 from keystile.models.meta import metadata
 from keystile.models.types import JSONType, UTCDateTime
@@ -15,6 +15,10 @@ users = Table(
     Column("untrusted_metadata", JSONType, nullable=False, default=dict),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # User.password, kept here by the passwords area (its hash is in `passwords`): the id of
+    # the User's password (NULL: none) and whether it must be reset.
+    Column("password_id", String(80), nullable=True),
+    Column("password_requires_reset", Boolean, nullable=False, default=False, server_default=false()),
     UniqueConstraint("project_id", "external_id", name="uq_users_project_external_id"),
     Index("ix_users_project_created", "project_id", "created_at"),
 )

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from keystile.config import FileConfig
-from keystile.core import crypto, ids, phones, redirect_urls
+from keystile.core import crypto, ids, password_policy, phones, redirect_urls
 from keystile.core import policy_store as rbac_repository
 from keystile.core.db import Connection
 from keystile.core.keys import Keyring
@@ -200,6 +200,9 @@ async def apply_file_config(conn: Connection, keyring: Keyring, now: datetime, c
         if codes is not None and await phones.allowed_countries(conn, p.project_id) != codes:
             await phones.set_allowed_countries(conn, p.project_id, codes)
             changes.append(f"{p.project_id}: SMS country codes now {', '.join(codes) or 'none'}")
+        if p.passwords is not None and await password_policy.load(conn, p.project_id) != p.passwords:
+            await password_policy.store(conn, p.project_id, p.passwords)
+            changes.append(f"{p.project_id}: password policy now {p.passwords.strength_policy}")
         if p.rbac is not None:
             stored = await rbac_repository.declared(conn, p.project_id)
             if stored != p.rbac:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, delete, exists, false, func, insert, or_, select, true, update
+from sqlalchemy import bindparam, case, delete, exists, false, func, insert, or_, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.sql import ColumnElement
 
@@ -249,6 +249,18 @@ async def update_user(conn: Connection, project_id: str, user_id: str, values: d
     ).one()
 
 
+async def set_password(
+    conn: Connection, project_id: str, user_id: str, password_id: str | None, *, requires_reset: bool = False
+) -> None:
+    """Keep User.password on the user row (the passwords area holds the hash): its id, None
+    when the User has none, and whether it must be reset."""
+    await conn.execute(
+        update(users)
+        .where(users.c.project_id == project_id, users.c.user_id == user_id)
+        .values(password_id=password_id, password_requires_reset=requires_reset and password_id is not None)
+    )
+
+
 async def verify_email(conn: Connection, project_id: str, email_id: str) -> None:
     await conn.execute(
         update(user_emails)
@@ -392,6 +404,6 @@ def _condition(operand: Operand) -> ColumnElement[bool]:
     if name == "phone_verified":
         return _has_phone(user_phone_numbers.c.verified == value)
     if name == "password_exists":
-        return true() if value is False else false()
+        return users.c.password_id.is_not(None) if value else users.c.password_id.is_(None)
     # Factors keystile does not store yet (OAuth, WebAuthn, wallets, TOTP): no match.
     return false()

@@ -24,11 +24,19 @@ def phone_json(row: Record) -> dict[str, Any]:
     return {"phone_id": row.phone_id, "phone_number": row.phone_number, "verified": row.verified}
 
 
+def password_json(row: Record) -> dict[str, Any] | None:
+    """User.password, kept on the user row by the passwords area (None: no password)."""
+    password_id = getattr(row, "password_id", None)
+    if not password_id:
+        return None
+    return {"password_id": password_id, "requires_reset": bool(getattr(row, "password_requires_reset", False))}
+
+
 def user_json(
     row: Record, emails: Sequence[Record], totps: Sequence[Record] = (), phones: Sequence[Record] = ()
 ) -> dict[str, Any]:
     """Every required field of `User`; keystile has no WebAuthn, OAuth, wallets, biometrics
-    or passwords for consumers yet, so those are empty. `totps`: rows of
+    for consumers yet, so those are empty. `totps`: rows of
     `repository.totps_of`; `phones`: of `repository.phones_of`."""
     return {
         "user_id": row.user_id,
@@ -44,7 +52,7 @@ def user_json(
         "roles": [],
         "name": name_json(row.name),
         "created_at": rfc3339(row.created_at),
-        "password": None,
+        "password": password_json(row),
         "trusted_metadata": row.trusted_metadata or {},
         "untrusted_metadata": row.untrusted_metadata or {},
         "external_id": row.external_id,

@@ -376,7 +376,7 @@ async def delete_external_id(ctx: Context, user_id: str) -> Row[Any]:
 
 
 # Search (stytch.com/docs/api/search-users). Filters on factors keystile does not store
-# yet (OAuth, WebAuthn, wallets, TOTP, passwords) are accepted and match no user
+# yet (OAuth, WebAuthn, wallets, TOTP) are accepted and match no user
 # holding one, which is every user.
 FILTERS: dict[str, FilterKind] = {
     "email_address": FilterKind.STRINGS,
