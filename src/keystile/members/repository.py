@@ -220,6 +220,8 @@ async def put_oauth_registration(
     key = (entry["provider_type"], entry["provider_subject"])
     kept = [e for e in current or [] if (e.get("provider_type"), e.get("provider_subject")) != key]
     return await update(conn, project_id, member_id, oauth_registrations=[*kept, entry], **values)
+
+
 async def set_password_id(conn: Connection, project_id: str, member_id: str, password_id: str | None) -> None:
     """Keep Member.member_password_id on the member row (the passwords area holds the hash)."""
     await conn.execute(
