@@ -244,16 +244,20 @@ async def revoke(conn: Conn, project_id: str, session_id: str, now: datetime) ->
 
 
 async def revoke_all(
-    conn: Conn, project_id: str, now: datetime, *, member_id: str | None = None, user_id: str | None = None
+    conn: Conn,
+    project_id: str,
+    now: datetime,
+    *,
+    member_id: str | None = None,
+    user_id: str | None = None,
+    keep: str | None = None,
 ) -> list[str]:
-    """Revoke every session of a member or of a user; the ids revoked."""
+    """Revoke every session of a member or of a user (but the session `keep`); the ids revoked."""
     subject = sessions.c.member_id == member_id if member_id else sessions.c.user_id == user_id
-    rows = await conn.execute(
-        update(sessions)
-        .where(subject, sessions.c.project_id == project_id, sessions.c.revoked_at.is_(None))
-        .values(revoked_at=now)
-        .returning(sessions.c.session_id)
-    )
+    where = [subject, sessions.c.project_id == project_id, sessions.c.revoked_at.is_(None)]
+    if keep is not None:
+        where.append(sessions.c.session_id != keep)
+    rows = await conn.execute(update(sessions).where(*where).values(revoked_at=now).returning(sessions.c.session_id))
     return [row.session_id for row in rows]
 
 

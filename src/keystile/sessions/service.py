@@ -392,10 +392,13 @@ async def revoke(
     ctx.state.jwt_cache.drop(row.session_id)
 
 
-async def revoke_for(ctx: Context, *, member_id: str | None = None, user_id: str | None = None) -> None:
-    """Revoke every session of a member or user (deletion, for example)."""
+async def revoke_for(
+    ctx: Context, *, member_id: str | None = None, user_id: str | None = None, keep: str | None = None
+) -> None:
+    """Revoke every session of a member or user (deletion, for example), but the session
+    `keep` (a password reset through a session keeps that session)."""
     revoked = await repository.revoke_all(
-        ctx.conn, ctx.project_id, ctx.clock.now(), member_id=member_id, user_id=user_id
+        ctx.conn, ctx.project_id, ctx.clock.now(), member_id=member_id, user_id=user_id, keep=keep
     )
     for session_id in revoked:
         ctx.state.jwt_cache.drop(session_id)
