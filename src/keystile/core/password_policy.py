@@ -30,6 +30,10 @@ class PasswordPolicy(BaseModel):
     breach_detection_on_create: bool = True
     # A login whose password is found breached must reset it first (Stytch's default).
     breach_detection_on_authenticate: bool = True
+    # B2B: one password per email address, good in every organization of the address and
+    # in the discovery password endpoints (Stytch's cross-organization passwords); off, a
+    # password belongs to one Member (organization-scoped, Stytch's default).
+    cross_org_passwords: bool = False
 
 
 DEFAULT = PasswordPolicy()

@@ -35,11 +35,12 @@ def jit_allowed(org: Row[Any], email: str) -> bool:
 
 
 # The auth method (`allowed_auth_methods`) each primary factor type of an intermediate session stands for.
-AUTH_METHODS = {"magic_link": "magic_link", "otp": "email_otp"}
+AUTH_METHODS = {"magic_link": "magic_link", "otp": "email_otp", "password": "password"}
 
 
 def ist_factor_type(ist: Row[Any]) -> str:
-    """The type of the primary factor an intermediate session carries: magic_link or otp (email)."""
+    """The type of the primary factor an intermediate session carries: magic_link, otp (email)
+    or password (a cross-organization password, passwords.discovery.authenticate)."""
     factors = (ist.data or {}).get("factors") or [{}]
     kind = factors[0].get("type") if isinstance(factors[0], dict) else None
     return kind if kind in AUTH_METHODS else "magic_link"
