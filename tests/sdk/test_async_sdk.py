@@ -591,6 +591,55 @@ async def test_consumer_passwords(consumer):
     assert found.valid_password is True and found.strength_policy == "zxcvbn"
 
 
+async def test_b2b_passwords(b2b, inbox, project, server):
+    # B2B passwords: every endpoint once through the async client.
+    from tests.sdk.test_b2b_passwords import set_password_policy, strong
+
+    org = (await signed_up(b2b, inbox, new_email("founder"))).organization
+    oid, email, password = org.organization_id, new_email("pw"), strong()
+    await b2b.organizations.members.create_async(organization_id=oid, email_address=email)
+    started = await b2b.passwords.email.reset_start_async(organization_id=oid, email_address=email)
+    assert started.member.email_address == email
+    reset = await b2b.passwords.email.reset_async(password_reset_token=inbox.latest_token(email), password=password)
+    assert reset.member_authenticated is True and reset.member.member_password_id
+    authed = await b2b.passwords.authenticate_async(organization_id=oid, email_address=email, password=password)
+    assert authed.session_token
+    strength = await b2b.passwords.strength_check_async(password="password")
+    assert strength.valid_password is False and strength.zxcvbn_feedback is not None
+    password = strong()
+    by_session = await b2b.passwords.sessions.reset_async(
+        organization_id=oid, password=password, session_token=authed.session_token
+    )
+    assert by_session.member_id == authed.member_id
+    new = strong()
+    changed = await b2b.passwords.existing_password.reset_async(
+        email_address=email, existing_password=password, new_password=new, organization_id=oid
+    )
+    assert changed.member_authenticated is True
+    required = await b2b.passwords.email.require_reset_async(email_address=email, organization_id=oid)
+    assert required.member_id == authed.member_id
+    migrated = await b2b.passwords.migrate_async(
+        email_address=new_email("migrated"),
+        hash="$2b$04$" + "a" * 53,
+        hash_type="bcrypt",
+        organization_id=oid,
+    )
+    assert migrated.member_created is True
+    deleted = await b2b.organizations.members.delete_password_async(
+        organization_id=oid, member_password_id=migrated.member.member_password_id
+    )
+    assert deleted.member.member_password_id == ""
+    set_password_policy(project, cross_org_passwords=True)
+    await b2b.passwords.discovery.email.reset_start_async(email_address=email)
+    shared = strong()
+    found = await b2b.passwords.discovery.email.reset_async(
+        password_reset_token=inbox.latest_token(email), password=shared
+    )
+    assert found.email_address == email
+    again = await b2b.passwords.discovery.authenticate_async(email_address=email, password=shared)
+    assert [d.organization.organization_id for d in again.discovered_organizations] == [oid]
+
+
 # --- coverage: keep these two last --------------------------------------------------------
 
 CHECKS = [name for name in dir() if name.startswith(("test_b2b_", "test_consumer_"))]

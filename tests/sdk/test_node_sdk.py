@@ -262,3 +262,16 @@ class TestNodeB2BMfa:
         assert summary["stepped_factors"] == ["magic_link", "totp", "recovery_codes"]
         assert summary["recovery_codes_remaining"] == 9
         assert summary["steps"][-1] == "recoveryCodes.recover (used code)"
+
+
+class TestNodeB2BPasswords:
+    def test_a_member_sets_a_password_by_email_logs_in_and_loses_it(self, node, server):
+        summary = run_script(node, make_project(server), "b2b_passwords.mjs")
+
+        assert summary["ok"] is True, summary
+        assert summary["token_type"] == "multi_tenant_passwords"
+        assert summary["member_password_id"].startswith("member-password-test-") or summary["member_password_id"]
+        assert summary["factors"] == ["password/knowledge"]
+        assert summary["weak_valid"] is False
+        assert summary["member_password_id_after"] == ""
+        assert summary["steps"][-1] == "organizations.members.deletePassword"

@@ -5,18 +5,31 @@ for users and members, strength and breach checks, and migrated hashes."""
 from __future__ import annotations
 
 from keystile.core.area import Area
-from keystile.passwords import errors, factors, routes_consumer, service
+from keystile.passwords import (
+    errors,
+    errors_b2b,
+    factors,
+    messages_b2b,
+    routes_b2b,
+    routes_consumer,
+    service,
+    service_b2b,
+)
 
 area = Area(
     name="passwords",
-    routers=[routes_consumer.router],
+    routers=[routes_consumer.router, routes_b2b.router],
     errors=[
         errors.WeakPassword,
         errors.WrongPassword,
         errors.ResetPassword,
         errors.PasswordNotFound,
         errors.InvalidPasswordHash,
+        *errors_b2b.ALL,
     ],
+    token_kinds=[service_b2b.TokenKind.RESET, service_b2b.TokenKind.DISCOVERY_RESET],
+    messages=list(messages_b2b.ALL),
+    unknown_token_errors=[errors_b2b.PasswordResetTokenNotFound],
     id_prefixes=[service.ID_PREFIX],
     rate_limits=list(service.LIMITS),
     factors=[factors.PASSWORD],
