@@ -15,7 +15,7 @@ from stytch.core.response_base import StytchError
 
 from keystile.core import password_policy
 from keystile.core.password_policy import PasswordPolicy
-from tests.flows import acting, error_of, jit_org, login, make_org, new_email, pkce_pair
+from tests.flows import acting, discover, error_of, jit_org, login, make_org, new_email, pkce_pair
 from tests.support import REDIRECT_URL, link_params
 
 
@@ -152,6 +152,38 @@ class TestLogin:
         )
         assert resp.member_authenticated is True
 
+    def test_a_password_completes_the_primary_factors_an_organization_asks_for(self, b2b, inbox):
+        org = make_org(b2b, inbox)
+        password = strong()
+        done = member_with_password(b2b, inbox, org.organization_id, password)
+        email = done.member.email_address
+        b2b.organizations.update(
+            organization_id=org.organization_id, auth_methods="RESTRICTED", allowed_auth_methods=["password"]
+        )
+        found = discover(b2b, inbox, email)
+        exchanged = b2b.discovery.intermediate_sessions.exchange(
+            intermediate_session_token=found.intermediate_session_token, organization_id=org.organization_id
+        )
+        assert exchanged.member_authenticated is False and exchanged.primary_required is not None
+        resp = b2b.passwords.authenticate(
+            organization_id=org.organization_id,
+            email_address=email,
+            password=password,
+            intermediate_session_token=exchanged.intermediate_session_token,
+        )
+        assert resp.member_authenticated is True
+        factors = [f.type for f in resp.member_session.authentication_factors]
+        assert factors == ["magic_link", "password"]
+        used = error_of(
+            lambda: b2b.passwords.authenticate(
+                organization_id=org.organization_id,
+                email_address=email,
+                password=password,
+                intermediate_session_token=exchanged.intermediate_session_token,
+            )
+        )
+        assert used.error_type == "intermediate_session_not_found"
+
     def test_failures_lock_the_account_out(self, b2b, inbox):
         org = make_org(b2b, inbox)
         password = strong()
@@ -201,6 +233,16 @@ class TestResetByEmail:
         params = link_params(link)
         assert params["stytch_token_type"] == "multi_tenant_passwords"
         assert params["slug"] == org.organization_slug and params["token"]
+
+    def test_the_email_also_offers_a_login_without_password(self, b2b, inbox):
+        org = make_org(b2b, inbox)
+        email = new_email()
+        b2b.organizations.members.create(organization_id=org.organization_id, email_address=email)
+        b2b.passwords.email.reset_start(organization_id=org.organization_id, email_address=email)
+        login_link = link_params(inbox.latest(email)["links"][1])
+        assert login_link["stytch_token_type"] == "multi_tenant_magic_links"
+        resp = b2b.magic_links.authenticate(magic_links_token=login_link["token"])
+        assert resp.member_authenticated is True and resp.member.email_address == email
 
     def test_an_unknown_member_gets_no_email(self, b2b, inbox):
         org = make_org(b2b, inbox)
@@ -495,6 +537,8 @@ class TestCrossOrganization:
             intermediate_session_token=found.intermediate_session_token, organization_id=second.organization_id
         )
         assert exchanged.member_authenticated is True
+        factors = [(f.type, f.delivery_method) for f in exchanged.member_session.authentication_factors]
+        assert factors == [("password", "knowledge")]
         wrong = error_of(lambda: b2b.passwords.discovery.authenticate(email_address=email, password=strong()))
         assert wrong.error_type == "unauthorized_credentials"
 

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Row
 
 from keystile import errors
 from keystile.core import emails
+from keystile.core.area import Factor
 from keystile.core.clock import rfc3339
 from keystile.core.context import Context
 from keystile.members import repository as members_repo
@@ -36,6 +37,8 @@ def jit_allowed(org: Row[Any], email: str) -> bool:
 
 # The auth method (`allowed_auth_methods`) each primary factor type of an intermediate session stands for.
 AUTH_METHODS = {"magic_link": "magic_link", "otp": "email_otp", "password": "password"}
+# The session factor of a password, as the passwords area (above this one) declares it.
+PASSWORD_FACTOR = Factor("password", "knowledge")
 
 
 def ist_factor_type(ist: Row[Any]) -> str:
@@ -154,14 +157,11 @@ async def member_session_fields(
     """The email this intermediate session proved logs the member in, through the one place
     every login ends (sessions/logins.py): a session, or an intermediate session and
     `mfa_required`."""
-    return await logins.complete_primary(
-        ctx,
-        org,
-        member,
-        factor=sessions.email_factor(ctx.clock.now(), member.email_id, member.email, factor_type),
-        minutes=minutes,
-        custom_claims=custom_claims,
-    )
+    if factor_type == "password":  # a cross-organization password (passwords.discovery.authenticate)
+        factor = PASSWORD_FACTOR.build(ctx.clock.now())
+    else:
+        factor = sessions.email_factor(ctx.clock.now(), member.email_id, member.email, factor_type)
+    return await logins.complete_primary(ctx, org, member, factor=factor, minutes=minutes, custom_claims=custom_claims)
 
 
 async def list_organizations(

@@ -8,7 +8,7 @@ from keystile.errors import define
 # (PY `passwords_discovery.authenticate`: "will return a `member_reset_password` error").
 MemberResetPassword = define(
     "MemberResetPassword",
-    401,
+    400,
     "member_reset_password",
     "The Member must reset their password before logging in with one: start a password reset by email.",
 )

@@ -28,6 +28,7 @@ from keystile.core.clock import rfc3339
 from keystile.core.context import Context
 from keystile.core.password_policy import PasswordPolicy
 from keystile.core.redirect_urls import RedirectType
+from keystile.core.tokens import TokenKind as CoreTokenKind
 from keystile.discovery import service as discovery
 from keystile.members import repository as members_repo
 from keystile.members import service as members_service
@@ -45,6 +46,7 @@ MIN_EXPIRATION, MAX_EXPIRATION = 5, 10_080
 DEFAULT_RESET_MINUTES = 30
 # The `stytch_token_type` of a B2B password reset link (reference §2, `multi_tenant_passwords`).
 RESET_TOKEN_TYPE = "multi_tenant_passwords"
+LOGIN_TOKEN_TYPE = "multi_tenant_magic_links"
 # sessions.reset: the session must hold a factor proven this recently (PY `passwords_session.reset`).
 RECENT_FACTOR_SECONDS = 5 * 60
 
@@ -54,6 +56,8 @@ class TokenKind:
 
     RESET = "b2b_password_reset"
     DISCOVERY_RESET = "b2b_discovery_password_reset"
+    # The reset email's "log in without password" link: an organization magic link.
+    LOGIN = CoreTokenKind.B2B_MAGIC_LINK
 
 
 # --- the project's rules -----------------------------------------------------------------
@@ -182,7 +186,7 @@ async def _login(
     prior = None
     factor = _factor(ctx, member)
     if intermediate_session_token:
-        await logins.check_intermediate(ctx, intermediate_session_token, organization, member)
+        await _check_intermediate(ctx, intermediate_session_token, organization, member)
         ist = await intermediate.redeem(ctx, intermediate_session_token)
         prior = logins.carried_factors(ist, member, factor)
     return await logins.complete_primary(
@@ -196,6 +200,19 @@ async def _login(
         existing_jwt=session_jwt,
         prior_factors=prior,
     )
+
+
+async def _check_intermediate(ctx: Context, token: str, organization: Row[Any], member: Row[Any]) -> None:
+    """An intermediate session the password joins: this Member's (an MFA step), or one that
+    proved this Member's address for this organization (its auth methods asked for another
+    primary factor: `primary_required`) or in discovery. Any other is refused."""
+    ist = await intermediate.peek(ctx, token)
+    if ist.member_id is not None or emails.normalize(ist.email or "") != member.email_normalized:
+        await logins.check_intermediate(ctx, token, organization, member)
+    elif ist.organization_id not in (None, organization.organization_id):
+        raise errors.InvalidIntermediateSessionForOrganization(
+            "This intermediate session was issued for another organization."
+        )
 
 
 def _session_arguments(session_token: str | None, session_jwt: str | None, minutes: int | None) -> None:
@@ -380,9 +397,7 @@ async def reset_start(
         raise errors.MemberNotFound()
     _password_allowed(organization, member)
     link_url = await _reset_link(ctx, redirect_url, slug=organization.slug)
-    if login_redirect_url:
-        # Checked against the allowlist like any redirect URL the caller names.
-        await redirect_urls.resolve(ctx.conn, ctx.project_id, login_redirect_url, RedirectType.LOGIN)
+    login_url = await redirect_urls.resolve(ctx.conn, ctx.project_id, login_redirect_url, RedirectType.LOGIN)
     token, _ = await tokens.issue(
         ctx,
         TokenKind.RESET,
@@ -394,11 +409,26 @@ async def reset_start(
         pkce_challenge=code_challenge,
         link_url=link_url,
     )
+    # "Log in without password": an organization login link, as magic_links.email.login_or_signup
+    # sends, redeemed by magic_links.authenticate (PY `passwords_email.reset_start`, login_redirect_url).
+    login_link_url = email_links.app_url(login_url, slug=organization.slug, stytch_token_type=LOGIN_TOKEN_TYPE)
+    login_token, _ = await tokens.issue(
+        ctx,
+        TokenKind.LOGIN,
+        minutes=minutes,
+        email=member.email,
+        organization_id=organization.organization_id,
+        member_id=member.member_id,
+        email_id=member.email_id,
+        data={"flow": "login"},
+        link_url=login_link_url,
+    )
     await outbox.enqueue(
         ctx,
         messages_b2b.RESET,
         to=member.email,
         link=await email_links.emailed_link(ctx, link_url, token),
+        login_link=await email_links.emailed_link(ctx, login_link_url, login_token),
         expires_minutes=minutes,
         organization_name=organization.name,
     )
