@@ -23,6 +23,7 @@ from keystile.projects.area import area as projects
 from keystile.rbac.area import area as rbac
 from keystile.recovery_codes.area import area as recovery_codes
 from keystile.sessions.area import area as sessions
+from keystile.sso.area import area as sso
 from keystile.totps.area import area as totps
 from keystile.users.area import area as users
 
@@ -42,6 +43,7 @@ AREAS: tuple[Area, ...] = (
     recovery_codes,
     otps,
     passwords,
+    sso,
 )
 
 

@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 4010
     public_url: str | None = None
+    # Outbound HTTP (an IdP's discovery document, JWKS, token and userinfo endpoints; SAML
+    # metadata by URL) to loopback, private, link-local and other non-public addresses:
+    # allowed in dev (an IdP on the developer's machine), refused in production unless set.
+    outbound_private_addresses: bool | None = None
+    outbound_timeout_seconds: float = 5.0
     smtp_url: str | None = None
     # SMS and WhatsApp by Twilio's Messages API (core/twilio.py, docs/configuration.md "Text messages"), e.g.
     # twilio://ACCOUNT_SID:AUTH_TOKEN@api.twilio.com?from=%2B15017122661
@@ -86,6 +91,10 @@ class Settings(BaseSettings):
     @property
     def dev(self) -> bool:
         return self.env == "dev"
+
+    @property
+    def allows_private_addresses(self) -> bool:
+        return self.dev if self.outbound_private_addresses is None else self.outbound_private_addresses
 
     @property
     def inbox_enabled(self) -> bool:

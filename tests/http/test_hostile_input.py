@@ -35,7 +35,11 @@ BODYLESS = {
 }
 # Routes a browser posts an HTML form to (form-encoded, not JSON); their own tests send them
 # hostile fields (tests/http/test_email_link_redirect.py).
-FORM_BODIES = {("POST", "/v1/magic_links/redirect")}
+FORM_BODIES = {
+    ("POST", "/v1/magic_links/redirect"),
+    # An SSO connection's callback: a SAML IdP posts its answer there (the SAML tests).
+    ("POST", "/v1/b2b/sso/callback/{connection_id}"),
+}
 PLACEHOLDER = "hostile-input-placeholder"
 TOO_LONG = "a" * (MAX_JWT * 4)  # past every field's limit, well under the body cap
 

@@ -27,6 +27,7 @@ from stytch.core.response_base import StytchError
 
 from tests.flows import DOCUMENTS_POLICY, impersonate, new_email, new_external_id, new_slug, set_policy
 from tests.sdk.test_consumer_otps import new_number
+from tests.sdk.test_sso_oidc import sso_token
 from tests.support import Inbox, Server, served_endpoints
 
 
@@ -640,6 +641,47 @@ async def test_b2b_passwords(b2b, inbox, project, server):
     assert [d.organization.organization_id for d in again.discovered_organizations] == [oid]
 
 
+async def test_b2b_sso(b2b, project, oidc_provider):
+    """OIDC and external connections, their listing and deletion, and sso.authenticate after a
+    login at a real OpenID provider (tests/sdk/test_sso_oidc.py drives the same plainly)."""
+    org = await b2b.organizations.create_async(organization_name="SSO", organization_slug=new_slug())
+    org_id = org.organization.organization_id
+    created = (await b2b.sso.oidc.create_connection_async(organization_id=org_id, display_name="IdP")).connection
+    assert created.status == "pending"
+    client = oidc_provider.add_client(redirect_uris=[created.redirect_url])
+    updated = await b2b.sso.oidc.update_connection_async(
+        organization_id=org_id,
+        connection_id=created.connection_id,
+        issuer=oidc_provider.issuer,
+        client_id=client.client_id,
+        client_secret=client.client_secret,
+    )
+    assert updated.connection.status == "active"
+    email = new_email()
+    account = oidc_provider.add_account(email=email)
+    _, token = await asyncio.to_thread(sso_token, project, oidc_provider, account, connection_id=created.connection_id)
+    resp = await b2b.sso.authenticate_async(sso_token=token)
+    assert resp.member.email_address == email and resp.member_authenticated is True
+
+    other = await b2b.organizations.create_async(organization_name="Other", organization_slug=new_slug())
+    other_id = other.organization.organization_id
+    external = (
+        await b2b.sso.external.create_connection_async(
+            organization_id=other_id, external_organization_id=org_id, external_connection_id=created.connection_id
+        )
+    ).connection
+    assert external.external_connection_id == created.connection_id and external.status == "active"
+    renamed = await b2b.sso.external.update_connection_async(
+        organization_id=other_id, connection_id=external.connection_id, display_name="Through SSO"
+    )
+    assert renamed.connection.display_name == "Through SSO"
+    listed = await b2b.sso.get_connections_async(organization_id=org_id)
+    assert [c.connection_id for c in listed.oidc_connections] == [created.connection_id]
+    deleted = await b2b.sso.delete_connection_async(organization_id=org_id, connection_id=created.connection_id)
+    assert deleted.connection_id == created.connection_id
+    assert (await b2b.sso.get_connections_async(organization_id=other_id)).external_connections == []
+
+
 # --- coverage: keep these two last --------------------------------------------------------
 
 CHECKS = [name for name in dir() if name.startswith(("test_b2b_", "test_consumer_"))]
@@ -664,7 +706,14 @@ def _template(path: str) -> re.Pattern[str]:
 
 
 # Pages a person's browser opens under /v1/, which no SDK calls (tests/http/test_email_link_redirect.py).
-BROWSER_PAGES = {("GET", "/v1/magic_links/redirect"), ("POST", "/v1/magic_links/redirect")}
+BROWSER_PAGES = {
+    ("GET", "/v1/magic_links/redirect"),
+    ("POST", "/v1/magic_links/redirect"),
+    # SSO: the start of a login and a connection's callback (tests/sdk/test_sso_oidc.py).
+    ("GET", "/v1/public/sso/start"),
+    ("GET", "/v1/b2b/sso/callback/{connection_id}"),
+    ("POST", "/v1/b2b/sso/callback/{connection_id}"),
+}
 
 
 def test_every_served_endpoint_was_reached_through_the_async_client(server, seen, request):

@@ -231,6 +231,14 @@ async def set_password_id(conn: Connection, project_id: str, member_id: str, pas
     )
 
 
+async def set_sso_registrations(
+    conn: Connection, project_id: str, member_id: str, registrations: list[dict[str, Any]], now: datetime
+) -> Row[Any]:
+    """The sso area's write: the Member's `sso_registrations` (connection_id, external_id,
+    registration_id, sso_attributes), kept on the row so serializing costs no query."""
+    return await update(conn, project_id, member_id, sso_registrations=registrations, updated_at=now)
+
+
 async def retire_email(conn: Connection, project_id: str, member: Row[Any], now: datetime) -> None:
     """Keep the member's current address as retired: others in the organization cannot use it."""
     await conn.execute(

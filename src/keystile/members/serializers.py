@@ -72,7 +72,7 @@ def member_json(
         "email_address": row.email,
         "status": row.status,
         "name": row.name or "",
-        "sso_registrations": [],
+        "sso_registrations": list(getattr(row, "sso_registrations", None) or []),
         "is_breakglass": row.is_breakglass,
         "member_password_id": getattr(row, "member_password_id", None) or "",
         "oauth_registrations": oauth_registrations_json(getattr(row, "oauth_registrations", None)),

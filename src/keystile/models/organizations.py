@@ -15,6 +15,9 @@ organizations = Table(
     Column("trusted_metadata", JSONType, nullable=False, default=dict),
     # Every auth policy field of Stytch's Organization object, as one document.
     Column("settings", JSONType, nullable=False, default=dict),
+    # Stytch's Organization.sso_active_connections, written by the sso area when a connection
+    # becomes active, changes or goes (organizations/repository.py set_sso_active_connections).
+    Column("sso_active_connections", JSONType, nullable=False, default=list, server_default="[]"),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("project_id", "slug", name="uq_organizations_project_slug"),
@@ -69,6 +72,9 @@ members = Table(
     Column("oauth_registrations", JSONType, nullable=False, default=list, server_default=text("'[]'")),
     # Member.member_password_id, kept here by the passwords area (the hash is in `passwords`).
     Column("member_password_id", String(80), nullable=True),
+    # Stytch's Member.sso_registrations, written by the sso area at each SSO login
+    # (members/repository.py set_sso_registrations).
+    Column("sso_registrations", JSONType, nullable=False, default=list, server_default="[]"),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     # One live membership per email per organization; a deleted member's address is free again.

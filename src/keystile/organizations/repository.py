@@ -98,6 +98,31 @@ async def get_many(conn: Connection, project_id: str, organization_ids: list[str
     return {row.organization_id: row for row in rows}
 
 
+async def set_sso_settings(
+    conn: Connection,
+    project_id: str,
+    organization_id: str,
+    *,
+    active_connections: list[dict[str, str]],
+    settings: dict[str, Any] | None = None,
+) -> Row[Any]:
+    """The sso area's write: the organization's `sso_active_connections` (connection_id,
+    display_name, identity_provider), and the SSO policy fields it keeps consistent with its
+    connections (`sso_default_connection_id`, `sso_jit_provisioning_allowed_connections`)
+    when `settings` names them."""
+    values: dict[str, Any] = {"sso_active_connections": active_connections}
+    if settings is not None:
+        values["settings"] = settings
+    return (
+        await conn.execute(
+            sa_update(organizations)
+            .where(organizations.c.project_id == project_id, organizations.c.organization_id == organization_id)
+            .values(**values)
+            .returning(organizations)
+        )
+    ).one()
+
+
 async def slug_taken(conn: Connection, project_id: str, slug: str, *, except_id: str | None = None) -> bool:
     query = select(organizations.c.organization_id).where(
         organizations.c.project_id == project_id, organizations.c.slug == slug

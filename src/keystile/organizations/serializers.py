@@ -18,7 +18,7 @@ def organization_json(row: Record) -> dict[str, Any]:
         "organization_slug": row.slug,
         "organization_external_id": row.external_id,
         "trusted_metadata": row.trusted_metadata or {},
-        "sso_active_connections": [],
+        "sso_active_connections": list(getattr(row, "sso_active_connections", None) or []),
         "scim_active_connection": None,
         **settings,
         "created_at": rfc3339(row.created_at),

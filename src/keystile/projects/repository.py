@@ -39,6 +39,11 @@ async def find_project(conn: Connection, project_id: str) -> Row[Any] | None:
     return (await conn.execute(select(projects).where(projects.c.project_id == project_id))).first()
 
 
+async def find_by_public_token(conn: Connection, public_token: str) -> Row[Any] | None:
+    """The project a browser-facing route names by its public token."""
+    return (await conn.execute(select(projects).where(projects.c.public_token == public_token))).first()
+
+
 async def all_projects(conn: Connection) -> list[Row[Any]]:
     return list(await conn.execute(select(projects).order_by(projects.c.created_at)))
 
