@@ -3,13 +3,17 @@ other CLI tests do, then read back through the official SDK as an app would."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import secrets
 from pathlib import Path
 from typing import Any
 
 import pytest
+from stytch.core.response_base import StytchError
 
-from tests.flows import new_email, new_slug
+from tests.flows import error_type, new_email, new_slug
 from tests.support import ProjectInfo, keystile_in_process
 
 
@@ -209,3 +213,132 @@ def test_an_unknown_project_is_refused_before_reading(server, tmp_path, args):
     }
     done = keystile_in_process(settings, "import", str(path), *args)
     assert done.returncode == 2 and "No project project-test-nope" in done.stderr
+
+
+# --- Password hashes: made here, as the previous provider made them ---------------------------
+
+
+def made_hash(hash_type: str, password: str) -> dict[str, Any]:
+    """The `password` of an import line: `password` hashed as `hash_type`, by bcrypt,
+    argon2-cffi, passlib or hashlib (light parameters: only the format matters here)."""
+    raw = password.encode()
+    if hash_type == "bcrypt":
+        import bcrypt
+
+        return {"hash_type": "bcrypt", "hash": bcrypt.hashpw(raw, bcrypt.gensalt(4)).decode()}
+    if hash_type in ("md_5", "sha_1", "sha_512"):
+        before, after = secrets.token_hex(4), secrets.token_hex(3)
+        algorithm = {"md_5": "md5", "sha_1": "sha1", "sha_512": "sha512"}[hash_type]
+        digest = hashlib.new(algorithm, before.encode() + raw + after.encode()).hexdigest()
+        return {
+            "hash_type": hash_type,
+            "hash": digest,
+            f"{hash_type}_config": {"prepend_salt": before, "append_salt": after},
+        }
+    if hash_type == "argon_2i":  # the PHC string, its parameters inside
+        from argon2 import PasswordHasher, Type
+
+        hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1, type=Type.I)
+        return {"hash_type": "argon_2i", "hash": hasher.hash(password)}
+    if hash_type == "argon_2id":  # the raw hash in hex, its parameters in argon_2_config
+        from argon2.low_level import Type, hash_secret_raw
+
+        salt = secrets.token_hex(8)
+        digest = hash_secret_raw(
+            raw, salt.encode(), time_cost=1, memory_cost=1024, parallelism=1, hash_len=32, type=Type.ID
+        )
+        config = {"salt": salt, "iteration_amount": 1, "memory": 1024, "threads": 1, "key_length": 32}
+        return {"hash_type": "argon_2id", "hash": digest.hex(), "argon_2_config": config}
+    if hash_type == "scrypt":
+        salt = secrets.token_bytes(16)
+        digest = hashlib.scrypt(raw, salt=salt, n=1024, r=8, p=1, dklen=32)
+        config = {
+            "salt": base64.b64encode(salt).decode(),
+            "n_parameter": 1024,
+            "r_parameter": 8,
+            "p_parameter": 1,
+            "key_length": 32,
+        }
+        return {"hash_type": "scrypt", "hash": base64.b64encode(digest).decode(), "scrypt_config": config}
+    if hash_type == "phpass":
+        from passlib.hash import phpass
+
+        return {"hash_type": "phpass", "hash": phpass.using(rounds=7).hash(password)}
+    if hash_type == "pbkdf_2":
+        salt = secrets.token_bytes(16)
+        digest = hashlib.pbkdf2_hmac("sha512", raw, salt, 1000, 64)
+        config = {
+            "salt": base64.b64encode(salt).decode(),
+            "iteration_amount": 1000,
+            "key_length": 64,
+            "algorithm": "sha512",
+        }
+        return {"hash_type": "pbkdf_2", "hash": base64.b64encode(digest).decode(), "pbkdf_2_config": config}
+    raise ValueError(hash_type)
+
+
+HASH_TYPES = ("bcrypt", "md_5", "argon_2i", "argon_2id", "sha_1", "sha_512", "scrypt", "phpass", "pbkdf_2")
+
+
+def test_every_hash_type_imported_logs_in_and_is_then_rehashed(project, consumer, tmp_path):
+    people = {
+        t: (new_email(t.replace("_", "")), f"{t} correct-Horse-battery-{secrets.token_hex(2)}") for t in HASH_TYPES
+    }
+    path = write_lines(
+        tmp_path / "hashes.jsonl",
+        [
+            {"email": email, "email_verified": True, "external_id": f"legacy-{t}", "password": made_hash(t, password)}
+            for t, (email, password) in people.items()
+        ],
+    )
+    code, outcome, _ = run_import(project, path)
+    assert code == 0 and outcome["created"]["user"] == len(HASH_TYPES), outcome
+    for hash_type, (email, password) in people.items():
+        user = consumer.users.get(user_id=f"legacy-{hash_type}")
+        assert user.password is not None and user.password.password_id, hash_type
+        with pytest.raises(StytchError) as wrong:
+            consumer.passwords.authenticate(email=email, password=password + "!")
+        assert error_type(wrong) == "unauthorized_credentials", hash_type
+        first = consumer.passwords.authenticate(email=email, password=password, session_duration_minutes=30)
+        assert first.user_id == user.user_id, hash_type
+        # Re-hashed with argon2id at that login: the same password still opens it.
+        again = consumer.passwords.authenticate(email=email, password=password)
+        assert again.user_id == user.user_id, hash_type
+    # A second run changes nothing: not the rehashed passwords either.
+    code, second, _ = run_import(project, path)
+    assert code == 0 and second["skipped"] == len(HASH_TYPES) and second["created"]["user"] == 0
+    email, password = people["md_5"]
+    assert consumer.passwords.authenticate(email=email, password=password).user_id
+
+
+def test_a_hash_that_cannot_be_of_its_type_is_refused_and_leaves_no_user(project, consumer, tmp_path):
+    lost = new_email("lost")
+    path = write_lines(
+        tmp_path / "bad.jsonl",
+        [
+            {"email": lost, "password": {"hash_type": "bcrypt", "hash": "not-a-bcrypt-hash"}},
+            {"email": new_email(), "password": {"hash_type": "md_5", "hash": "abc", "sha_1_config": {}}},
+            {"email": new_email(), "password": made_hash("phpass", "fine")},
+        ],
+    )
+    code, outcome, _ = run_import(project, path)
+    assert code == 1 and outcome["created"]["user"] == 1
+    reasons = {item["line"]: item["reason"] for item in outcome["refused_lines"]}
+    assert "invalid_hash" in reasons[1]
+    assert "sha_1_config does not go with hash_type md_5" in reasons[2]
+    found = consumer.users.search(
+        query={"operator": "AND", "operands": [{"filter_name": "email_address", "filter_value": [lost]}]}
+    )
+    assert found.results_metadata.total == 0
+
+
+def test_the_documented_example_of_each_hash_type_logs_in(project, consumer, tmp_path):
+    """docs/migrating.md's example lines, as written there: each is `correct horse`."""
+    doc = (Path(__file__).parents[2] / "docs" / "migrating.md").read_text()
+    block = doc.split("### Password hashes", 1)[1].split("```json\n", 1)[1].split("```", 1)[0]
+    lines = [json.loads(line) for line in block.splitlines() if line.strip()]
+    assert sorted(line["password"]["hash_type"] for line in lines) == sorted(HASH_TYPES)
+    code, outcome, _ = run_import(project, write_lines(tmp_path / "doc.jsonl", lines))
+    assert code == 0 and outcome["created"]["user"] == len(HASH_TYPES), outcome
+    for line in lines:
+        assert consumer.passwords.authenticate(email=line["email"], password="correct horse").user_id

@@ -149,6 +149,7 @@ async def _import(
     rejects: IO[str] | None,
 ) -> None:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from sqlalchemy.exc import IntegrityError
 
     from keystile.cli import import_records as records
     from keystile.config import Settings
@@ -172,35 +173,63 @@ async def _import(
             text = raw.decode("utf-8", "replace").rstrip("\r\n")
             rejects.write(json.dumps({"line": number, "reason": reason, "text": text}) + "\n")
 
+    async def one_by_one(ctx: Context, number: int, record: Any, known: Any) -> str:
+        """A line through the services, in a savepoint: its outcome, "!reason" when refused."""
+        try:
+            async with ctx.conn.begin_nested():
+                return await records.apply(ctx, number, record, seen, known)
+        except records.Refused as exc:
+            return f"!{exc}"
+        except StytchError as exc:
+            return f"!{exc.error_type}: {exc.message}"
+
     async def run_batch(project: Project, batch: list[tuple[int, bytes, Any]], progress: Progress) -> None:
+        """One transaction: User lines checked, then inserted together; Organization and
+        Member lines one by one, in file order."""
         conn = LazyConnection(state.db)
         ctx = Context(state=state, conn=conn, project=project, request_id="import")
-        outcomes: list[tuple[int, bytes, str, str]] = []
+        outcomes: dict[int, str] = {}
         try:
             known = await records.known_users(ctx, [r for _, _, r in batch if not isinstance(r, Exception)])
-            for number, raw, record in batch:
+            planned: list[records.PlannedUser] = []
+            for number, _, record in batch:
                 if isinstance(record, records.Refused):
-                    outcomes.append((number, raw, f"!{record}", ""))
-                    continue
+                    outcomes[number] = f"!{record}"
+                elif isinstance(record, records.UserLine):
+                    try:
+                        plan = records.plan_user(ctx, number, record, seen, known)
+                    except records.Refused as exc:
+                        outcomes[number] = f"!{exc}"
+                    except StytchError as exc:
+                        outcomes[number] = f"!{exc.error_type}: {exc.message}"
+                    else:
+                        if isinstance(plan, str):
+                            outcomes[number] = plan
+                        else:
+                            planned.append(plan)
+                else:
+                    outcomes[number] = await one_by_one(ctx, number, record, known)
+            if planned:
                 try:
                     async with conn.begin_nested():
-                        outcome = await records.apply(ctx, number, record, seen, known)
-                except records.Refused as exc:
-                    outcome = f"!{exc}"
-                except StytchError as exc:
-                    outcome = f"!{exc.error_type}: {exc.message}"
-                outcomes.append((number, raw, outcome, record.type))
+                        await records.insert_users(ctx, planned)
+                    outcomes.update((p.number, "created") for p in planned)
+                except IntegrityError:  # a writer took an address or id since: one by one
+                    again = await records.known_users(ctx, [p.line for p in planned])
+                    for p in planned:
+                        outcomes[p.number] = await one_by_one(ctx, p.number, p.line, again)
             await conn.end(_DryRun() if dry_run else None)
         except BaseException as exc:
             await conn.end(exc)
             raise
-        for number, raw, outcome, kind in outcomes:  # counted once the batch is committed
+        for number, raw, record in batch:  # counted once the batch is committed
+            outcome = outcomes[number]
             if outcome.startswith("!"):
                 refuse(number, outcome[1:], raw, progress)
             elif outcome == "skipped":
                 tally.skipped += 1
             else:
-                tally.created[kind] += 1
+                tally.created[record.type] += 1
         tally.committed_through = batch[-1][0]
 
     try:

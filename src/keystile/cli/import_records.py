@@ -16,21 +16,33 @@ from typing import Any, Literal
 import orjson
 from pydantic import ConfigDict, Field, ValidationError, model_validator
 
+from keystile import errors
 from keystile.core import emails as email_rules
+from keystile.core import ids, phones
+from keystile.core.authz import check_role_ids
 from keystile.core.context import Context
 from keystile.core.schemas import RequestModel
+from keystile.members import repository as members_repo
+from keystile.members import service as members
+from keystile.organizations import repository as orgs_repo
+from keystile.organizations import service as orgs
+from keystile.passwords import repository as passwords_repo
+from keystile.passwords import service as passwords
+from keystile.users import repository as users_repo
+from keystile.users import service as users
 
 HASH_TYPES = ("bcrypt", "md_5", "argon_2i", "argon_2id", "sha_1", "sha_512", "scrypt", "phpass", "pbkdf_2")
-# Which `<type>_config` goes with which hash type, and whether it is required
-# (PY consumer/models/passwords.py MD5Config … PBKDF2Config; stytch.com/docs/api/password-migrate).
-CONFIGS: dict[str, tuple[str, bool]] = {
-    "md_5": ("md_5_config", False),
-    "sha_1": ("sha_1_config", False),
-    "sha_512": ("sha_512_config", False),
-    "argon_2i": ("argon_2_config", False),
-    "argon_2id": ("argon_2_config", False),
-    "scrypt": ("scrypt_config", True),
-    "pbkdf_2": ("pbkdf_2_config", True),
+# Which `<type>_config` goes with which hash type (PY consumer/models/passwords.py MD5Config …
+# PBKDF2Config). Whether the hash needs it (a scrypt hash in PHC form carries its parameters)
+# is the passwords area's check, the one passwords.migrate makes.
+CONFIGS: dict[str, str] = {
+    "md_5": "md_5_config",
+    "sha_1": "sha_1_config",
+    "sha_512": "sha_512_config",
+    "argon_2i": "argon_2_config",
+    "argon_2id": "argon_2_config",
+    "scrypt": "scrypt_config",
+    "pbkdf_2": "pbkdf_2_config",
 }
 CONFIG_FIELDS = ("md_5_config", "sha_1_config", "sha_512_config", "argon_2_config", "scrypt_config", "pbkdf_2_config")
 
@@ -57,7 +69,7 @@ class Argon2Config(Line):
 
 class ScryptConfig(Line):
     salt: str
-    n_parameter: int = Field(gt=1, lt=262145)
+    n_parameter: int = Field(ge=2)
     r_parameter: int = Field(ge=1)
     p_parameter: int = Field(ge=1)
     key_length: int = Field(ge=1)
@@ -67,7 +79,7 @@ class PBKDF2Config(Line):
     salt: str
     iteration_amount: int = Field(ge=1)
     key_length: int = Field(ge=1)
-    algorithm: Literal["sha256", "sha512"] = "sha256"
+    algorithm: str = "sha256"
 
 
 class PasswordHash(Line):
@@ -85,17 +97,16 @@ class PasswordHash(Line):
 
     @model_validator(mode="after")
     def _config_of_its_type(self) -> PasswordHash:
-        wanted, required = CONFIGS.get(self.hash_type, (None, False))
+        wanted = CONFIGS.get(self.hash_type)
         for name in CONFIG_FIELDS:
             if getattr(self, name) is not None and name != wanted:
                 raise ValueError(f"{name} does not go with hash_type {self.hash_type}")
-        if required and getattr(self, wanted or "") is None:
-            raise ValueError(f"hash_type {self.hash_type} needs {wanted}")
         return self
 
-    def migrate_fields(self) -> dict[str, Any]:
-        """The hash as `passwords.migrate`'s body names it (configs as plain dicts)."""
-        return self.model_dump(exclude_none=True)
+    def config(self) -> dict[str, Any] | None:
+        """The salts and parameters of its type, as passwords.migrate keeps them."""
+        given = getattr(self, CONFIGS.get(self.hash_type, ""), None)
+        return given.model_dump() if given is not None else None
 
 
 class Name(Line):
@@ -150,7 +161,8 @@ class MemberLine(Line):
     type: Literal["member"] = "member"
     organization_id: str
     email_address: str
-    email_verified: bool = False
+    # Absent: verified when the line brings a password, as B2B passwords.migrate marks it.
+    email_verified: bool | None = None
     name: str | None = None
     external_id: str | None = None
     roles: list[str] | None = None
@@ -214,11 +226,11 @@ class Seen:
     members: dict[str, int] = field(default_factory=dict)
 
     @staticmethod
-    def check(table: dict[str, int], keys: list[str]) -> None:
+    def check(table: dict[str, int], keys: list[str], number: int = 0) -> None:
         """Refuse a line naming what an earlier line of the file (imported or skipped) named."""
         for key in keys:
             first = table.get(key)
-            if first is not None:
+            if first is not None and first != number:
                 raise Refused(f"repeats {key.split(':', 1)[-1]} of line {first}")
 
     @staticmethod
@@ -237,26 +249,145 @@ class Known:
 
     emails: dict[str, str] = field(default_factory=dict)
     external_ids: dict[str, str] = field(default_factory=dict)
+    phones: dict[str, str] = field(default_factory=dict)
 
 
 async def known_users(ctx: Context, records: list[Record]) -> Known:
-    from keystile.users import repository as users_repo
 
-    users = [r for r in records if isinstance(r, UserLine)]
-    if not users:
+    lines = [r for r in records if isinstance(r, UserLine)]
+    if not lines:
         return Known()
     emails = await users_repo.owners_of_emails(
-        ctx.conn, ctx.project_id, [email_rules.normalize(u.email) for u in users]
+        ctx.conn, ctx.project_id, [email_rules.normalize(u.email) for u in lines]
     )
     external = await users_repo.owners_of_external_ids(
-        ctx.conn, ctx.project_id, [u.external_id for u in users if u.external_id]
+        ctx.conn, ctx.project_id, [u.external_id for u in lines if u.external_id]
     )
-    return Known(emails, external)
+    numbers = [_e164(u.phone_number) for u in lines if u.phone_number]
+    phones = await users_repo.owners_of_phones(ctx.conn, ctx.project_id, [n for n in numbers if n])
+    return Known(emails, external, phones)
+
+
+def _e164(number: str) -> str | None:
+
+    try:
+        return phones.normalize(number)
+    except errors.StytchError:
+        return None  # refused with its reason when its line is planned
+
+
+@dataclass
+class PlannedUser:
+    """A User line checked as users.create checks one, ready to insert with others."""
+
+    number: int
+    line: UserLine
+    keys: list[str]
+    user: dict[str, Any]
+    email: dict[str, Any]
+    phone: dict[str, Any] | None
+    password: dict[str, Any] | None
+
+
+def plan_user(ctx: Context, number: int, line: UserLine, seen: Seen, known: Known) -> PlannedUser | str:
+    """Check a User line without writing anything: "skipped" when its User is there, else
+    the rows to insert. `Refused` or a Stytch error (as users.create would answer) when it
+    cannot be imported. Repeats within the file are refused; the first line wins."""
+
+    normalized = email_rules.normalize(line.email)
+    keys = [f"email:{normalized}"] + ([f"external_id:{line.external_id}"] if line.external_id else [])
+    number_e164 = phones.normalize(line.phone_number) if line.phone_number else None
+    if number_e164:
+        keys.append(f"phone_number:{number_e164}")
+    seen.check(seen.users, keys, number)
+    owner = known.emails.get(normalized)
+    if line.external_id:
+        if known.external_ids.get(line.external_id) is not None:
+            return seen.keep(seen.users, keys, number, "skipped")
+        if owner is not None:
+            raise Refused(f"{line.email} belongs to {owner}, whose external_id is not {line.external_id}")
+        users.check_external_id(line.external_id)
+    elif owner is not None:
+        return seen.keep(seen.users, keys, number, "skipped")
+    email = email_rules.validate(line.email)
+    if number_e164 and number_e164 in known.phones:
+        raise errors.DuplicatePhoneNumber()
+    name = users.merge_name(None, line.name.model_dump(exclude_none=True) if line.name else None)
+    trusted = users.merge_metadata("trusted_metadata", {}, line.trusted_metadata)
+    untrusted = users.merge_metadata("untrusted_metadata", {}, line.untrusted_metadata)
+    if line.password is not None:
+        passwords.check_migrated(line.password.hash_type, line.password.hash, line.password.config())
+    now = ctx.clock.now()
+    user_id = ids.user_id(ctx.live)
+    planned = PlannedUser(
+        number,
+        line,
+        keys,
+        user={
+            "user_id": user_id,
+            "project_id": ctx.project_id,
+            "status": "active",
+            "name": name,
+            "external_id": line.external_id,
+            "trusted_metadata": trusted,
+            "untrusted_metadata": untrusted,
+            "created_at": now,
+            "updated_at": now,
+        },
+        email={
+            "email_id": ids.email_id(ctx.live),
+            "project_id": ctx.project_id,
+            "user_id": user_id,
+            "email": email,
+            "email_normalized": normalized,
+            "verified": line.email_verified,
+            "created_at": now,
+        },
+        phone=None
+        if number_e164 is None
+        else {
+            "phone_id": ids.new_id("phone-number", ctx.live),
+            "project_id": ctx.project_id,
+            "user_id": user_id,
+            "phone_number": number_e164,
+            "verified": line.phone_number_verified,
+            "created_at": now,
+        },
+        password=None
+        if line.password is None
+        else {
+            "password_id": ids.new_id(passwords.ID_PREFIX, ctx.live),
+            "user_id": user_id,
+            "scheme": line.password.hash_type,
+            "hash": line.password.hash,
+            "config": line.password.config() or None,
+        },
+    )
+    seen.keep(seen.users, keys, number, "created")
+    return planned
+
+
+async def insert_users(ctx: Context, planned: list[PlannedUser]) -> None:
+    """Insert planned Users, their emails, phone numbers and password hashes: a few
+    statements for the whole list. A unique constraint error (a writer that created one of
+    them since the plan) is the caller's: it then creates them one by one."""
+
+    await users_repo.insert_many(
+        ctx.conn,
+        [p.user for p in planned],
+        [p.email for p in planned],
+        [p.phone for p in planned if p.phone is not None],
+    )
+    await passwords_repo.put_new_for_users(
+        ctx.conn, ctx.project_id, [p.password for p in planned if p.password is not None], ctx.clock.now()
+    )
 
 
 async def apply(ctx: Context, number: int, record: Record, seen: Seen, known: Known) -> str:
-    """Create what the line describes: "created", or "skipped" when it is already there.
-    `Refused` (or a Stytch error) when it cannot be; the caller's savepoint undoes its writes."""
+    """Create what the line describes, one line at a time through the services: "created",
+    or "skipped" when it is already there. `Refused` (or a Stytch error) when it cannot be;
+    the caller's savepoint undoes its writes. (User lines are planned and inserted many at a
+    time, `plan_user` and `insert_users`; this is their way when that fails.)"""
     if isinstance(record, UserLine):
         return await _user(ctx, number, record, seen, known)
     if isinstance(record, OrganizationLine):
@@ -265,12 +396,11 @@ async def apply(ctx: Context, number: int, record: Record, seen: Seen, known: Kn
 
 
 async def _user(ctx: Context, number: int, line: UserLine, seen: Seen, known: Known) -> str:
-    from keystile.users import service as users
 
     email = email_rules.validate(line.email)
     normalized = email_rules.normalize(email)
     keys = [f"email:{normalized}"] + ([f"external_id:{line.external_id}"] if line.external_id else [])
-    seen.check(seen.users, keys)
+    seen.check(seen.users, keys, number)
     owner = known.emails.get(normalized)
     if line.external_id:
         by_external = known.external_ids.get(line.external_id)
@@ -295,13 +425,11 @@ async def _user(ctx: Context, number: int, line: UserLine, seen: Seen, known: Kn
     if line.phone_number_verified and phone is not None:
         await users.verify_phone(ctx, phone.phone_id)
     if line.password is not None:
-        await store_password(ctx, line.password, user_id=row.user_id, email=email)
+        await store_password(ctx, line.password, user_id=row.user_id)
     return seen.keep(seen.users, keys, number, "created")
 
 
 async def _organization(ctx: Context, number: int, line: OrganizationLine, seen: Seen) -> str:
-    from keystile.organizations import repository as orgs_repo
-    from keystile.organizations import service as orgs
 
     keys = ([f"external_id:{line.organization_external_id}"] if line.organization_external_id else []) + (
         [f"slug:{line.organization_slug}"] if line.organization_slug else []
@@ -326,11 +454,6 @@ async def _organization(ctx: Context, number: int, line: OrganizationLine, seen:
 
 
 async def _member(ctx: Context, number: int, line: MemberLine, seen: Seen) -> str:
-    from keystile.core.authz import check_role_ids
-    from keystile.members import repository as members_repo
-    from keystile.members import service as members
-    from keystile.organizations import repository as orgs_repo
-    from keystile.organizations.service import validate_external_id
 
     organization = await orgs_repo.find(ctx.conn, ctx.project_id, line.organization_id)
     if organization is None:
@@ -339,7 +462,7 @@ async def _member(ctx: Context, number: int, line: MemberLine, seen: Seen) -> st
     email = email_rules.validate(line.email_address)
     keys = [f"{org_id}:{email_rules.normalize(email)}"]
     if line.external_id:
-        validate_external_id(line.external_id, "external_id")
+        orgs.validate_external_id(line.external_id, "external_id")
         keys.append(f"{org_id}:external_id {line.external_id}")
     seen.check(seen.members, keys)
     by_email = await members_repo.find_by_email(ctx.conn, ctx.project_id, org_id, email)
@@ -359,7 +482,7 @@ async def _member(ctx: Context, number: int, line: MemberLine, seen: Seen) -> st
         email=email,
         status="active",
         name=line.name,
-        email_verified=line.email_verified,
+        email_verified=line.email_verified if line.email_verified is not None else line.password is not None,
         roles=roles,
         external_id=line.external_id,
         trusted_metadata=line.trusted_metadata,
@@ -368,11 +491,16 @@ async def _member(ctx: Context, number: int, line: MemberLine, seen: Seen) -> st
         mfa_phone_number=line.mfa_phone_number,
     )
     if line.password is not None:
-        await store_password(ctx, line.password, member=member, organization=organization)
+        await store_password(ctx, line.password, member_id=member.member_id)
     return seen.keep(seen.members, keys, number, "created")
 
 
-async def store_password(ctx: Context, password: PasswordHash, **owner: Any) -> None:
-    """Keep a migrated hash for a User or a Member: verified at its first login, then
-    re-hashed with argon2id (the passwords area)."""
-    raise Refused("password hashes cannot be imported by this version of keystile yet")
+async def store_password(
+    ctx: Context, password: PasswordHash, *, user_id: str | None = None, member_id: str | None = None
+) -> None:
+    """Keep a hash made elsewhere as the User's or Member's password, as passwords.migrate
+    does (the same check of the hash, `invalid_hash` when it cannot be of its type): verified
+    as its type at the first login, then re-hashed with argon2id."""
+
+    owner = passwords_repo.user(user_id) if user_id else passwords_repo.member(member_id or "")
+    await passwords.store_migrated(ctx, owner, password.hash_type, password.hash, password.config())

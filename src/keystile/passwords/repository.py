@@ -142,3 +142,29 @@ async def remove(conn: Connection, project_id: str, owner: Owner) -> bool:
     result = await conn.execute(delete(passwords).where(passwords.c.project_id == project_id, owner.column == owner.id))
     await _mirror(conn, project_id, owner, None, False)
     return bool(result.rowcount)
+
+
+async def put_new_for_users(conn: Connection, project_id: str, rows: list[dict[str, Any]], now: datetime) -> None:
+    """Give Users that have no password yet theirs, many in two statements (`keystile import`):
+    `rows` of `password_id`, `user_id`, `scheme`, `hash`, `config`; User.password follows."""
+    if not rows:
+        return
+    await conn.execute(
+        insert(passwords),
+        [
+            {
+                "password_id": row["password_id"],
+                "project_id": project_id,
+                "user_id": row["user_id"],
+                "member_id": None,
+                "scheme": row["scheme"],
+                "hash": row["hash"],
+                "config": row["config"],
+                "requires_reset": False,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for row in rows
+        ],
+    )
+    await users.set_passwords(conn, project_id, [(row["user_id"], row["password_id"]) for row in rows])

@@ -261,6 +261,47 @@ async def set_password(
     )
 
 
+async def set_passwords(conn: Connection, project_id: str, pairs: list[tuple[str, str]]) -> None:
+    """`set_password` for many users at once, (user_id, password_id) each, none to reset."""
+    if not pairs:
+        return
+    await conn.execute(
+        update(users)
+        .where(users.c.project_id == bindparam("p_project_id"), users.c.user_id == bindparam("p_user_id"))
+        .values(password_id=bindparam("p_password_id"), password_requires_reset=False),
+        [{"p_project_id": project_id, "p_user_id": u, "p_password_id": p} for u, p in pairs],
+    )
+
+
+async def insert_many(
+    conn: Connection,
+    user_rows: list[dict[str, Any]],
+    email_rows: list[dict[str, Any]],
+    phone_rows: list[dict[str, Any]],
+) -> None:
+    """Insert many users with their emails and phone numbers, a statement per table
+    (`keystile import`; the caller has checked each as create_user does). A unique
+    constraint error is the caller's to handle."""
+    if user_rows:
+        await conn.execute(insert(users), user_rows)
+    if email_rows:
+        await conn.execute(insert(user_emails), email_rows)
+    if phone_rows:
+        await conn.execute(insert(user_phone_numbers), phone_rows)
+
+
+async def owners_of_phones(conn: Connection, project_id: str, numbers: list[str]) -> dict[str, str]:
+    """E.164 number → user_id, for those of `numbers` a user of the project has."""
+    if not numbers:
+        return {}
+    rows = await conn.execute(
+        select(user_phone_numbers.c.phone_number, user_phone_numbers.c.user_id).where(
+            user_phone_numbers.c.project_id == project_id, user_phone_numbers.c.phone_number.in_(list(set(numbers)))
+        )
+    )
+    return {row.phone_number: row.user_id for row in rows}
+
+
 async def verify_email(conn: Connection, project_id: str, email_id: str) -> None:
     await conn.execute(
         update(user_emails)
