@@ -4,11 +4,14 @@ hashes, require_reset, lockout, deletion, and the cross-organization (discovery)
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import bcrypt
+import pytest
 import stytch
 from stytch.b2b.models.organizations_members import DeletePasswordRequestOptions
 from stytch.core.response_base import StytchError
@@ -41,6 +44,39 @@ def member_with_password(b2b: Any, inbox: Any, organization_id: str, password: s
     b2b.organizations.members.create(organization_id=organization_id, email_address=email)
     b2b.passwords.email.reset_start(organization_id=organization_id, email_address=email)
     return b2b.passwords.email.reset(password_reset_token=inbox.latest_token(email), password=password)
+
+
+def salted_hash(hash_type: str, password: str) -> dict[str, Any]:
+    """`hash` and its config field for passwords.migrate, made here with hashlib."""
+    salt = uuid.uuid4().hex[:12]
+    if hash_type in ("md_5", "sha_1", "sha_512"):
+        algorithm = {"md_5": "md5", "sha_1": "sha1", "sha_512": "sha512"}[hash_type]
+        digest = hashlib.new(algorithm, (salt + password).encode()).hexdigest()
+        return {"hash": digest, f"{hash_type}_config": {"prepend_salt": salt, "append_salt": ""}}
+    if hash_type == "pbkdf_2":
+        raw_salt = salt.encode()
+        key = hashlib.pbkdf2_hmac("sha256", password.encode(), raw_salt, 1000, 32)
+        return {
+            "hash": base64.b64encode(key).decode(),
+            "pbkdf_2_config": {
+                "salt": base64.b64encode(raw_salt).decode(),
+                "iteration_amount": 1000,
+                "key_length": 32,
+                "algorithm": "sha256",
+            },
+        }
+    raw_salt = salt.encode()
+    key = hashlib.scrypt(password.encode(), salt=raw_salt, n=1024, r=8, p=1, dklen=32)
+    return {
+        "hash": base64.b64encode(key).decode(),
+        "scrypt_config": {
+            "salt": base64.b64encode(raw_salt).decode(),
+            "n_parameter": 1024,
+            "r_parameter": 8,
+            "p_parameter": 1,
+            "key_length": 32,
+        },
+    }
 
 
 def session_alive(b2b: Any, token: str) -> bool:
@@ -436,6 +472,45 @@ class TestMigrateAndStrength:
             email_address=email, hash=made, hash_type="bcrypt", organization_id=org.organization_id
         )
         assert again.member_created is False and again.member_id == resp.member_id
+
+    @pytest.mark.parametrize("hash_type", ["md_5", "sha_1", "sha_512", "pbkdf_2", "scrypt"])
+    def test_each_salted_hash_type_logs_in_with_its_config(self, b2b, inbox, hash_type):
+        org = make_org(b2b, inbox)
+        email, password = new_email(), strong()
+        fields = salted_hash(hash_type, password)
+        resp = b2b.passwords.migrate(
+            email_address=email, hash_type=hash_type, organization_id=org.organization_id, **fields
+        )
+        assert resp.member.member_password_id
+        wrong = error_of(
+            lambda: b2b.passwords.authenticate(
+                organization_id=org.organization_id, email_address=email, password=password + "x"
+            )
+        )
+        assert wrong.error_type == "unauthorized_credentials"
+        assert b2b.passwords.authenticate(
+            organization_id=org.organization_id, email_address=email, password=password
+        ).member_authenticated
+
+    def test_a_migrated_member_gets_only_roles_that_exist(self, b2b, inbox):
+        org = make_org(b2b, inbox)
+        made = bcrypt.hashpw(strong().encode(), bcrypt.gensalt(rounds=4)).decode()
+        email = new_email()
+        err = error_of(
+            lambda: b2b.passwords.migrate(
+                email_address=email,
+                hash=made,
+                hash_type="bcrypt",
+                organization_id=org.organization_id,
+                roles=["no-such-role"],
+            )
+        )
+        assert (err.status_code, err.error_type) == (400, "invalid_rbac_role_id")
+        search = b2b.organizations.members.search(
+            organization_ids=[org.organization_id],
+            query={"operator": "AND", "operands": [{"filter_name": "member_emails", "filter_value": [email]}]},
+        )
+        assert search.members == []
 
     def test_a_hash_that_is_not_of_its_type_is_refused(self, b2b, inbox):
         org = make_org(b2b, inbox)

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Row
 
 from keystile import errors
 from keystile.core import email_links, emails, outbox, ratelimit, redirect_urls, tokens
+from keystile.core.authz import check_role_ids
 from keystile.core.clock import rfc3339
 from keystile.core.context import Context
 from keystile.core.password_policy import PasswordPolicy
@@ -323,6 +324,7 @@ async def migrate(
     email = emails.validate(email)
     passwords.check_migrated(hash_type, hash_value, config)
     organization = await orgs_repo.get(ctx.conn, ctx.project_id, organization_ref)
+    await check_role_ids(ctx, organization, roles)
     member = _live(await members_repo.find_by_email(ctx.conn, ctx.project_id, organization.organization_id, email))
     created = member is None
     if member is None:
