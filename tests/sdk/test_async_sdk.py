@@ -11,6 +11,7 @@ module on one worker, in order, and the two coverage tests see what the checks r
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import random
 import re
 from collections.abc import AsyncIterator, Iterator
@@ -28,7 +29,7 @@ from stytch.core.response_base import StytchError
 from tests.flows import DOCUMENTS_POLICY, impersonate, new_email, new_external_id, new_slug, set_policy
 from tests.sdk.test_consumer_otps import new_number
 from tests.sdk.test_sso_oidc import sso_token
-from tests.support import Inbox, Server, served_endpoints
+from tests.support import Inbox, Server, link_params, served_endpoints
 
 
 @dataclass
@@ -586,10 +587,32 @@ async def test_consumer_project(consumer, project):
     assert [r.role_id for r in policy.roles] == ["stytch_user"]
 
 
-async def test_consumer_passwords(consumer):
+async def test_consumer_passwords(consumer, inbox):
     # Passwords: every consumer endpoint once through the async client.
-    found = await consumer.passwords.strength_check_async(password="tangerine-Vortex-harbor-1987")
+    strong, newer = "tangerine-Vortex-harbor-1987", "obsidian-Lantern-meadow-2041"
+    found = await consumer.passwords.strength_check_async(password=strong)
     assert found.valid_password is True and found.strength_policy == "zxcvbn"
+    email = new_email("pw")
+    made = await consumer.passwords.create_async(email=email, password=strong, session_duration_minutes=60)
+    assert made.user.password is not None
+    done = await consumer.passwords.authenticate_async(email=email, password=strong, session_duration_minutes=10)
+    assert done.user_id == made.user_id
+    reset = await consumer.passwords.sessions.reset_async(password=newer, session_token=done.session_token)
+    assert reset.session.session_id == done.session.session_id
+    existing = await consumer.passwords.existing_password.reset_async(
+        email=email, existing_password=newer, new_password=strong
+    )
+    assert existing.user_id == made.user_id
+    await consumer.passwords.email.reset_start_async(email=email)
+    token = link_params(inbox.latest_link(email))["token"]
+    by_email = await consumer.passwords.email.reset_async(token=token, password=newer)
+    assert by_email.user_id == made.user_id
+    migrated = await consumer.passwords.migrate_async(
+        email=new_email("pw"), hash=hashlib.md5(strong.encode()).hexdigest(), hash_type="md_5"
+    )
+    assert migrated.user_created is True
+    deleted = await consumer.users.delete_password_async(password_id=migrated.user.password.password_id)
+    assert deleted.user.password is None
 
 
 async def test_b2b_passwords(b2b, inbox, project, server):

@@ -70,6 +70,9 @@ DOCUMENTED: list[tuple[str, dict[str, str], int, str | None]] = [
     ("POST /v1/otps/email/login_or_create", {"email": EMAIL}, 200, None),
     # With the method id the sandbox send returned (_otp_authenticate).
     ("POST /v1/otps/authenticate", {"code": OTP_CODE}, 200, None),
+    # With any password (_with_password).
+    ("POST /v1/passwords", {"email": EMAIL}, 200, None),
+    ("POST /v1/passwords/authenticate", {"email": EMAIL}, 200, None),
 ]
 
 
@@ -91,6 +94,15 @@ def _otp_authenticate(b2b: Any, consumer: Any, fields: dict[str, str]) -> Any:
     return consumer.otps.authenticate(method_id=sent.phone_id, **fields)
 
 
+def _with_password(method: str) -> Callable[[Any, Any, dict[str, str]], Any]:
+    """A consumer password call with the value's email and some password."""
+
+    def call(b2b: Any, consumer: Any, fields: dict[str, str]) -> Any:
+        return _sdk("consumer", method)(b2b, consumer, {**fields, "password": "tangerine-Vortex-harbor-1987"})
+
+    return call
+
+
 # The SDK method of each endpoint.
 SDK = {
     "POST /v1/b2b/magic_links/email/login_or_signup": _sdk("b2b", "magic_links.email.login_or_signup"),
@@ -110,6 +122,8 @@ SDK = {
     "POST /v1/otps/email/send": _sdk("consumer", "otps.email.send"),
     "POST /v1/otps/email/login_or_create": _sdk("consumer", "otps.email.login_or_create"),
     "POST /v1/otps/authenticate": _otp_authenticate,
+    "POST /v1/passwords": _with_password("passwords.create"),
+    "POST /v1/passwords/authenticate": _with_password("passwords.authenticate"),
 }
 
 
@@ -184,9 +198,11 @@ def test_a_live_project_treats_the_value_as_ordinary_input(case, server, inbox):
         "POST /v1/otps/whatsapp/send": (400, "invalid_phone_number"),
         "POST /v1/otps/whatsapp/login_or_create": (400, "invalid_phone_number"),
         "POST /v1/otps/authenticate": (400, "invalid_phone_number"),
+        # No such account (and it looks no different from a wrong password).
+        "POST /v1/passwords/authenticate": (401, "unauthorized_credentials"),
     }
     assert answered == ordinary.get(endpoint, (200, None))
-    if answered[0] == 200:  # an ordinary send: the email goes out
+    if answered[0] == 200 and endpoint != "POST /v1/passwords":  # an ordinary send: the email goes out
         assert len(inbox.messages(EMAIL)) == sent + 1
 
 

@@ -86,8 +86,7 @@ class PendingValue:
     source: str
 
 
-# The consumer page's values of endpoints not served yet. Its passwords section goes on past
-# the first rule; the area that adds passwords reads the rest there.
+# The consumer page's values of endpoints not served yet.
 PENDING: tuple[PendingValue, ...] = (
     PendingValue(
         "POST /v1/oauth/authenticate",
@@ -103,9 +102,6 @@ PENDING: tuple[PendingValue, ...] = (
         "oauth_token_not_found",
         CONSUMER_PAGE,
     ),
-    # Any password.
-    PendingValue("POST /v1/passwords", {"email": EMAIL}, 200, None, CONSUMER_PAGE),
-    PendingValue("POST /v1/passwords/authenticate", {"email": EMAIL}, 200, None, CONSUMER_PAGE),
 )
 
 

@@ -9,11 +9,14 @@ from keystile.passwords import (
     errors,
     errors_b2b,
     factors,
+    messages,
     messages_b2b,
     routes_b2b,
     routes_consumer,
+    sandbox,
     service,
     service_b2b,
+    service_consumer,
 )
 
 area = Area(
@@ -25,12 +28,14 @@ area = Area(
         errors.ResetPassword,
         errors.PasswordNotFound,
         errors.InvalidPasswordHash,
+        errors.SessionTooOldToResetPassword,
         *errors_b2b.ALL,
     ],
-    token_kinds=[service_b2b.TokenKind.RESET, service_b2b.TokenKind.DISCOVERY_RESET],
-    messages=list(messages_b2b.ALL),
+    token_kinds=[service_consumer.RESET_TOKEN_KIND, service_b2b.TokenKind.RESET, service_b2b.TokenKind.DISCOVERY_RESET],
+    messages=[*messages.ALL, *messages_b2b.ALL],
     unknown_token_errors=[errors_b2b.PasswordResetTokenNotFound],
     id_prefixes=[service.ID_PREFIX],
     rate_limits=list(service.LIMITS),
     factors=[factors.PASSWORD],
+    sandbox_values=sandbox.VALUES,
 )

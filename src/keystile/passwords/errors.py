@@ -25,3 +25,11 @@ PasswordNotFound = define("PasswordNotFound", 404, "password_not_found", "The pa
 InvalidPasswordHash = define(
     "InvalidPasswordHash", 400, "invalid_hash", "The hash is not a valid hash of the given hash_type."
 )
+# passwords.sessions.reset with a session whose email or password was not proven recently.
+SessionTooOldToResetPassword = define(
+    "SessionTooOldToResetPassword",
+    400,
+    "session_too_old_to_reset_password",
+    "The session must have authenticated with a password, an email magic link or an email passcode "
+    "in the last 5 minutes to reset the password: log in again, then reset it.",
+)

@@ -2,9 +2,87 @@
 
 from __future__ import annotations
 
-from keystile.core.schemas import RequestModel
+from typing import Any
+
+from keystile.core.schemas import JwtStr, RequestModel
 
 
 class StrengthCheckRequest(RequestModel):
     password: str
     email: str | None = None
+
+
+class SessionFields(RequestModel):
+    session_duration_minutes: int | None = None
+    session_custom_claims: dict[str, Any] | None = None
+    telemetry_id: str | None = None
+
+
+class CreateRequest(SessionFields):
+    email: str
+    password: str
+    trusted_metadata: dict[str, Any] | None = None
+    untrusted_metadata: dict[str, Any] | None = None
+    name: dict[str, Any] | None = None
+
+
+class AuthenticateRequest(SessionFields):
+    email: str
+    password: str
+    session_token: str | None = None
+    session_jwt: JwtStr | None = None
+
+
+class MigrateRequest(RequestModel):
+    email: str
+    hash: str
+    hash_type: str
+    md_5_config: dict[str, Any] | None = None
+    argon_2_config: dict[str, Any] | None = None
+    sha_1_config: dict[str, Any] | None = None
+    sha_512_config: dict[str, Any] | None = None
+    scrypt_config: dict[str, Any] | None = None
+    pbkdf_2_config: dict[str, Any] | None = None
+    trusted_metadata: dict[str, Any] | None = None
+    untrusted_metadata: dict[str, Any] | None = None
+    set_email_verified: bool | None = None
+    name: dict[str, Any] | None = None
+    phone_number: str | None = None
+    set_phone_number_verified: bool | None = None
+    external_id: str | None = None
+    roles: list[str] | None = None
+
+
+class ResetStartRequest(RequestModel):
+    email: str
+    reset_password_redirect_url: str | None = None
+    reset_password_expiration_minutes: int | None = None
+    code_challenge: str | None = None
+    attributes: dict[str, Any] | None = None
+    login_redirect_url: str | None = None
+    locale: str | None = None
+    reset_password_template_id: str | None = None
+
+
+class ResetByEmailRequest(SessionFields):
+    token: str
+    password: str
+    session_token: str | None = None
+    session_jwt: JwtStr | None = None
+    code_verifier: str | None = None
+    attributes: dict[str, Any] | None = None
+    options: dict[str, Any] | None = None
+
+
+class ResetByExistingPasswordRequest(SessionFields):
+    email: str
+    existing_password: str
+    new_password: str
+    session_token: str | None = None
+    session_jwt: JwtStr | None = None
+
+
+class ResetBySessionRequest(SessionFields):
+    password: str
+    session_token: str | None = None
+    session_jwt: JwtStr | None = None

@@ -33,7 +33,7 @@ ID_PREFIX = "password"
 # passwords in an hour) and per client address (credential stuffing across many accounts).
 # Tunable with KEYSTILE_RATE_LIMITS={"password_account": …, "password_ip": …}.
 ACCOUNT_FAILURES = Limit("password_account", "10/hour", failures=(errors.WrongPassword,))
-ADDRESS_FAILURES = Limit("password_ip", "100/hour;500/day", failures=(errors.WrongPassword,))
+ADDRESS_FAILURES = Limit("password_ip", "100/minute;1000/hour", failures=(errors.WrongPassword,))
 LIMITS = (ACCOUNT_FAILURES, ADDRESS_FAILURES)
 
 
