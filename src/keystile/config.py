@@ -133,6 +133,16 @@ def async_url(url: str) -> str:
     return url
 
 
+def check_userinfo_url(url: str) -> str:
+    """An absolute http(s) URL with a host, for the session migration userinfo endpoint."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{url!r} is not an http(s) URL, e.g. https://auth.example.com/userinfo")
+    return url.strip()
+
+
 ALL_REDIRECT_TYPES = [t.value for t in RedirectType]
 
 # What Stytch's SDKs read from a project id (`project-live-…` selects the live API) and what a
@@ -179,6 +189,9 @@ class ProjectConfig(BaseModel):
     # `[projects.passwords]`: the password strength policy (core/password_policy.py,
     # docs/configuration.md "Passwords"); absent leaves the stored policy as it is (zxcvbn).
     passwords: PasswordPolicy | None = None
+    # The OIDC userinfo endpoint sessions.migrate asks about another provider's session token
+    # (docs/configuration.md "Session migration"); "" turns it off, absent leaves it as it is.
+    session_migration_url: str | None = None
 
     @field_validator("project_id")
     @classmethod
@@ -189,6 +202,11 @@ class ProjectConfig(BaseModel):
                 "(letters, digits and dashes; Stytch's SDKs pick the live or test API by this prefix)"
             )
         return value
+
+    @field_validator("session_migration_url")
+    @classmethod
+    def _userinfo_url(cls, value: str | None) -> str | None:
+        return check_userinfo_url(value) if value else value
 
     @field_validator("sms_country_codes")
     @classmethod

@@ -703,6 +703,38 @@ async def test_b2b_sso(b2b, project, oidc_provider):
     deleted = await b2b.sso.delete_connection_async(organization_id=org_id, connection_id=created.connection_id)
     assert deleted.connection_id == created.connection_id
     assert (await b2b.sso.get_connections_async(organization_id=other_id)).external_connections == []
+# --- sessions.migrate ----------------------------------------------------------------------
+
+
+async def test_b2b_sessions_migrate(b2b, inbox, project, oidc_provider):
+    from tests.sdk.test_session_migration import CALLBACK, access_token, configure
+
+    await asyncio.to_thread(configure, project, oidc_provider)
+    admin = await signed_up(b2b, inbox, new_email())
+    email = new_email("migrated")
+    member = await b2b.organizations.members.create_async(
+        organization_id=admin.organization.organization_id, email_address=email
+    )
+    client = oidc_provider.add_client(redirect_uris=[CALLBACK])
+    token = await asyncio.to_thread(access_token, oidc_provider, client, oidc_provider.add_account(email=email))
+
+    resp = await b2b.sessions.migrate_async(session_token=token, organization_id=admin.organization.organization_id)
+    assert resp.member_id == member.member_id
+    assert [f.type for f in resp.member_session.authentication_factors] == ["imported"]
+
+
+async def test_consumer_sessions_migrate(consumer, project, oidc_provider):
+    from tests.sdk.test_session_migration import CALLBACK, access_token, configure
+
+    await asyncio.to_thread(configure, project, oidc_provider)
+    email = new_email("migrated")
+    user = await consumer.users.create_async(email=email)
+    client = oidc_provider.add_client(redirect_uris=[CALLBACK])
+    token = await asyncio.to_thread(access_token, oidc_provider, client, oidc_provider.add_account(email=email))
+
+    resp = await consumer.sessions.migrate_async(session_token=token, session_duration_minutes=30)
+    assert resp.user_id == user.user_id
+    assert [f.type for f in resp.session.authentication_factors] == ["imported"]
 
 
 # --- coverage: keep these two last --------------------------------------------------------

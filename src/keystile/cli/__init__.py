@@ -292,6 +292,45 @@ def projects_revoke_old_secrets(project: Annotated[str, typer.Option(help="The p
     err.print(f"removed {removed} older secret(s) of {project}; only the newest works now")
 
 
+@projects_app.command("session-migration")
+def projects_session_migration(
+    project: Annotated[str, typer.Option(help="The project_id.")],
+    userinfo_url: Annotated[
+        str | None,
+        typer.Option(
+            help="The OIDC userinfo endpoint of the provider you are leaving, e.g. https://auth.example.com/userinfo."
+        ),
+    ] = None,
+    off: Annotated[bool, typer.Option("--off", help="Turn sessions.migrate off for this project.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
+) -> None:
+    """Show or set the userinfo endpoint that sessions.migrate asks about another provider's
+    session token (docs/configuration.md, "Session migration")."""
+    from keystile.config import check_userinfo_url
+    from keystile.projects import service
+
+    if userinfo_url is not None and off:
+        err.print("[red]Give --userinfo-url or --off, not both[/red]")
+        raise typer.Exit(2)
+    if userinfo_url is not None:
+        try:
+            check_userinfo_url(userinfo_url)
+        except ValueError as exc:
+            err.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from None
+
+    async def work(state: Any) -> str | None:
+        if userinfo_url is not None or off:
+            return await service.set_session_migration_url(state.conn, project, None if off else userinfo_url)
+        return await service.session_migration_url(state.conn, project)
+
+    url = _project_or_exit(work)
+    if as_json:
+        sys.stdout.write(json.dumps({"project_id": project, "session_migration_url": url}) + "\n")
+        return
+    out.print(url or "(off: sessions.migrate answers session_migration_not_configured)", highlight=False)
+
+
 @projects_app.command("sms-countries")
 def projects_sms_countries(
     project: Annotated[str, typer.Option(help="The project_id.")],

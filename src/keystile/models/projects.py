@@ -19,6 +19,8 @@ projects = Table(
     Column("email_link_redirect", Boolean, nullable=False, server_default=true()),
     # The password strength policy (core/password_policy.py); NULL: Stytch's default (zxcvbn).
     Column("password_policy", JSONType, nullable=True),
+    # The OIDC userinfo endpoint sessions.migrate asks about an external session token; NULL: off.
+    Column("session_migration_url", Text, nullable=True),
 )
 
 project_secrets = Table(

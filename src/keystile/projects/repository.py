@@ -70,6 +70,11 @@ async def update_project(conn: Connection, project_id: str, **values: Any) -> No
     await conn.execute(update(projects).where(projects.c.project_id == project_id).values(**values))
 
 
+async def session_migration_url(conn: Connection, project_id: str) -> str | None:
+    """The userinfo endpoint sessions.migrate asks (None: not configured)."""
+    return await conn.scalar(select(projects.c.session_migration_url).where(projects.c.project_id == project_id))
+
+
 async def insert_secret(conn: Connection, project_id: str, secret_id: str, secret_hash: str, now: datetime) -> None:
     await conn.execute(
         insert(project_secrets).values(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from keystile.config import FileConfig
+from keystile.config import FileConfig, check_userinfo_url
 from keystile.core import crypto, ids, password_policy, phones, redirect_urls
 from keystile.core import policy_store as rbac_repository
 from keystile.core.db import Connection
@@ -155,6 +155,22 @@ async def set_sms_country_codes(conn: Connection, project_id: str, codes: list[s
     return await phones.allowed_countries(conn, project_id)
 
 
+async def session_migration_url(conn: Connection, project_id: str) -> str | None:
+    """The userinfo endpoint sessions.migrate asks about an external session (None: off)."""
+    await require_project(conn, project_id)
+    return await repository.session_migration_url(conn, project_id)
+
+
+async def set_session_migration_url(conn: Connection, project_id: str, url: str | None) -> str | None:
+    """Set (or with None, turn off) the session migration userinfo endpoint. Raises
+    ValueError for anything but an absolute http(s) URL."""
+    await require_project(conn, project_id)
+    if url is not None:
+        url = check_userinfo_url(url)
+    await repository.update_project(conn, project_id, session_migration_url=url)
+    return url
+
+
 async def apply_file_config(conn: Connection, keyring: Keyring, now: datetime, config: FileConfig) -> list[str]:
     """Make the database hold what `keystile.toml` declares: same ids, secrets and URLs.
     Returns what it changed, one line each (empty when the database already held it all)."""
@@ -203,6 +219,11 @@ async def apply_file_config(conn: Connection, keyring: Keyring, now: datetime, c
         if p.passwords is not None and await password_policy.load(conn, p.project_id) != p.passwords:
             await password_policy.store(conn, p.project_id, p.passwords)
             changes.append(f"{p.project_id}: password policy now {p.passwords.strength_policy}")
+        if p.session_migration_url is not None:
+            wanted = p.session_migration_url or None
+            if await repository.session_migration_url(conn, p.project_id) != wanted:
+                await repository.update_project(conn, p.project_id, session_migration_url=wanted)
+                changes.append(f"{p.project_id}: session migration URL now {wanted or 'off'}")
         if p.rbac is not None:
             stored = await rbac_repository.declared(conn, p.project_id)
             if stored != p.rbac:

@@ -197,6 +197,33 @@ async def complete_primary(
     )
 
 
+async def complete_imported(
+    ctx: Context,
+    organization: Row[Any],
+    member: Row[Any],
+    *,
+    factor: dict[str, Any],
+    minutes: int | None,
+    custom_claims: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """A session brought in from another provider (sessions.migrate): the other provider
+    authenticated the Member, so, as Stytch's answer has no intermediate session, no second
+    factor is asked for here (docs/differences-from-stytch.md). A pending or invited Member
+    becomes active."""
+    member = await members_service.activate(ctx, member)
+    return await _session_fields(
+        ctx,
+        organization,
+        member,
+        factor=factor,
+        prior_factors=None,
+        minutes=minutes,
+        custom_claims=custom_claims,
+        existing_token=None,
+        existing_jwt=None,
+    )
+
+
 def carried_factors(ist: Row[Any], member: Row[Any], factor: dict[str, Any]) -> list[dict[str, Any]]:
     """The factors an intermediate session proved, as a session lists them, to go before
     `factor` (one of the same type and delivery is `factor` again, not listed twice). A
