@@ -703,6 +703,8 @@ async def test_b2b_sso(b2b, project, oidc_provider):
     deleted = await b2b.sso.delete_connection_async(organization_id=org_id, connection_id=created.connection_id)
     assert deleted.connection_id == created.connection_id
     assert (await b2b.sso.get_connections_async(organization_id=other_id)).external_connections == []
+
+
 # --- sessions.migrate ----------------------------------------------------------------------
 
 

@@ -58,10 +58,9 @@ def session_migration(project: Any, *args: str) -> Any:
         "KEYSTILE_DATA_DIR": str(server.settings.data_dir),
         "KEYSTILE_DATABASE_URL": server.settings.database_url,
     }
-    done = keystile_in_process(
+    return keystile_in_process(
         settings, "projects", "session-migration", "--project", project.project_id, "--json", *args
     )
-    return done
 
 
 def configure(project: Any, provider: OpenIDProvider) -> str:
@@ -103,14 +102,14 @@ class TestB2B:
         assert resp.organization.organization_id == org.organization_id
         assert resp.member.status == "active" and resp.member.email_address_verified is True
         session = resp.member_session
-        assert [(f.type, f.delivery_method) for f in session.authentication_factors] == [
-            ("imported", "imported_auth0")
-        ]
+        assert [(f.type, f.delivery_method) for f in session.authentication_factors] == [("imported", "imported_auth0")]
         assert session.authentication_factors[0].email_factor.email_address == email
         assert (session.expires_at - session.started_at).total_seconds() == 60 * 60  # Stytch's default
         same = b2b.sessions.authenticate(session_token=resp.session_token)
         assert same.member_session.member_session_id == session.member_session_id
-        assert b2b.sessions.authenticate(session_jwt=resp.session_jwt).member_session.member_id == created.member.member_id
+        assert (
+            b2b.sessions.authenticate(session_jwt=resp.session_jwt).member_session.member_id == created.member.member_id
+        )
 
     def test_the_organization_slug_and_the_session_options_are_taken(
         self, b2b, inbox, migrating, oidc_provider, idp_client
@@ -131,9 +130,7 @@ class TestB2B:
         assert (session.expires_at - session.started_at).total_seconds() == 30 * 60
         assert session.custom_claims == {"plan": "gold"}
 
-    def test_nobody_is_created_for_an_address_without_a_member(
-        self, b2b, inbox, migrating, oidc_provider, idp_client
-    ):
+    def test_nobody_is_created_for_an_address_without_a_member(self, b2b, inbox, migrating, oidc_provider, idp_client):
         org = make_org(b2b, inbox)
         stranger = new_email("stranger")
         token = access_token(oidc_provider, idp_client, oidc_provider.add_account(email=stranger))
