@@ -11,8 +11,8 @@ own (it joined after the password was set) logs in with the address's newest one
 
 Every login ends in sessions/logins.py `complete_primary` (ADR 0016), which applies the
 organization's MFA policy. Failed attempts count against the account and the client address
-(passwords/limits.py); an unknown account costs what a wrong password costs (a dummy hash is
-checked) and answers the same error.
+(passwords/service.py `login_guard`); an unknown account costs what a wrong password costs (a
+dummy hash is checked) and answers the same error.
 """
 
 from __future__ import annotations
