@@ -18,7 +18,7 @@ from stytch.core.response_base import StytchError
 
 from keystile.core import password_policy
 from keystile.core.password_policy import PasswordPolicy
-from tests.flows import acting, discover, error_of, jit_org, login, make_org, new_email, pkce_pair
+from tests.flows import acting, discover, error_of, impersonate, jit_org, login, make_org, new_email, pkce_pair
 from tests.support import REDIRECT_URL, link_params
 
 
@@ -418,6 +418,22 @@ class TestOtherResets:
             )
         )
         assert stale.error_type == "session_too_old_to_reset_password"
+
+    def test_an_impersonated_session_cannot_reset_the_password(self, b2b, inbox, project):
+        org = make_org(b2b, inbox)
+        password = strong()
+        done = member_with_password(b2b, inbox, org.organization_id, password)
+        minted = impersonate(project, "--organization", org.organization_id, "--member", done.member_id)
+        session = b2b.impersonation.authenticate(impersonation_token=minted["token"])
+        err = error_of(
+            lambda: b2b.passwords.sessions.reset(
+                organization_id=org.organization_id, password=strong(), session_token=session.session_token
+            )
+        )
+        assert err.error_type == "session_not_mutable_impersonated"
+        assert b2b.passwords.authenticate(
+            organization_id=org.organization_id, email_address=done.member.email_address, password=password
+        ).member_authenticated
 
     def test_the_existing_password_changes_it(self, b2b, inbox):
         org = make_org(b2b, inbox)

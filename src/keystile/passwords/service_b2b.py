@@ -595,6 +595,8 @@ async def session_reset(
     current = await sessions.find(ctx, "b2b", token=session_token, session_jwt=session_jwt)
     if current.organization_id != organization.organization_id:
         raise errors.SessionNotFound("The session does not belong to this organization.")
+    # Someone impersonating a Member may act as it, not take over its password.
+    sessions.refuse_if_impersonated(current)
     if not _recent(current, ctx.clock.now()):
         raise errors_b2b.SessionTooOldToResetPassword()
     member = await members_service.get_existing(ctx, organization.organization_id, current.member_id or "")
