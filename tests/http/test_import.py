@@ -280,6 +280,37 @@ def made_hash(hash_type: str, password: str) -> dict[str, Any]:
 HASH_TYPES = ("bcrypt", "md_5", "argon_2i", "argon_2id", "sha_1", "sha_512", "scrypt", "phpass", "pbkdf_2")
 
 
+def test_every_hash_type_imported_logs_in_and_is_then_rehashed(project, consumer, tmp_path):
+    people = {
+        t: (new_email(t.replace("_", "")), f"{t} correct-Horse-battery-{secrets.token_hex(2)}") for t in HASH_TYPES
+    }
+    path = write_lines(
+        tmp_path / "hashes.jsonl",
+        [
+            {"email": email, "email_verified": True, "external_id": f"legacy-{t}", "password": made_hash(t, password)}
+            for t, (email, password) in people.items()
+        ],
+    )
+    code, outcome, _ = run_import(project, path)
+    assert code == 0 and outcome["created"]["user"] == len(HASH_TYPES), outcome
+    for hash_type, (email, password) in people.items():
+        user = consumer.users.get(user_id=f"legacy-{hash_type}")
+        assert user.password is not None and user.password.password_id, hash_type
+        with pytest.raises(StytchError) as wrong:
+            consumer.passwords.authenticate(email=email, password=password + "!")
+        assert error_type(wrong) == "unauthorized_credentials", hash_type
+        first = consumer.passwords.authenticate(email=email, password=password, session_duration_minutes=30)
+        assert first.user_id == user.user_id, hash_type
+        # Re-hashed with argon2id at that login: the same password still opens it.
+        again = consumer.passwords.authenticate(email=email, password=password)
+        assert again.user_id == user.user_id, hash_type
+    # A second run changes nothing: not the rehashed passwords either.
+    code, second, _ = run_import(project, path)
+    assert code == 0 and second["skipped"] == len(HASH_TYPES) and second["created"]["user"] == 0
+    email, password = people["md_5"]
+    assert consumer.passwords.authenticate(email=email, password=password).user_id
+
+
 def test_members_of_every_hash_type_log_in_to_their_organization(project, b2b, tmp_path):
     slug = new_slug()
     people = {
@@ -329,3 +360,15 @@ def test_a_hash_that_cannot_be_of_its_type_is_refused_and_leaves_no_user(project
         query={"operator": "AND", "operands": [{"filter_name": "email_address", "filter_value": [lost]}]}
     )
     assert found.results_metadata.total == 0
+
+
+def test_the_documented_example_of_each_hash_type_logs_in(project, consumer, tmp_path):
+    """docs/migrating.md's example lines, as written there: each is `correct horse`."""
+    doc = (Path(__file__).parents[2] / "docs" / "migrating.md").read_text()
+    block = doc.split("### Password hashes", 1)[1].split("```json\n", 1)[1].split("```", 1)[0]
+    lines = [json.loads(line) for line in block.splitlines() if line.strip()]
+    assert sorted(line["password"]["hash_type"] for line in lines) == sorted(HASH_TYPES)
+    code, outcome, _ = run_import(project, write_lines(tmp_path / "doc.jsonl", lines))
+    assert code == 0 and outcome["created"]["user"] == len(HASH_TYPES), outcome
+    for line in lines:
+        assert consumer.passwords.authenticate(email=line["email"], password="correct horse").user_id
