@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import ssl
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,6 +21,18 @@ import httpx
 import orjson
 
 MAX_BYTES = 1_048_576
+_tls: ssl.SSLContext | None = None
+
+
+def _tls_context() -> ssl.SSLContext:
+    """One TLS context per process: building one (loading the CA bundle) costs more than the
+    request it serves."""
+    global _tls
+    if _tls is None:
+        import certifi
+
+        _tls = ssl.create_default_context(cafile=certifi.where())
+    return _tls
 
 
 class OutboundError(Exception):
@@ -82,7 +95,9 @@ async def request(
     timeout = httpx.Timeout(settings.outbound_timeout_seconds)
     try:
         async with (
-            httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False) as client,
+            httpx.AsyncClient(
+                timeout=timeout, follow_redirects=False, trust_env=False, verify=_tls_context()
+            ) as client,
             client.stream(
                 method, url, data=data, headers={"Accept": "application/json", **(headers or {})}, auth=auth
             ) as response,
