@@ -275,3 +275,20 @@ class TestNodeB2BPasswords:
         assert summary["weak_valid"] is False
         assert summary["member_password_id_after"] == ""
         assert summary["steps"][-1] == "organizations.members.deletePassword"
+
+
+class TestNodeB2BSSO:
+    def test_an_oidc_connection_is_set_up_and_a_member_logs_in_through_it(self, node, server, oidc_provider):
+        project = make_project(server)
+        summary = run_script(
+            node,
+            project,
+            "b2b_sso_oidc.mjs",
+            STYTCH_PUBLIC_TOKEN=project.public_token,
+            OIDC_ISSUER=oidc_provider.issuer,
+        )
+
+        assert summary["ok"] is True, summary
+        assert summary["factors"] == ["sso/sso_oidc"]
+        assert summary["registrations"] == [summary["connection_id"]]
+        assert summary["steps"][-1] == "sso.deleteConnection"

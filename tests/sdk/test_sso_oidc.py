@@ -112,6 +112,25 @@ class TestConnections:
         assert [c.connection_id for c in listed.oidc_connections] == [connection.connection_id]
         assert listed.saml_connections == [] and listed.external_connections == []
 
+    def test_organizations_search_finds_them_by_active_connection(self, b2b, oidc_provider):
+        with_sso, without = make_org(b2b), make_org(b2b)
+        connection = oidc_connection(b2b, oidc_provider, with_sso.organization_id)
+        ids = [with_sso.organization_id, without.organization_id]
+
+        def search(name: str, value: Any) -> list[str]:
+            query = {
+                "operator": "AND",
+                "operands": [
+                    {"filter_name": "organization_ids", "filter_value": ids},
+                    {"filter_name": name, "filter_value": value},
+                ],
+            }
+            return [o.organization_id for o in b2b.organizations.search(query=query).organizations]
+
+        assert search("has_active_sso_connection", True) == [with_sso.organization_id]
+        assert search("has_active_sso_connection", False) == [without.organization_id]
+        assert search("sso_connection_id", connection.connection_id) == [with_sso.organization_id]
+
     def test_a_deleted_connection_leaves_the_organization(self, b2b, oidc_provider):
         org = make_org(b2b)
         connection = oidc_connection(b2b, oidc_provider, org.organization_id)

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, exists, false, func, insert, literal, literal_column, or_, select, true
+import orjson
+from sqlalchemy import (
+    ColumnElement,
+    Text,
+    cast,
+    exists,
+    false,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy import delete as sa_delete
 from sqlalchemy import update as sa_update
 from sqlalchemy.dialects import postgresql
@@ -278,10 +291,27 @@ def _organization_condition(dialect: str, operand: Operand) -> ColumnElement[boo
     if name == "claimed_email_domains":
         wanted = [v.strip().lower() for v in value]
         return _domains_in(dialect, "claimed_email_domains", wanted)
-    # keystile has no SSO connections yet: no Organization has an active one.
     if name == "has_active_sso_connection":
-        return false() if value else true()
-    return false()  # sso_connection_id
+        length = func.jsonb_array_length if dialect == "postgresql" else func.json_array_length
+        has_one = length(organizations.c.sso_active_connections) > 0
+        return has_one if value else ~has_one
+    if name == "sso_connection_id":
+        return _has_active_connection(dialect, str(value))
+    return false()
+
+
+def _has_active_connection(dialect: str, connection_id: str) -> ColumnElement[bool]:
+    """The organization lists `connection_id` among its `sso_active_connections`."""
+    column = organizations.c.sso_active_connections
+    if dialect == "postgresql":
+        wanted = orjson.dumps([{"connection_id": connection_id}]).decode()
+        return column.op("@>")(cast(literal(wanted), postgresql.JSONB))
+    elements = func.json_each(column).table_valued("value")
+    return exists(
+        select(literal(1))
+        .select_from(elements)
+        .where(func.json_extract(elements.c.value, "$.connection_id") == connection_id)
+    )
 
 
 async def search(
