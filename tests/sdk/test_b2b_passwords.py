@@ -280,6 +280,34 @@ class TestResetByEmail:
         resp = b2b.magic_links.authenticate(magic_links_token=login_link["token"])
         assert resp.member_authenticated is True and resp.member.email_address == email
 
+    def test_a_reset_start_is_refused_before_anything_is_sent(self, b2b, inbox):
+        org = make_org(b2b, inbox)
+        email = new_email()
+        b2b.organizations.members.create(organization_id=org.organization_id, email_address=email)
+        too_short = error_of(
+            lambda: b2b.passwords.email.reset_start(
+                organization_id=org.organization_id, email_address=email, reset_password_expiration_minutes=4
+            )
+        )
+        assert too_short.error_type == "invalid_expiration_minutes"
+        elsewhere = error_of(
+            lambda: b2b.passwords.email.reset_start(
+                organization_id=org.organization_id,
+                email_address=email,
+                reset_password_redirect_url="https://evil.test/reset",
+            )
+        )
+        assert elsewhere.error_type == "invalid_reset_password_redirect_url"
+        assert inbox.messages(email) == []
+
+    def test_any_unicode_password_works(self, b2b, inbox):
+        org = make_org(b2b, inbox)
+        password = f"Ünïcødé 🔑 пароль {uuid.uuid4().hex[:6]}"
+        done = member_with_password(b2b, inbox, org.organization_id, password)
+        assert b2b.passwords.authenticate(
+            organization_id=org.organization_id, email_address=done.member.email_address, password=password
+        ).member_authenticated
+
     def test_an_unknown_member_gets_no_email(self, b2b, inbox):
         org = make_org(b2b, inbox)
         email = new_email()
