@@ -152,6 +152,26 @@ def test_a_breached_password_at_login_must_be_reset(consumer, inbox, project):
     assert done.user.password.requires_reset is False
 
 
+def test_a_first_passwordless_login_to_the_address_makes_the_password_reset_first(consumer, inbox):
+    email = new_email()
+    consumer.passwords.create(email=email, password=PASSWORD)
+    consumer.passwords.authenticate(email=email, password=PASSWORD)  # the address is not proven yet
+    consumer.magic_links.email.login_or_create(email=email)
+    login = consumer.magic_links.authenticate(token=inbox.latest_token(email), session_duration_minutes=30)
+    assert consumer.users.get(user_id=login.user_id).password.requires_reset is True
+    assert (
+        error_of(lambda: consumer.passwords.authenticate(email=email, password=PASSWORD)).error_type == "reset_password"
+    )
+    # A reset by session (the magic link just proved the address) clears it.
+    consumer.passwords.sessions.reset(password=NEW_PASSWORD, session_token=login.session_token)
+    assert consumer.passwords.authenticate(email=email, password=NEW_PASSWORD).user.password.requires_reset is False
+    # The address is proven now: another passwordless login changes nothing.
+    consumer.otps.email.login_or_create(email=email)
+    code = next(w for w in inbox.latest(email)["text"].split() if w.isdigit() and len(w) == 6)
+    consumer.otps.authenticate(method_id=login.user.emails[0].email_id, code=code)
+    consumer.passwords.authenticate(email=email, password=NEW_PASSWORD)
+
+
 # --- migrate: hashes made by other software ---
 
 

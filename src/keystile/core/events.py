@@ -33,7 +33,17 @@ class SecondFactorSmsDue:
     member_id: str
 
 
-Event = MemberDeleted | UserDeleted | SecondFactorSmsDue
+@dataclass(frozen=True)
+class UserEmailVerified:
+    """A User's email address went from unverified to verified (a magic link or an email
+    passcode proved it). The passwords area makes a password set before then reset first
+    (Stytch's guard against a password planted on an address its owner had not proven)."""
+
+    user_id: str
+    email_id: str
+
+
+Event = MemberDeleted | UserDeleted | SecondFactorSmsDue | UserEmailVerified
 # A listener gets the request's context and the event (of the type it was declared for).
 Listener = Callable[["Context", Any], Awaitable[None]]
 

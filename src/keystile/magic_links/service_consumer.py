@@ -388,7 +388,7 @@ async def authenticate(
             email = await users_repo.get_email(ctx.conn, ctx.project_id, row.email_id or "")
             if email is None or email.user_id != user.user_id:
                 raise errors.MagicLinkNotFound()
-            await users_repo.verify_email(ctx.conn, ctx.project_id, email.email_id)
+            await users.verify_email(ctx, email.email_id)
         method_id = email.email_id
         factor = factors.email(now, email.email_id, email.email)
     user = await users.activate(ctx, user)

@@ -5,6 +5,7 @@ for users and members, strength and breach checks, and migrated hashes."""
 from __future__ import annotations
 
 from keystile.core.area import Area
+from keystile.core.events import UserEmailVerified
 from keystile.passwords import (
     errors,
     errors_b2b,
@@ -38,4 +39,5 @@ area = Area(
     rate_limits=list(service.LIMITS),
     factors=[factors.PASSWORD],
     sandbox_values=sandbox.VALUES,
+    listeners={UserEmailVerified: service_consumer.on_user_email_verified},
 )

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.engine import Row
 
 from keystile import errors as shared
-from keystile.core import email_links, outbox, phones, ratelimit, redirect_urls, sandbox, tokens
+from keystile.core import email_links, events, outbox, phones, ratelimit, redirect_urls, sandbox, tokens
 from keystile.core import emails as email_rules
 from keystile.core.context import Context
 from keystile.core.redirect_urls import RedirectType
@@ -219,6 +219,14 @@ async def migrate(
     return Migrated(await users.load(ctx, user.user_id), email_id, created)
 
 
+async def on_user_email_verified(ctx: Context, event: events.UserEmailVerified) -> None:
+    """A User that has a password proved its email by another method for the first time: the
+    password, set while nobody had proven the address, must be reset before it logs in again
+    (stytch.com/docs/api/password-authenticate: `reset_password`, against pre-hijacked accounts).
+    A flow that verifies the address and sets a password (reset by email, migrate) verifies first."""
+    await service.require_reset(ctx, repository.user(event.user_id))
+
+
 async def delete_password(ctx: Context, password_id: str) -> Row[Any]:
     """users.delete_password: the User loses its password; its sessions stay."""
     row = await service.get(ctx, password_id)
@@ -293,9 +301,9 @@ async def reset_by_email(
         await service.require_strong(ctx, password, email=live.email)
         row = await _redeem(ctx, token)
         tokens.check_pkce(row, code_verifier)
-    await _replace(ctx, row.user_id, password)
-    if row.email_id:
+    if row.email_id:  # first, so that proving the address does not mark the new password
         await users.verify_email(ctx, row.email_id)
+    await _replace(ctx, row.user_id, password)
     user = await users.activate(ctx, await users.load(ctx, row.user_id))
     session, session_token, jwt = await _session(ctx, user, minutes=minutes, custom_claims=custom_claims)
     return Authenticated(user, session, session_token, jwt)

@@ -302,12 +302,20 @@ async def owners_of_phones(conn: Connection, project_id: str, numbers: list[str]
     return {row.phone_number: row.user_id for row in rows}
 
 
-async def verify_email(conn: Connection, project_id: str, email_id: str) -> None:
-    await conn.execute(
-        update(user_emails)
-        .where(user_emails.c.project_id == project_id, user_emails.c.email_id == email_id)
-        .values(verified=True)
-    )
+async def verify_email(conn: Connection, project_id: str, email_id: str) -> str | None:
+    """Mark the email verified; the id of its User when it was not verified before, else None."""
+    return (
+        await conn.execute(
+            update(user_emails)
+            .where(
+                user_emails.c.project_id == project_id,
+                user_emails.c.email_id == email_id,
+                user_emails.c.verified.is_(False),
+            )
+            .values(verified=True)
+            .returning(user_emails.c.user_id)
+        )
+    ).scalar()
 
 
 async def delete_email(conn: Connection, project_id: str, email_id: str) -> None:

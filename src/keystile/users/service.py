@@ -355,7 +355,10 @@ async def find_email(ctx: Context, email: str) -> Row[Any] | None:
 
 
 async def verify_email(ctx: Context, email_id: str) -> None:
-    await repository.verify_email(ctx.conn, ctx.project_id, email_id)
+    """Mark the email verified; the first time, other areas hear of it (`UserEmailVerified`)."""
+    user_id = await repository.verify_email(ctx.conn, ctx.project_id, email_id)
+    if user_id is not None:
+        await events.emit(ctx, events.UserEmailVerified(user_id, email_id))
 
 
 async def delete_phone(ctx: Context, phone_id: str) -> Row[Any]:
