@@ -739,6 +739,29 @@ async def test_consumer_sessions_migrate(consumer, project, oidc_provider):
     assert [f.type for f in resp.session.authentication_factors] == ["imported"]
 
 
+async def test_b2b_sso_oidc_tokens(b2b, project, oidc_provider):
+    from tests.sdk.test_sso_oidc import oidc_connection
+
+    created = await b2b.organizations.create_async(organization_name="Acme")
+    org_id = created.organization.organization_id
+    connection = await asyncio.to_thread(oidc_connection, stytch_b2b(project), oidc_provider, org_id)
+    account = oidc_provider.add_account(email=new_email())
+    _, token = await asyncio.to_thread(
+        sso_token, project, oidc_provider, account, connection_id=connection.connection_id
+    )
+    member_id = (await b2b.sso.authenticate_async(sso_token=token)).member_id
+    held = await b2b.organizations.members.oidc_providers_async(organization_id=org_id, member_id=member_id)
+    assert [(r.connection_id, r.provider_subject) for r in held.registrations] == [
+        (connection.connection_id, account.sub)
+    ]
+    assert held.registrations[0].access_token and held.registrations[0].id_token
+
+
+def stytch_b2b(project: Any) -> Any:
+    """A plain (sync) client, for helpers of other test modules that drive one."""
+    return stytch.B2BClient(project.project_id, project.secret, environment=project.server.base_url)
+
+
 # --- coverage: keep these two last --------------------------------------------------------
 
 CHECKS = [name for name in dir() if name.startswith(("test_b2b_", "test_consumer_"))]

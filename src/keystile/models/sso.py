@@ -1,4 +1,4 @@
-from sqlalchemy import Column, ForeignKey, Index, String, Table
+from sqlalchemy import Column, ForeignKey, Index, PrimaryKeyConstraint, String, Table, Text
 
 from keystile.models.meta import metadata
 from keystile.models.types import JSONType, UTCDateTime
@@ -31,4 +31,28 @@ sso_connections = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_sso_connections_organization", "project_id", "organization_id"),
+)
+
+# The tokens an OIDC connection's IdP gave a Member at its last login through it
+# (organizations.members.oidc_providers): the access, refresh and ID tokens sealed with the
+# master key, each bound to the Member, the connection and its name (sso/oidc_tokens.py);
+# one row per Member and connection, replaced by each login and by each refresh.
+sso_oidc_tokens = Table(
+    "sso_oidc_tokens",
+    metadata,
+    Column("project_id", String(80), ForeignKey("projects.project_id", ondelete="CASCADE"), nullable=False),
+    Column("member_id", String(80), ForeignKey("members.member_id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "connection_id", String(96), ForeignKey("sso_connections.connection_id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("provider_subject", String(255), nullable=False),
+    Column("access_token", Text, nullable=True),
+    Column("refresh_token", Text, nullable=True),
+    Column("id_token", Text, nullable=True),
+    Column("scopes", JSONType, nullable=False, default=list),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("member_id", "connection_id", name="pk_sso_oidc_tokens"),
+    Index("ix_sso_oidc_tokens_project_member", "project_id", "member_id"),
 )

@@ -42,7 +42,7 @@ from keystile.members import service as members_service
 from keystile.organizations.repository import settings_of
 from keystile.sessions import intermediate, logins
 from keystile.sessions import service as sessions
-from keystile.sso import factors, service
+from keystile.sso import factors, oidc_tokens, service
 from keystile.sso.errors import (
     ConnectionNotFound,
     MissingEmail,
@@ -75,6 +75,8 @@ class Identity:
     groups: tuple[str, ...] = ()
     # The session factor's delivery method: how the IdP proved it (sso_oidc, sso_saml).
     delivery_method: str = "sso_oidc"
+    # An OIDC IdP's tokens (sso/oidc_tokens.py from_answer), kept for the Member at login.
+    tokens: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -237,6 +239,7 @@ async def finish_login(ctx: Context, connection: Record, identity: Identity, flo
             "name": identity.name,
             "attributes": identity.attributes,
             "groups": list(identity.groups),
+            **(oidc_tokens.pending(ctx, identity.tokens) if identity.tokens else {}),
         },
     )
     return redirect_urls.with_params(url, stytch_token_type="sso", token=token)
@@ -340,6 +343,9 @@ async def authenticate(
     member = await members_repo.set_sso_registrations(
         ctx.conn, ctx.project_id, member.member_id, registrations, ctx.clock.now()
     )
+    idp_tokens = oidc_tokens.from_pending(ctx, data)
+    if idp_tokens is not None:
+        await oidc_tokens.save(ctx, member.member_id, connection_id, str(data.get("external_id", "")), idp_tokens)
     delivery = str(data.get("delivery_method") or "sso_oidc")
     factor = factors.sso(delivery).build(
         ctx.clock.now(),

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Row
 from keystile import errors
 from keystile.core.context import Context
 from keystile.core.db import Record
-from keystile.sso import login, oidc_client, service
+from keystile.sso import login, oidc_client, oidc_tokens, service
 from keystile.sso.errors import IdentityProviderError, MissingEmail
 from keystile.sso.login import Flow, Identity
 from keystile.sso.urls import callback_url
@@ -256,7 +256,9 @@ async def callback(request: Request, ctx: Context, connection: Record) -> tuple[
     attributes = {
         k: v for k, v in claims.items() if k not in ("aud", "exp", "iat", "nbf", "nonce", "at_hash", "auth_time")
     }
-    return Identity(email=email, external_id=str(claims["sub"]), name=name, attributes=attributes), flow
+    tokens = oidc_tokens.from_answer(answer, ctx.clock.now())
+    identity = Identity(email=email, external_id=str(claims["sub"]), name=name, attributes=attributes, tokens=tokens)
+    return identity, flow
 
 
 KIND = service.Kind(name="oidc", list_key="oidc_connections", serialize=connection_json, start=start, callback=callback)

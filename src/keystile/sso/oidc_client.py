@@ -137,6 +137,35 @@ async def exchange_code(
     return body
 
 
+async def refresh(
+    settings: Any,
+    token_url: str,
+    *,
+    refresh_token: str,
+    client_id: str,
+    client_secret: str,
+    auth_method: str = "client_secret_basic",
+) -> dict[str, Any]:
+    """The token endpoint's answer to a refresh token (RFC 6749 §6): a new access token."""
+    form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
+    auth = None
+    if auth_method == "client_secret_post":
+        form.update(client_id=client_id, client_secret=client_secret)
+    else:
+        auth = (client_id, client_secret)
+    try:
+        reply = await outbound.request(settings, "POST", token_url, data=form, auth=auth)
+        body = reply.json()
+    except (OutboundError, ValueError) as exc:
+        raise IdentityProviderUnreachable(f"The identity provider's token endpoint failed: {exc}.") from None
+    if reply.status_code != 200 or not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
+        detail = (body.get("error_description") or body.get("error")) if isinstance(body, dict) else None
+        raise IdentityProviderError(
+            f"The identity provider refused the refresh token ({reply.status_code}: {detail or 'no detail'})."
+        )
+    return body
+
+
 _jwks: dict[str, tuple[KeySet, float]] = {}
 
 

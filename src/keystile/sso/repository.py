@@ -11,7 +11,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Row
 
 from keystile.core.db import Connection
-from keystile.models.sso import sso_connections
+from keystile.models.sso import sso_connections, sso_oidc_tokens
 
 
 async def insert_connection(conn: Connection, **values: Any) -> Row[Any]:
@@ -76,3 +76,36 @@ async def delete_connection(conn: Connection, project_id: str, connection_id: st
         )
     )
     return int(result.rowcount)
+
+
+# --- The tokens of OIDC connections' IdPs, per Member (sso/oidc_tokens.py) ---
+
+
+async def put_oidc_tokens(conn: Connection, project_id: str, member_id: str, connection_id: str, **values: Any) -> None:
+    """Replace the Member's tokens from this connection (insert the first time)."""
+    where = (
+        sso_oidc_tokens.c.project_id == project_id,
+        sso_oidc_tokens.c.member_id == member_id,
+        sso_oidc_tokens.c.connection_id == connection_id,
+    )
+    updated = await conn.execute(update(sso_oidc_tokens).where(*where).values(**values))
+    if not updated.rowcount:
+        await conn.execute(
+            insert(sso_oidc_tokens).values(
+                project_id=project_id,
+                member_id=member_id,
+                connection_id=connection_id,
+                created_at=values["updated_at"],
+                **values,
+            )
+        )
+
+
+async def oidc_tokens_of(conn: Connection, project_id: str, member_id: str) -> list[Row[Any]]:
+    """The Member's tokens from every OIDC connection it logged in through, oldest first."""
+    rows = await conn.execute(
+        select(sso_oidc_tokens)
+        .where(sso_oidc_tokens.c.project_id == project_id, sso_oidc_tokens.c.member_id == member_id)
+        .order_by(sso_oidc_tokens.c.created_at, sso_oidc_tokens.c.connection_id)
+    )
+    return list(rows)

@@ -8,7 +8,8 @@ from fastapi import APIRouter
 
 from keystile.core.context import Ctx
 from keystile.core.responses import JSON, ok
-from keystile.sso import external, kinds, login, oidc, service
+from keystile.members import service as members_service
+from keystile.sso import external, kinds, login, oidc, oidc_tokens, service
 from keystile.sso.schemas import (
     AuthenticateRequest,
     ExternalCreateRequest,
@@ -105,3 +106,12 @@ async def external_update(organization_id: str, connection_id: str, body: Extern
         group_implicit_role_assignments=None if group_roles is None else [a.model_dump() for a in group_roles],
     )
     return ok(ctx.request_id, connection=external.connection_json(ctx, row))
+
+
+@router.get("/v1/b2b/organizations/{organization_id}/members/{member_id}/oidc_providers")
+async def oidc_providers(organization_id: str, member_id: str, ctx: Ctx, include_refresh_token: bool = False) -> JSON:
+    """organizations.members.oidc_providers: the Member's tokens from each OIDC connection."""
+    org = await service.organization(ctx, organization_id)
+    member = await members_service.get_existing(ctx, org.organization_id, member_id)
+    found = await oidc_tokens.registrations(ctx, member.member_id, include_refresh_token=include_refresh_token)
+    return ok(ctx.request_id, registrations=found)
