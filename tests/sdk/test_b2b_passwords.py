@@ -506,6 +506,7 @@ class TestMigrateAndStrength:
             external_id=f"ext-{uuid.uuid4().hex[:8]}",
         )
         assert resp.member_created is True and resp.member.status == "active"
+        assert resp.member.email_address_verified is True
         assert resp.member.member_password_id and resp.member.name == "Pat Migrated"
         for _ in range(2):  # the first login re-hashes with argon2id; the second checks that hash
             login_resp = b2b.passwords.authenticate(
@@ -516,6 +517,13 @@ class TestMigrateAndStrength:
             email_address=email, hash=made, hash_type="bcrypt", organization_id=org.organization_id
         )
         assert again.member_created is False and again.member_id == resp.member_id
+        invited_email = new_email("invited")
+        b2b.magic_links.email.invite(organization_id=org.organization_id, email_address=invited_email)
+        invited = b2b.passwords.migrate(
+            email_address=invited_email, hash=made, hash_type="bcrypt", organization_id=org.organization_id
+        )
+        assert invited.member_created is False
+        assert invited.member.status == "active" and invited.member.email_address_verified is True
 
     @pytest.mark.parametrize("hash_type", ["md_5", "sha_1", "sha_512", "pbkdf_2", "scrypt"])
     def test_each_salted_hash_type_logs_in_with_its_config(self, b2b, inbox, hash_type):

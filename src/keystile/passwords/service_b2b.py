@@ -319,8 +319,9 @@ async def migrate(
     external_id: str | None,
 ) -> dict[str, Any]:
     """Bring a Member's password hash from another system (stytch.com/docs/b2b/api/passwords-migrate):
-    the Member is created (active) if the organization has none with this address; its hash
-    is checked as `hash_type` at its first login and then re-hashed with argon2id."""
+    the Member is created if the organization has none with this address; either way it is
+    active and its email verified, as Stytch's migrate marks it. Its hash is checked as
+    `hash_type` at its first login and then re-hashed with argon2id."""
     email = emails.validate(email)
     passwords.check_migrated(hash_type, hash_value, config)
     organization = await orgs_repo.get(ctx.conn, ctx.project_id, organization_ref)
@@ -333,6 +334,7 @@ async def migrate(
             organization,
             email=email,
             status="active",
+            email_verified=True,
             name=name,
             roles=roles,
             external_id=external_id,
@@ -360,6 +362,8 @@ async def migrate(
             member = await members_repo.update(
                 ctx.conn, ctx.project_id, member.member_id, **changes, updated_at=ctx.clock.now()
             )
+        # "This endpoint marks the Member's email address as verified" (PY `passwords.migrate`).
+        member = await members_service.activate(ctx, member)
     if set_phone_number_verified and member.mfa_phone_number and not member.mfa_phone_number_verified:
         member = await members_repo.update(
             ctx.conn, ctx.project_id, member.member_id, mfa_phone_number_verified=True, updated_at=ctx.clock.now()
