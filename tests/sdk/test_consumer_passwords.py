@@ -429,6 +429,35 @@ def test_ten_wrong_passwords_lock_the_account_out(consumer):
     consumer.passwords.authenticate(email=other, password=PASSWORD)
 
 
+@pytest.fixture(scope="module")
+def guarded_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A keystile whose operator set a tight per-address limit on wrong passwords."""
+    data_dir: Path = tmp_path_factory.mktemp(f"keystile-pw-ip-{backend}")
+    if backend == "postgres":
+        require_postgres()
+        url = fresh_postgres_url(f"keystile_pw_ip_{uuid.uuid4().hex[:10]}")
+    else:
+        url = f"sqlite:///{data_dir / 'keystile.db'}"
+    server = start_server(backend, data_dir, url, rate_limits={"password_ip": "3/minute"})
+    yield server
+    server.stop()
+
+
+def test_wrong_passwords_across_accounts_lock_the_client_address_out(guarded_server):
+    project = make_project(guarded_server)
+    with requests.Session() as session:
+        client = stytch.Client(
+            project.project_id, project.secret, environment=guarded_server.base_url, sync_session=session
+        )
+        email = new_email()
+        client.passwords.create(email=email, password=PASSWORD)
+        for _ in range(3):  # three accounts (two of them unknown), one wrong try each
+            caught = error_of(lambda: client.passwords.authenticate(email=new_email(), password="guess"))
+            assert caught.error_type == "unauthorized_credentials"
+        locked = error_of(lambda: client.passwords.authenticate(email=email, password=PASSWORD))
+        assert (locked.status_code, locked.error_type) == (429, "too_many_requests")
+
+
 # --- no enumeration by timing (a server of its own, lockout off) ---
 
 

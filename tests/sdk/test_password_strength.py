@@ -161,3 +161,52 @@ def test_the_range_api_failing_or_late_fails_open(pwned_client, pwned):
         assert pwned_client.passwords.strength_check(password="Password1").breached_password is True
     finally:
         pwned.failing = False
+
+
+# --- the policy from keystile.toml ---
+
+
+def _toml(tmp_path: Path, passwords: str) -> Path:
+    config = tmp_path / "keystile.toml"
+    config.write_text(
+        "[[projects]]\n"
+        'project_id = "project-test-password-policy"\n'
+        'secret = "secret-test-0123456789abcdefghijklmnop"\n'
+        "[projects.passwords]\n" + passwords
+    )
+    return config
+
+
+def test_keystile_toml_sets_the_projects_password_policy(tmp_path):
+    import asyncio
+
+    from keystile.app import prepare
+    from keystile.config import Settings
+    from keystile.core.state import make_state
+
+    config = _toml(tmp_path, 'strength_policy = "luds"\nluds_min_length = 10\nbreach_detection_on_create = false\n')
+    settings = Settings(env="dev", data_dir=tmp_path, config_file=config, auto_migrate=True)
+
+    async def applied() -> PasswordPolicy:
+        state = make_state(settings)
+        try:
+            await prepare(state)
+            async with state.transaction() as conn:
+                return await password_policy.load(conn, "project-test-password-policy")
+        finally:
+            await state.engine.dispose()
+
+    policy = asyncio.run(applied())
+    assert (policy.strength_policy, policy.luds_min_length, policy.luds_complexity) == ("luds", 10, 3)
+    assert policy.breach_detection_on_create is False
+
+
+def test_keystile_toml_refuses_an_unknown_policy_with_its_line(tmp_path):
+    from keystile.config import ConfigFileError, load_file_config
+
+    with pytest.raises(ConfigFileError) as caught:
+        load_file_config(_toml(tmp_path, 'strength_policy = "length"\n'))
+    assert "line 5" in str(caught.value) and "strength_policy" in str(caught.value)
+    with pytest.raises(ConfigFileError) as caught:
+        load_file_config(_toml(tmp_path, "min_length = 3\n"))
+    assert "luds_min_length" in str(caught.value)  # the allowed keys are named
