@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from cryptography import x509
@@ -105,10 +106,18 @@ class SAMLIdP:
         self.sso_url = "https://idp.example.test/saml/sso"
         self.key_file, self.cert_file, self.certificate = key_pair(directory, "idp", "test idp")
         self.other_key_file, self.other_cert_file, self.other_certificate = key_pair(directory, "other", "not the idp")
+        self._servers: dict[tuple[bytes, Path | None], Any] = {}
 
     # --- pysaml2 ---------------------------------------------------------------------------
 
     def server(self, sp_metadata: bytes | str, *, key_file: Path | None = None):  # -> saml2.server.Server
+        """pysaml2's IdP for one SP (its metadata imported), made once per SP and key."""
+        cache_key = (sp_metadata.encode() if isinstance(sp_metadata, str) else sp_metadata, key_file)
+        if cache_key not in self._servers:
+            self._servers[cache_key] = self._new_server(sp_metadata, key_file=key_file)
+        return self._servers[cache_key]
+
+    def _new_server(self, sp_metadata: bytes | str, *, key_file: Path | None):  # -> saml2.server.Server
         from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
         from saml2.config import IdPConfig
         from saml2.saml import NAME_FORMAT_BASIC

@@ -6,10 +6,12 @@ from __future__ import annotations
 from keystile.core.area import Area
 from keystile.sso import errors as sso_errors
 from keystile.sso import factors, login, routes, routes_public
+from keystile.sso.saml import routes as saml_routes
+from keystile.sso.saml import service as saml_service
 
 area = Area(
     name="sso",
-    routers=[routes_public.router, routes.router],
+    routers=[routes_public.router, routes.router, saml_routes.router, saml_routes.public_router],
     errors=[
         sso_errors.ConnectionNotFound,
         sso_errors.ConnectionNotActive,
@@ -26,7 +28,14 @@ area = Area(
         sso_errors.InvalidExternalConnection,
     ],
     token_kinds=[login.FLOW_KIND, login.TOKEN_KIND],
-    id_prefixes=["oidc-connection", "saml-connection", "external-connection", "sso-registration"],
+    id_prefixes=[
+        "oidc-connection",
+        "saml-connection",
+        "external-connection",
+        "sso-registration",
+        saml_service.CERTIFICATE_PREFIX,
+        saml_service.PRIVATE_KEY_PREFIX,
+    ],
     unknown_token_errors=[sso_errors.SSOTokenNotFound],
     factors=list(factors.ALL),
 )

@@ -118,10 +118,17 @@ async def open_flow(ctx: Context, flow: Flow) -> tuple[str, str]:
     return state, browser
 
 
-async def redeem_flow(ctx: Context, state: str, connection: Record, browser: str | None) -> Flow:
+async def redeem_flow(
+    ctx: Context, state: str, connection: Record, browser: str | None, *, cross_site: bool = False
+) -> Flow:
     """Take back the flow `state` names, once: it must be live, of this connection, and
     started in this browser (`browser`: the flow cookie's value). Anything else is
-    `invalid_sso_state`, and the flow is spent either way."""
+    `invalid_sso_state`, and the flow is spent either way.
+
+    `cross_site`: the IdP's answer came as a cross-site POST (a SAML ACS), with which
+    browsers do not send the SameSite=Lax flow cookie; the cookie is then checked only when
+    the browser sent it, and the flow is bound to the answer by the AuthnRequest ID the IdP
+    signed into it (sso/saml/service.py)."""
     if not state:
         raise SSOStateMismatch("The identity provider's answer carries no state.")
     row = await tokens.redeem(ctx, state, (FLOW_KIND,), used=SSOStateMismatch, unknown=SSOStateMismatch)
@@ -129,7 +136,9 @@ async def redeem_flow(ctx: Context, state: str, connection: Record, browser: str
     # An external connection's login goes through the IdP of the connection it delegates to.
     if data.get("via", data.get("connection_id")) != connection.connection_id:
         raise SSOStateMismatch("This SSO login was started for another connection.")
-    if not browser or not hmac.compare_digest(crypto.hash_token(browser), str(data.get("browser", ""))):
+    if cross_site and not browser:
+        pass
+    elif not browser or not hmac.compare_digest(crypto.hash_token(browser), str(data.get("browser", ""))):
         raise SSOStateMismatch("This SSO login was started in another browser (or its cookie is gone).")
     return Flow(
         connection_id=str(data["connection_id"]),
@@ -346,6 +355,17 @@ async def authenticate(
     idp_tokens = oidc_tokens.from_pending(ctx, data)
     if idp_tokens is not None:
         await oidc_tokens.save(ctx, member.member_id, connection_id, str(data.get("external_id", "")), idp_tokens)
+    kind = service.KINDS.get(connection.kind)
+    if kind is not None and kind.granted_roles is not None:
+        # The roles this connection (and the IdP's groups) grant, recomputed at each login.
+        member = await members_repo.replace_granted_roles(
+            ctx.conn,
+            ctx.project_id,
+            member.member_id,
+            ("sso_connection", "sso_connection_group"),
+            kind.granted_roles(connection, [str(g) for g in data.get("groups") or []]),
+            details={"connection_id": connection_id},
+        )
     delivery = str(data.get("delivery_method") or "sso_oidc")
     factor = factors.sso(delivery).build(
         ctx.clock.now(),

@@ -47,6 +47,9 @@ class Kind:
     - `callback(request, ctx, connection)`: reads the IdP's answer at the connection's
       callback URL and returns the verified Identity and the Flow it belongs to (None for an
       IdP-initiated login, which only SAML allows); `sso/login.py finish_login` does the rest.
+    - `granted_roles(connection, groups)`: the Member's `granted_roles` entries a login
+      through the connection grants (SAML: the connection's and its groups' roles), applied
+      by `sso.authenticate`; None for a kind that grants none.
     """
 
     name: str
@@ -54,6 +57,7 @@ class Kind:
     serialize: Callable[[Context, Record], dict[str, Any]]
     start: Callable[[Context, Record, Flow, dict[str, str]], Awaitable[tuple[str, str, str]]] | None = None
     callback: Callable[[Request, Context, Record], Awaitable[tuple[Identity, Flow | None]]] | None = None
+    granted_roles: Callable[[Record, list[str]], list[dict[str, Any]]] | None = None
 
 
 KINDS: dict[str, Kind] = {}

@@ -1,22 +1,14 @@
-"""An IdP's SAML metadata: read from XML, or fetched from the URL an IdP publishes it at
-(`sso.saml.update_by_url`) with a timeout, a size limit and no private addresses unless
-the operator allows them."""
+"""An IdP's SAML metadata, as `sso.saml.update_by_url` reads it (fetched by core/outbound.py:
+a timeout, a size limit, no private addresses unless the operator allows them)."""
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
-import socket
 from dataclasses import dataclass
-from urllib.parse import urlsplit
-
-import httpx
 
 from keystile.sso.saml import protocol
 from keystile.sso.saml.protocol import MD, NS, Refused
 
 MAX_METADATA_BYTES = 1024 * 1024
-FETCH_TIMEOUT_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -64,46 +56,3 @@ def read(xml: bytes) -> IdPMetadata:
             if pem not in certificates:
                 certificates.append(pem)
     return IdPMetadata(entity_id=entity_id, sso_url=sso_url, certificates=certificates)
-
-
-async def fetch(url: str, *, allow_private: bool, seconds: float = FETCH_TIMEOUT_SECONDS) -> bytes:
-    """GET the metadata at `url`: http(s) only, no redirects, at most MAX_METADATA_BYTES,
-    `seconds` in all, and a host resolving to a private, loopback or link-local
-    address is refused unless `allow_private`."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise MetadataError("metadata_url must be an http or https URL.")
-    if not allow_private:
-        await _public_only(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
-    try:
-        async with (
-            asyncio.timeout(seconds),
-            httpx.AsyncClient(follow_redirects=False, timeout=seconds) as client,
-            client.stream("GET", url, headers={"Accept": "application/samlmetadata+xml, */*"}) as answer,
-        ):
-            if answer.status_code != 200:
-                raise MetadataError(f"Fetching the metadata answered HTTP {answer.status_code}.")
-            body = bytearray()
-            async for chunk in answer.aiter_bytes():
-                body += chunk
-                if len(body) > MAX_METADATA_BYTES:
-                    raise MetadataError("The metadata is larger than keystile accepts.")
-            return bytes(body)
-    except TimeoutError:
-        raise MetadataError("Fetching the metadata timed out.") from None
-    except httpx.HTTPError as exc:
-        raise MetadataError(f"The metadata could not be fetched ({type(exc).__name__}).") from None
-
-
-async def _public_only(host: str, port: int) -> None:
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError:
-        raise MetadataError("The metadata URL's host does not resolve.") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise MetadataError(
-                "The metadata URL's host is a private, loopback or reserved address; "
-                "the operator allows those with KEYSTILE_SSO_METADATA_ALLOW_PRIVATE_ADDRESSES."
-            )
