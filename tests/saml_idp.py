@@ -106,16 +106,24 @@ class SAMLIdP:
         self.sso_url = "https://idp.example.test/saml/sso"
         self.key_file, self.cert_file, self.certificate = key_pair(directory, "idp", "test idp")
         self.other_key_file, self.other_cert_file, self.other_certificate = key_pair(directory, "other", "not the idp")
-        self._servers: dict[tuple[bytes, Path | None], Any] = {}
+        self._servers: dict[Path | None, Any] = {}
+        self._loaded: dict[Path | None, set[str]] = {}
+        self._metadata: str | None = None
 
     # --- pysaml2 ---------------------------------------------------------------------------
 
     def server(self, sp_metadata: bytes | str, *, key_file: Path | None = None):  # -> saml2.server.Server
-        """pysaml2's IdP for one SP (its metadata imported), made once per SP and key."""
-        cache_key = (sp_metadata.encode() if isinstance(sp_metadata, str) else sp_metadata, key_file)
-        if cache_key not in self._servers:
-            self._servers[cache_key] = self._new_server(sp_metadata, key_file=key_file)
-        return self._servers[cache_key]
+        """pysaml2's IdP signing with `key_file` (the IdP's own key by default), made once per
+        key, with the SP's metadata imported (once per SP)."""
+        xml = sp_metadata.decode() if isinstance(sp_metadata, bytes) else sp_metadata
+        server = self._servers.get(key_file)
+        if server is None:
+            server = self._servers[key_file] = self._new_server(xml, key_file=key_file)
+            self._loaded[key_file] = {xml}
+        elif xml not in self._loaded[key_file]:
+            server.metadata.load("inline", xml)
+            self._loaded[key_file].add(xml)
+        return server
 
     def _new_server(self, sp_metadata: bytes | str, *, key_file: Path | None):  # -> saml2.server.Server
         from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
@@ -154,7 +162,9 @@ class SAMLIdP:
         """The IdP's metadata XML, as an SP imports it."""
         from saml2.metadata import create_metadata_string
 
-        return create_metadata_string(None, config=self._metadata_config()).decode()
+        if self._metadata is None:
+            self._metadata = create_metadata_string(None, config=self._metadata_config()).decode()
+        return self._metadata
 
     def _metadata_config(self):  # -> saml2.config.Config
         from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
