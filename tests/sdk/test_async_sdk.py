@@ -762,6 +762,50 @@ def stytch_b2b(project: Any) -> Any:
     return stytch.B2BClient(project.project_id, project.secret, environment=project.server.base_url)
 
 
+async def test_b2b_sso_saml(b2b, inbox, tmp_path):
+    """SAML connections: created, configured by hand and by metadata URL, a verification
+    certificate and an encryption key deleted (tests/sdk/test_sso_saml.py logs in through them)."""
+    from datetime import UTC, datetime
+
+    from keystile.sso.saml import protocol
+    from tests.saml_idp import SAMLIdP, serve_metadata
+
+    idp = SAMLIdP(tmp_path / "idp")
+    org = (await signed_up(b2b, inbox, new_email())).organization
+    org_id = org.organization_id
+    conn = (await b2b.sso.saml.create_connection_async(organization_id=org_id, display_name="Acme SAML")).connection
+    assert conn.status == "pending" and len(conn.signing_certificates) == 1
+    key_pem, _ = protocol.new_key_pair("acme", datetime.now(UTC))
+    updated = (
+        await b2b.sso.saml.update_connection_async(
+            organization_id=org_id,
+            connection_id=conn.connection_id,
+            idp_entity_id=idp.entity_id,
+            idp_sso_url=idp.sso_url,
+            x509_certificate=idp.other_certificate,
+            saml_encryption_private_key=key_pem,
+        )
+    ).connection
+    assert updated.status == "active"
+    with serve_metadata(idp.metadata()) as url:
+        by_url = (
+            await b2b.sso.saml.update_by_url_async(
+                organization_id=org_id, connection_id=conn.connection_id, metadata_url=url
+            )
+        ).connection
+    assert len(by_url.verification_certificates) == 2
+    old = by_url.verification_certificates[0].certificate_id
+    deleted = await b2b.sso.saml.delete_verification_certificate_async(
+        organization_id=org_id, connection_id=conn.connection_id, certificate_id=old
+    )
+    assert deleted.certificate_id == old
+    key_id = by_url.encryption_private_keys[0].private_key_id
+    dropped = await b2b.sso.saml.delete_encryption_private_key_async(
+        organization_id=org_id, connection_id=conn.connection_id, private_key_id=key_id
+    )
+    assert dropped.private_key_id == key_id
+
+
 # --- coverage: keep these two last --------------------------------------------------------
 
 CHECKS = [name for name in dir() if name.startswith(("test_b2b_", "test_consumer_"))]
@@ -793,6 +837,8 @@ BROWSER_PAGES = {
     ("GET", "/v1/public/sso/start"),
     ("GET", "/v1/b2b/sso/callback/{connection_id}"),
     ("POST", "/v1/b2b/sso/callback/{connection_id}"),
+    # A SAML connection's SP metadata, which an IdP imports (tests/sdk/test_sso_saml.py).
+    ("GET", "/v1/b2b/sso/saml/metadata/{connection_id}"),
 }
 
 
