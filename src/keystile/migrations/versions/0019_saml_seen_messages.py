@@ -1,7 +1,7 @@
 """SAML: the IDs of accepted Responses and assertions, remembered until they expire
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-03
 
 A SAML Response or assertion is accepted once (sso/saml/service.py): its IDs go into
@@ -13,8 +13,8 @@ from alembic import op
 
 from keystile.models.types import UTCDateTime
 
-revision = "0018"
-down_revision = "0017"
+revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
