@@ -1,7 +1,7 @@
 """SAML: the IDs of accepted Responses and assertions, remembered until they expire
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-03
 
 A SAML Response or assertion is accepted once (sso/saml/service.py): its IDs go into
@@ -13,8 +13,8 @@ from alembic import op
 
 from keystile.models.types import UTCDateTime
 
-revision = "0019"
-down_revision = "0018"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
