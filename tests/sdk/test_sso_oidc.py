@@ -5,16 +5,19 @@ the organization's JIT and MFA rules, and connections and tokens of another proj
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
 import stytch
+from stytch.b2b.models.sso import GetConnectionsRequestOptions
+from stytch.b2b.models.sso_oidc import CreateConnectionRequestOptions
 from stytch.core.response_base import StytchError
 
 from keystile.core.redirect_urls import RedirectType
-from tests.flows import error_type, new_email, new_slug, pkce_pair
+from tests.flows import acting, error_type, new_email, new_slug, pkce_pair
 from tests.idp.oidc import Account, OpenIDProvider, follow
 from tests.support import REDIRECT_URL, ProjectInfo, allow_redirect
 
@@ -307,3 +310,89 @@ class TestOrganizationRules:
         with pytest.raises(StytchError) as caught:
             b2b.sso.authenticate(sso_token=token)
         assert error_type(caught) == "operation_restricted_by_organization_auth_methods"
+
+
+class TestExternalConnections:
+    def test_a_login_through_an_external_connection_lands_in_its_organization_with_its_roles(
+        self, b2b, project, oidc_provider
+    ):
+        source_org, org = make_org(b2b), make_org(b2b)
+        source = oidc_connection(b2b, oidc_provider, source_org.organization_id)
+        external = b2b.sso.external.create_connection(
+            organization_id=org.organization_id,
+            external_organization_id=source_org.organization_id,
+            external_connection_id=source.connection_id,
+            connection_implicit_role_assignments=[{"role_id": "stytch_admin"}],
+        ).connection
+        email = new_email()
+
+        _, token = sso_token(
+            project, oidc_provider, oidc_provider.add_account(email=email), connection_id=external.connection_id
+        )
+        resp = b2b.sso.authenticate(sso_token=token)
+
+        assert resp.organization_id == org.organization_id and resp.member.email_address == email
+        assert [r.connection_id for r in resp.member.sso_registrations] == [external.connection_id]
+        admin = next(r for r in resp.member.roles if r.role_id == "stytch_admin")
+        assert [(s.type, s.details) for s in admin.sources] == [
+            ("sso_connection", {"connection_id": external.connection_id})
+        ]
+        assert b2b.organizations.members.search(organization_ids=[source_org.organization_id]).members == []
+
+    def test_it_must_name_a_connection_of_another_organization(self, b2b, oidc_provider):
+        org = make_org(b2b)
+        own = oidc_connection(b2b, oidc_provider, org.organization_id)
+        other = make_org(b2b)
+        external = b2b.sso.external.create_connection(
+            organization_id=other.organization_id,
+            external_organization_id=org.organization_id,
+            external_connection_id=own.connection_id,
+        ).connection
+
+        for source_org, source in ((org, own), (other, external)):
+            with pytest.raises(StytchError) as caught:
+                b2b.sso.external.create_connection(
+                    organization_id=make_org(b2b).organization_id if source is external else org.organization_id,
+                    external_organization_id=source_org.organization_id,
+                    external_connection_id=source.connection_id,
+                )
+            assert error_type(caught) == "invalid_external_connection"
+
+
+class TestSingleUseAndAuthorization:
+    def test_concurrent_redemptions_of_one_token_give_exactly_one_session(self, b2b, project, oidc_provider):
+        org = make_org(b2b)
+        connection = oidc_connection(b2b, oidc_provider, org.organization_id)
+        _, token = sso_token(
+            project, oidc_provider, oidc_provider.add_account(email=new_email()), connection_id=connection.connection_id
+        )
+
+        def redeem(_: int) -> str:
+            client = stytch.B2BClient(project.project_id, project.secret, environment=project.server.base_url)
+            try:
+                return client.sso.authenticate(sso_token=token).session_token and "ok"
+            except StytchError as exc:
+                return exc.details.error_type
+
+        with ThreadPoolExecutor(6) as pool:
+            outcomes = sorted(pool.map(redeem, range(6)))
+
+        assert outcomes == ["ok"] + ["unable_to_auth_sso_token"] * 5
+
+    def test_a_member_session_needs_stytch_sso_create_to_create_a_connection(self, b2b, project, oidc_provider):
+        org = make_org(b2b)
+        connection = oidc_connection(b2b, oidc_provider, org.organization_id)
+        _, token = sso_token(
+            project, oidc_provider, oidc_provider.add_account(email=new_email()), connection_id=connection.connection_id
+        )
+        member = b2b.sso.authenticate(sso_token=token)  # a stytch_member, no stytch.sso permission
+
+        with pytest.raises(StytchError) as caught:
+            b2b.sso.oidc.create_connection(
+                organization_id=org.organization_id, method_options=acting(CreateConnectionRequestOptions, member)
+            )
+        assert error_type(caught) == "unauthorized_action"
+        listed = b2b.sso.get_connections(
+            organization_id=org.organization_id, method_options=acting(GetConnectionsRequestOptions, member)
+        )
+        assert [c.connection_id for c in listed.oidc_connections] == [connection.connection_id]

@@ -20,6 +20,9 @@ How a connection kind plugs in (docs/decisions/0018):
   return `(login.Identity(email, external_id, name, attributes, groups,
   delivery_method="sso_saml"), flow)`; an IdP-initiated login returns `flow=None`. A Stytch
   error raised here is answered as is and the spent flow stays spent.
+- `Kind.granted_roles(connection, groups)` (optional): the `granted_roles` entries a login
+  through the connection grants (`service.implicit_roles` builds them from role and group
+  assignments); `sso.authenticate` replaces the Member's entries of that connection with them.
 - `login.finish_login(ctx, connection, identity, flow)` does the rest for every kind (the
   `sso` token, the app's login or signup URL with `stytch_token_type=sso`); `sso.authenticate`
   applies the organization's rules and `sessions/logins.py complete_primary`.

@@ -114,4 +114,20 @@ async def start(ctx: Context, connection: Record, flow: Flow, options: dict[str,
     return await kind.start(ctx, source, flow, options)
 
 
-KIND = service.Kind(name="external", list_key="external_connections", serialize=connection_json, start=start)
+def granted_roles(connection: Record, groups: list[str]) -> list[dict[str, Any]]:
+    config = connection.config or {}
+    return service.implicit_roles(
+        connection.connection_id,
+        list(config.get("connection_implicit_role_assignments", [])),
+        list(config.get("group_implicit_role_assignments", [])),
+        groups,
+    )
+
+
+KIND = service.Kind(
+    name="external",
+    list_key="external_connections",
+    serialize=connection_json,
+    start=start,
+    granted_roles=granted_roles,
+)

@@ -33,7 +33,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
 from keystile import errors
-from keystile.core import crypto, redirect_urls, tokens
+from keystile.core import crypto, ratelimit, redirect_urls, tokens
 from keystile.core.context import Context
 from keystile.core.db import Record
 from keystile.core.redirect_urls import RedirectType
@@ -336,8 +336,9 @@ async def authenticate(
     sessions.check_duration(session_duration_minutes)
     if session_token and session_jwt:
         raise errors.TooManySessionArguments()
-    row = await tokens.redeem(ctx, sso_token, (TOKEN_KIND,), used=UnableToAuthSSOToken, unknown=SSOTokenNotFound)
-    tokens.check_pkce(row, pkce_code_verifier)
+    async with ratelimit.attempts(ctx, sso_token):  # guesses per address, wrong verifiers per token
+        row = await tokens.redeem(ctx, sso_token, (TOKEN_KIND,), used=UnableToAuthSSOToken, unknown=SSOTokenNotFound)
+        tokens.check_pkce(row, pkce_code_verifier)
     data = dict(row.data or {})
     connection_id = str(data.get("connection_id", ""))
     org = await service.organization(ctx, str(row.organization_id))

@@ -224,3 +224,22 @@ async def delete_connection(ctx: Context, organization_ref: str, connection_id: 
 def check_display_name(display_name: str | None) -> None:
     if display_name is not None and len(display_name) > 256:
         raise errors.InvalidArgument("display_name may be at most 256 characters.")
+
+
+def implicit_roles(
+    connection_id: str,
+    connection_roles: list[dict[str, Any]],
+    group_roles: list[dict[str, Any]],
+    groups: list[str],
+) -> list[dict[str, Any]]:
+    """`granted_roles` entries (members/repository.py replace_granted_roles) for a login
+    through `connection_id`: every connection role, and the group roles of `groups`."""
+    entries = [
+        {"role_id": a["role_id"], "source": {"type": "sso_connection", "details": {"connection_id": connection_id}}}
+        for a in connection_roles
+    ]
+    for a in group_roles:
+        if a.get("group") in groups:
+            details = {"connection_id": connection_id, "group": a["group"]}
+            entries.append({"role_id": a["role_id"], "source": {"type": "sso_connection_group", "details": details}})
+    return entries
