@@ -18,7 +18,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from keystile import errors
-from keystile.config import Settings, load_file_config
+from keystile.config import ConfigFileError, Settings, load_file_config
 from keystile.core import ids, migrate, observability, ratelimit, stytch_api
 from keystile.core.clock import Clock
 from keystile.core.outbox import Deliverer
@@ -269,14 +269,20 @@ async def prepare(state: AppState) -> None:
     if settings.migrate_on_start:
         await asyncio.to_thread(migrate.upgrade, settings.db_url)
     await migrate.require_current(state.engine)
+    from keystile.oauth import registrations as oauth_clients
     from keystile.projects import service as projects
 
     async with state.transaction() as conn:
         await state.keyring.check_master_key(conn)
         if settings.config_file:
-            changes = await projects.apply_file_config(
-                conn, state.keyring, state.clock.now(), load_file_config(settings.config_file)
-            )
+            file_config = load_file_config(settings.config_file)
+            changes = await projects.apply_file_config(conn, state.keyring, state.clock.now(), file_config)
+            try:
+                changes += await oauth_clients.apply_file_config(
+                    conn, state.keyring.master, state.clock.now(), file_config
+                )
+            except ValueError as exc:
+                raise ConfigFileError(f"{settings.config_file}: {exc}") from None
             log.info(
                 "applied config file %s: %s", settings.config_file, "; ".join(changes) or "database already matched it"
             )

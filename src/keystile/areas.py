@@ -16,6 +16,7 @@ from keystile.discovery.area import area as discovery
 from keystile.impersonation.area import area as impersonation
 from keystile.magic_links.area import area as magic_links
 from keystile.members.area import area as members
+from keystile.oauth.area import area as oauth
 from keystile.organizations.area import area as organizations
 from keystile.otps.area import area as otps
 from keystile.passwords.area import area as passwords
@@ -46,6 +47,7 @@ AREAS: tuple[Area, ...] = (
     passwords,
     sso,
     session_migration,
+    oauth,
 )
 
 

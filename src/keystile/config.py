@@ -167,6 +167,27 @@ class RedirectURLConfig(BaseModel):
         return url
 
 
+class OAuthClientConfig(BaseModel):
+    """`[projects.oauth.<provider>]`: the project's client at an OAuth provider
+    (oauth/providers.py), and any of the provider's endpoints or scopes pointed elsewhere."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    client_id: str
+    client_secret: SecretStr
+    authorize_url: str | None = None
+    token_url: str | None = None
+    userinfo_url: str | None = None
+    jwks_url: str | None = None
+    issuer: str | None = None
+    emails_url: str | None = None
+    orgs_url: str | None = None
+    scopes: list[str] | None = None
+
+    def settings(self) -> dict[str, Any]:
+        return self.model_dump(exclude={"client_id", "client_secret"}, exclude_none=True)
+
+
 class ProjectConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -192,6 +213,9 @@ class ProjectConfig(BaseModel):
     # The OIDC userinfo endpoint sessions.migrate asks about another provider's session token
     # (docs/configuration.md "Session migration"); "" turns it off, absent leaves it as it is.
     session_migration_url: str | None = None
+    # `[projects.oauth.google]` and so on: OAuth clients by provider (docs/sso.md); absent
+    # leaves the stored clients as they are; a provider listed replaces that provider's client.
+    oauth: dict[str, OAuthClientConfig] | None = None
 
     @field_validator("project_id")
     @classmethod

@@ -806,6 +806,24 @@ async def test_b2b_sso_saml(b2b, inbox, tmp_path):
     assert dropped.private_key_id == key_id
 
 
+# --- consumer OAuth (tests/sdk/test_oauth_consumer.py) ---
+
+
+async def test_consumer_oauth(consumer, project, oidc_provider):
+    from tests.sdk.test_oauth_consumer import google, log_in, start_url, token_of
+
+    await asyncio.to_thread(google, project, oidc_provider)
+    account = oidc_provider.add_account(email=new_email("oauth"), name="Ada Lovelace")
+    landed = await asyncio.to_thread(log_in, oidc_provider, start_url(project), account)
+    done = await consumer.oauth.authenticate_async(token=token_of(landed), session_duration_minutes=30)
+    assert done.provider_subject == account.sub and done.user.providers[0].provider_type == "Google"
+    assert done.user_session.authentication_factors[0].google_oauth_factor.id == done.oauth_user_registration_id
+    attached = await consumer.oauth.attach_async(provider="github", session_token=done.session_token)
+    assert attached.oauth_attach_token
+    again = await async_error_of(consumer.oauth.authenticate_async(token=token_of(landed)))
+    assert again.error_type == "oauth_token_not_found"
+
+
 # --- coverage: keep these two last --------------------------------------------------------
 
 CHECKS = [name for name in dir() if name.startswith(("test_b2b_", "test_consumer_"))]
@@ -839,6 +857,10 @@ BROWSER_PAGES = {
     ("POST", "/v1/b2b/sso/callback/{connection_id}"),
     # A SAML connection's SP metadata, which an IdP imports (tests/sdk/test_sso_saml.py).
     ("GET", "/v1/b2b/sso/saml/metadata/{connection_id}"),
+    # OAuth (tests/sdk/test_oauth_consumer.py): the start a browser opens, the provider's callback.
+    ("GET", "/v1/public/oauth/{provider}/start"),
+    ("GET", "/v1/oauth/callback/{public_token}"),
+    ("POST", "/v1/oauth/callback/{public_token}"),
 }
 
 

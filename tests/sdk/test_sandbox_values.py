@@ -73,6 +73,13 @@ DOCUMENTED: list[tuple[str, dict[str, str], int, str | None]] = [
     # With any password (_with_password).
     ("POST /v1/passwords", {"email": EMAIL}, 200, None),
     ("POST /v1/passwords/authenticate", {"email": EMAIL}, 200, None),
+    ("POST /v1/oauth/authenticate", {"token": "hdPVZHHX0UoRa7hJTuuPHi1vlddffSnoweRbVFf5-H8g"}, 200, None),
+    (
+        "POST /v1/oauth/authenticate",
+        {"token": "59cnLELtq5cFVS6uYK9f-pAWzBkhqZl8AvLhbhOvKNWw"},
+        400,
+        "oauth_token_not_found",
+    ),
 ]
 
 
@@ -124,6 +131,7 @@ SDK = {
     "POST /v1/otps/authenticate": _otp_authenticate,
     "POST /v1/passwords": _with_password("passwords.create"),
     "POST /v1/passwords/authenticate": _with_password("passwords.authenticate"),
+    "POST /v1/oauth/authenticate": _sdk("consumer", "oauth.authenticate"),
 }
 
 
@@ -189,6 +197,7 @@ def test_a_live_project_treats_the_value_as_ordinary_input(case, server, inbox):
         "POST /v1/b2b/magic_links/discovery/authenticate": (404, "magic_link_not_found"),
         "POST /v1/magic_links/authenticate": (404, "magic_link_not_found"),
         "POST /v1/sessions/authenticate": (404, "session_not_found"),
+        "POST /v1/oauth/authenticate": (400, "oauth_token_not_found"),
         # A user that does not exist has no email to send to.
         "POST /v1/magic_links/email/send": (404, "email_not_found"),
         "POST /v1/otps/email/send": (404, "email_not_found"),

@@ -26,6 +26,7 @@ from keystile.cli import common
 from keystile.cli import impersonate as impersonate_cli
 from keystile.cli import import_ as import_cli
 from keystile.cli import keys as keys_cli
+from keystile.cli import oauth as oauth_cli
 from keystile.cli import outbox as outbox_cli
 from keystile.cli import rbac as rbac_cli
 from keystile.cli.common import CommandFailed, Typer, err, out, print_table
@@ -44,6 +45,7 @@ app.add_typer(keys_cli.app, name="keys")
 app.add_typer(outbox_cli.app, name="outbox")
 app.add_typer(rbac_cli.app, name="rbac")
 app.add_typer(clock_cli.app, name="clock")
+app.add_typer(oauth_cli.app, name="oauth")
 app.command("impersonate")(impersonate_cli.impersonate)
 app.command("import", help=import_cli.HELP, epilog=import_cli.EPILOG)(import_cli.import_)
 

@@ -182,6 +182,23 @@ async def authenticate_project(db: Database, project_id: str, secret: str) -> Pr
     return project
 
 
+PROJECT_BY_PUBLIC_TOKEN = Query(
+    select(
+        projects.c.project_id,
+        projects.c.name,
+        projects.c.live,
+        projects.c.public_token,
+        projects.c.clock_offset_seconds,
+    ).where(projects.c.public_token == bindparam("public_token"))
+)
+
+
+async def public_project(db: Database, public_token: str) -> Project | None:
+    """The project of a public token, for the browser-facing routes (which carry no secret)."""
+    row = await db.read_one(PROJECT_BY_PUBLIC_TOKEN, public_token=public_token)
+    return Project.from_row(row) if row is not None else None
+
+
 def forget_project(project_id: str) -> None:
     """This process reads the project (and its clock) again at its next request."""
     _projects.forget(project_id)

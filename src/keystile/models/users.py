@@ -13,6 +13,9 @@ users = Table(
     Column("external_id", String(128), nullable=True),
     Column("trusted_metadata", JSONType, nullable=False, default=dict),
     Column("untrusted_metadata", JSONType, nullable=False, default=dict),
+    # The User's `providers` (oauth/ writes them with its registrations): kept on the row so
+    # that serializing a User costs no query of its own.
+    Column("oauth_providers", JSONType, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     # User.password, kept here by the passwords area (its hash is in `passwords`): the id of

@@ -302,6 +302,15 @@ async def owners_of_phones(conn: Connection, project_id: str, numbers: list[str]
     return {row.phone_number: row.user_id for row in rows}
 
 
+async def set_oauth_providers(conn: Connection, project_id: str, user_id: str, providers: list[dict[str, Any]]) -> None:
+    """The User's `providers` as the oauth area keeps them on the row (users/serializers.py)."""
+    await conn.execute(
+        update(users)
+        .where(users.c.project_id == project_id, users.c.user_id == user_id)
+        .values(oauth_providers=providers)
+    )
+
+
 async def verify_email(conn: Connection, project_id: str, email_id: str) -> str | None:
     """Mark the email verified; the id of its User when it was not verified before, else None."""
     return (

@@ -44,7 +44,7 @@ def user_json(
         "status": row.status,
         "phone_numbers": [phone_json(p) for p in phones],
         "webauthn_registrations": [],
-        "providers": [],
+        "providers": row.oauth_providers or [],
         "totps": [{"totp_id": t.totp_registration_id, "verified": t.verified} for t in totps],
         "crypto_wallets": [],
         "biometric_registrations": [],
