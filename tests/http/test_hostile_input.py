@@ -39,6 +39,8 @@ FORM_BODIES = {
     ("POST", "/v1/magic_links/redirect"),
     # An SSO connection's callback: a SAML IdP posts its answer there (the SAML tests).
     ("POST", "/v1/b2b/sso/callback/{connection_id}"),
+    # Providers that post the code back (Apple's form_post); tests/sdk/test_oauth_consumer.py.
+    ("POST", "/v1/oauth/callback/{public_token}"),
 }
 PLACEHOLDER = "hostile-input-placeholder"
 TOO_LONG = "a" * (MAX_JWT * 4)  # past every field's limit, well under the body cap

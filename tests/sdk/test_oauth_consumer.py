@@ -24,7 +24,7 @@ from keystile.core.context import Context, LazyConnection, public_project
 from keystile.oauth import callback, registrations
 from tests.flows import error_of, new_email
 from tests.idp.oidc import Account, Client, OpenIDProvider, follow, start_oidc_provider
-from tests.support import REDIRECT_URL, ProjectInfo, Server, call
+from tests.support import REDIRECT_URL, ProjectInfo, call
 
 
 def endpoints(provider: OpenIDProvider) -> dict[str, str]:
@@ -246,8 +246,8 @@ def test_a_callback_replayed_or_with_a_forged_state_is_refused(project, oidc_pro
 )
 def test_an_id_token_that_is_not_this_logins_is_refused(project, oidc_provider, tampering):
     client = google(project, oidc_provider)
-    alg = tampering.pop("alg", None)
-    oidc_provider.tamper(client, alg=alg, **tampering)
+    claims = {k: v for k, v in tampering.items() if k != "alg"}
+    oidc_provider.tamper(client, alg=tampering.get("alg"), **claims)
     http, back = at_callback(oidc_provider, project, oidc_provider.add_account(email=new_email()))
     resp = http.get(back, allow_redirects=False, timeout=10)
     assert resp.status_code == 400, resp.text
@@ -416,3 +416,43 @@ def test_github_login_reads_its_user_endpoint(consumer, project, github_idp):
     assert done.user.emails[0].email == email and not done.user.emails[0].verified
     assert done.user_session.authentication_factors[0].delivery_method == "oauth_github"
     assert done.user_session.authentication_factors[0].github_oauth_factor.provider_subject == "583231"
+
+
+def test_the_token_is_spent_once_when_two_redeem_it_together(consumer, project, oidc_provider):
+    from concurrent.futures import ThreadPoolExecutor
+
+    google(project, oidc_provider)
+    token = token_of(log_in(oidc_provider, start_url(project), oidc_provider.add_account(email=new_email())))
+
+    def redeem() -> str:
+        with requests.Session() as session:
+            client = stytch.Client(
+                project.project_id, project.secret, environment=project.server.base_url, sync_session=session
+            )
+            try:
+                return client.oauth.authenticate(token=token).user_id
+            except stytch.core.response_base.StytchError as exc:
+                return exc.details.error_type
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: redeem(), range(4)))
+    assert sorted(a == "oauth_token_not_found" for a in answers) == [False, True, True, True], answers
+
+
+def test_a_state_is_only_its_projects(project, other_project, oidc_provider):
+    google(project, oidc_provider)
+    http, back = at_callback(oidc_provider, project, oidc_provider.add_account(email=new_email()))
+    elsewhere = back.replace(project.public_token, other_project.public_token)
+    resp = http.get(elsewhere, allow_redirects=False, timeout=10)
+    assert resp.status_code == 400 and resp.json()["error_type"] == "oauth_state_mismatch"
+
+
+def test_hostile_fields_at_the_start_and_the_callback_are_4xx(project, oidc_provider):
+    google(project, oidc_provider)
+    url = callback_of(project)
+    for body in ("state=%00&code=x", "state=" + "a" * 100_000, "state=%ED%A0%80&code=%FF", "user=%7Bnot-json"):
+        resp = requests.post(url, data=body, headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=10)
+        assert resp.status_code == 400 and resp.json()["error_type"] == "oauth_state_mismatch", (body, resp.text)
+    for query in ("custom_scopes=%00", "provider_prompt=" + "b" * 100_000, "login_redirect_url=%ED%A0%80"):
+        resp = requests.get(start_url(project) + "&" + query, allow_redirects=False, timeout=10)
+        assert 400 <= resp.status_code < 500, (query, resp.text)
