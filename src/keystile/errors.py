@@ -142,6 +142,11 @@ MagicLinkNotFound = _error(
     "magic_link_not_found",
     "The magic link could not be authenticated, try sending another magic link to the user.",
 )
+# A browser-facing route (SSO or OAuth start, a callback) whose public_token names no project;
+# declared by the sso area.
+InvalidPublicToken = _error(
+    "InvalidPublicToken", 401, "invalid_public_token", "The public_token does not name a project."
+)
 PKCEMismatch = _error("PKCEMismatch", 400, "pkce_mismatch", "The PKCE code verifier does not match the challenge.")
 PKCEExpectedCodeVerifier = _error(
     "PKCEExpectedCodeVerifier",

@@ -20,7 +20,6 @@ area = Area(
         errors.OAuthProviderError,
         errors.OAuthConfigNotFound,
         errors.InvalidOAuthProvider,
-        errors.InvalidPublicToken,
         errors.OAuthAttachTokenNotFound,
         errors.OAuthUserRegistrationTaken,
     ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from keystile.errors import InvalidPublicToken as InvalidPublicToken  # shared with sso, which declares it
 from keystile.errors import define
 
 OAuthTokenNotFound = define(
@@ -43,9 +44,6 @@ OAuthConfigNotFound = define(
 )
 InvalidOAuthProvider = define(
     "InvalidOAuthProvider", 400, "invalid_oauth_provider", "keystile knows no such OAuth provider."
-)
-InvalidPublicToken = define(
-    "InvalidPublicToken", 401, "invalid_public_token", "The public token is not a public token of any project."
 )
 OAuthAttachTokenNotFound = define(
     "OAuthAttachTokenNotFound",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+# Shared by the browser-facing routes of SSO and OAuth (keystile/errors.py); sso declares it.
+from keystile.errors import InvalidPublicToken as InvalidPublicToken
 from keystile.errors import define
 
 ConnectionNotFound = define("ConnectionNotFound", 404, "connection_not_found", "The SSO connection could not be found.")
@@ -32,9 +34,6 @@ SSOJITProvisioningNotAllowed = define(
     403,
     "sso_jit_provisioning_not_allowed",
     "This organization does not allow just-in-time provisioning of Members through this SSO connection.",
-)
-InvalidPublicToken = define(
-    "InvalidPublicToken", 401, "invalid_public_token", "The public_token does not name a project."
 )
 NoDefaultSSOConnection = define(
     "NoDefaultSSOConnection",
