@@ -176,6 +176,9 @@ KEY_POOL = KeyPool()
 
 
 def start_server(backend: str, data_dir: Path, database_url: str | None, **overrides: Any) -> Server:
+    # The identity providers and metadata servers the tests start listen on loopback, which
+    # keystile's outbound requests refuse unless the operator allows it (core/outbound.py).
+    overrides.setdefault("outbound_private_addresses", True)
     settings = Settings(
         env="dev",
         data_dir=data_dir,

@@ -165,6 +165,61 @@ class TestConnections:
             )
         assert (details.status_code, details.error_type) == (400, "invalid_argument")
 
+    def test_update_by_url_refuses_a_loopback_address_unless_the_operator_allows_it(self, b2b, inbox, server):
+        """The test server allows private addresses (tests/support.py start_server); with the
+        allowance off, as in production, a loopback host (and plain http) is refused before
+        any request is sent."""
+        org = make_org(b2b, inbox)
+        conn = b2b.sso.saml.create_connection(organization_id=org.organization_id).connection
+        server.settings.outbound_private_addresses = False
+        try:
+            # https, so that what refuses it is the address, not the plain-http rule.
+            url = "https://127.0.0.1:9/metadata"
+            details = error_of(
+                lambda: b2b.sso.saml.update_by_url(
+                    organization_id=org.organization_id, connection_id=conn.connection_id, metadata_url=url
+                )
+            )
+            plain = error_of(
+                lambda: b2b.sso.saml.update_by_url(
+                    organization_id=org.organization_id,
+                    connection_id=conn.connection_id,
+                    metadata_url="http://idp.example.test/metadata",
+                )
+            )
+        finally:
+            server.settings.outbound_private_addresses = True
+        assert (details.status_code, details.error_type) == (400, "invalid_argument")
+        assert "non-public address" in details.error_message
+        assert "not an https URL" in plain.error_message
+        fresh = b2b.sso.get_connections(organization_id=org.organization_id).saml_connections[0]
+        assert (fresh.idp_entity_id, fresh.status) == ("", "pending")
+
+    def test_another_projects_connection_is_not_found(self, b2b, inbox, other_project):
+        import stytch
+
+        org = make_org(b2b, inbox)
+        conn = b2b.sso.saml.create_connection(organization_id=org.organization_id).connection
+        other = stytch.B2BClient(
+            other_project.project_id, other_project.secret, environment=other_project.server.base_url
+        )
+        details = error_of(
+            lambda: other.sso.saml.update_connection(
+                organization_id=org.organization_id, connection_id=conn.connection_id, display_name="x"
+            )
+        )
+        assert details.status_code == 404
+
+    def test_an_unknown_certificate_or_key_id_is_refused(self, b2b, inbox):
+        org = make_org(b2b, inbox)
+        conn = b2b.sso.saml.create_connection(organization_id=org.organization_id).connection
+        ids = {"organization_id": org.organization_id, "connection_id": conn.connection_id}
+        for call in (
+            lambda: b2b.sso.saml.delete_verification_certificate(**ids, certificate_id="saml-certificate-test-x"),
+            lambda: b2b.sso.saml.delete_encryption_private_key(**ids, private_key_id="saml-encryption-key-test-x"),
+        ):
+            assert error_of(call).error_type == "invalid_argument"
+
     def test_certificates_rotate_with_overlap(self, b2b, inbox, project, idp):
         """The IdP's new certificate is added beside the old; logins signed with either work
         until the old one is deleted."""
