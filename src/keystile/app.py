@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,7 +24,7 @@ from keystile.core import ids, migrate, observability, ratelimit, stytch_api
 from keystile.core.clock import Clock
 from keystile.core.outbox import Deliverer
 from keystile.core.redirect_urls import RedirectType
-from keystile.core.responses import JSON, error_response
+from keystile.core.responses import JSON, error_response_at, install_error_bodies
 from keystile.core.schemas import params_need_a_look, printable, undecodable_body, unsafe_path, unsafe_query
 from keystile.core.state import AppState, make_state
 
@@ -71,7 +72,7 @@ class RequestGuard:
         scope.setdefault("state", {})["request_id"] = request_id
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body:
-            await error_response(request_id, errors.RequestTooLarge())(scope, receive, send)
+            await error_response_at(scope["path"], request_id, errors.RequestTooLarge())(scope, receive, send)
             return
         seen = 0
 
@@ -113,7 +114,9 @@ class SafeParams:
             scope["route"] = route
         name, reason = found
         request_id = scope.get("state", {}).get("request_id") or ids.request_id()
-        await error_response(request_id, errors.BadRequest(f"{printable(name)}: {reason}."))(scope, receive, send)
+        await error_response_at(scope["path"], request_id, errors.BadRequest(f"{printable(name)}: {reason}."))(
+            scope, receive, send
+        )
 
     def _match(self, scope: Scope) -> tuple[Any, dict[str, Any] | None]:
         partial: tuple[Any, dict[str, Any] | None] = (None, None)
@@ -157,6 +160,7 @@ def create_app(
     from keystile.areas import registry
 
     state = make_state(settings, clock, new_key, registry=registry())
+    install_error_bodies(state.registry.error_bodies)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -204,15 +208,15 @@ def create_app(
     app.state.keystile = state
 
     @app.exception_handler(errors.StytchError)
-    async def _stytch_error(request: Request, exc: errors.StytchError) -> JSON:
-        return error_response(_request_id(request), exc)
+    async def _stytch_error(request: Request, exc: errors.StytchError) -> Response:
+        return error_response_at(request.url.path, _request_id(request), exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(request: Request, exc: RequestValidationError) -> JSON:
-        return error_response(_request_id(request), errors.BadRequest(_describe_validation(exc)))
+    async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+        return error_response_at(request.url.path, _request_id(request), errors.BadRequest(_describe_validation(exc)))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSON:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         unserved = stytch_api.find(request.method, request.url.path) if exc.status_code in (404, 405) else None
         if unserved is not None:  # no route of the app took it: Stytch has it, keystile not yet
             err: errors.StytchError = errors.EndpointNotImplemented(
@@ -230,12 +234,12 @@ def create_app(
             err = errors.BadRequest("The request body nests too deeply.")
         else:
             err = errors.BadRequest(str(exc.detail))
-        return error_response(_request_id(request), err)
+        return error_response_at(request.url.path, _request_id(request), err)
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSON:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(_request_id(request), errors.InternalServerError())
+        return error_response_at(request.url.path, _request_id(request), errors.InternalServerError())
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSON:

@@ -23,6 +23,7 @@ from keystile.passwords.area import area as passwords
 from keystile.projects.area import area as projects
 from keystile.rbac.area import area as rbac
 from keystile.recovery_codes.area import area as recovery_codes
+from keystile.scim.area import area as scim
 from keystile.session_migration.area import area as session_migration
 from keystile.sessions.area import area as sessions
 from keystile.sso.area import area as sso
@@ -48,6 +49,7 @@ AREAS: tuple[Area, ...] = (
     sso,
     session_migration,
     oauth,
+    scim,
 )
 
 

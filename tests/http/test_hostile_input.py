@@ -42,6 +42,11 @@ FORM_BODIES = {
     # Providers that post the code back (Apple's form_post); tests/sdk/test_oauth_consumer.py.
     ("POST", "/v1/oauth/callback/{public_token}"),
 }
+# The SCIM service (scim/protocol.py) reads SCIM resources with scim2-models, not a
+# RequestModel, and answers SCIM error bodies (RFC 7644 §3.12) rather than Stytch's envelope;
+# tests/http/test_scim_http.py sends its bodies hostile input.
+SCIM_PREFIX = "/scim/v2/"
+SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error"
 PLACEHOLDER = "hostile-input-placeholder"
 TOO_LONG = "a" * (MAX_JWT * 4)  # past every field's limit, well under the body cap
 
@@ -214,6 +219,8 @@ def check(probe: Probe, status: int, data: bytes, kept: bool) -> str | None:
         envelope = json.loads(data)
     except ValueError:
         return f"answered {status} without a JSON envelope: {data[:200]!r}"
+    if probe.target.startswith(SCIM_PREFIX):
+        return check_scim(probe, status, envelope)
     if set(envelope) != ENVELOPE:
         return f"envelope {envelope}"
     if envelope["status_code"] != status or not envelope["error_type"]:
@@ -222,6 +229,17 @@ def check(probe: Probe, status: int, data: bytes, kept: bool) -> str | None:
         return f"{envelope['error_type']}: {envelope['error_message']}"
     if probe.names and probe.names not in envelope["error_message"]:
         return f"message does not name {probe.names}: {envelope['error_message']}"
+    return None
+
+
+def check_scim(probe: Probe, status: int, body: dict[str, Any]) -> str | None:
+    """A SCIM error body: the Error schema, the status as a string, an invalid value or syntax."""
+    if body.get("schemas") != [SCIM_ERROR] or body.get("status") != str(status):
+        return f"SCIM error body {body}"
+    if body.get("scimType") not in ("invalidValue", "invalidSyntax"):
+        return f"scimType {body.get('scimType')}: {body.get('detail')}"
+    if probe.names and probe.names not in str(body.get("detail")):
+        return f"detail does not name {probe.names}: {body.get('detail')}"
     return None
 
 
@@ -236,7 +254,8 @@ class TestEveryRoute:
         for endpoint in served_endpoints(server.app):
             takes_body = endpoint.method in ("POST", "PUT", "PATCH")
             if endpoint.body_model is None:
-                if takes_body and (endpoint.method, endpoint.path) not in BODYLESS | FORM_BODIES:
+                scim = endpoint.path.startswith(SCIM_PREFIX)
+                if takes_body and not scim and (endpoint.method, endpoint.path) not in BODYLESS | FORM_BODIES:
                     missing.append(f"{endpoint.method} {endpoint.path}: no request model")
             elif not issubclass(endpoint.body_model, RequestModel):
                 missing.append(f"{endpoint.method} {endpoint.path}: {endpoint.body_model.__name__} is no RequestModel")

@@ -27,6 +27,7 @@ from stytch.b2b.models.sessions import AuthorizationCheck
 from stytch.core.response_base import StytchError
 
 from tests.flows import DOCUMENTS_POLICY, impersonate, new_email, new_external_id, new_slug, set_policy
+from tests.scim_client import ScimClient, okta_user, scim_email
 from tests.sdk.test_consumer_otps import new_number
 from tests.sdk.test_sso_oidc import sso_token
 from tests.support import Inbox, Server, link_params, served_endpoints
@@ -822,6 +823,38 @@ async def test_consumer_oauth(consumer, project, oidc_provider):
     assert attached.oauth_attach_token
     again = await async_error_of(consumer.oauth.authenticate_async(token=token_of(landed)))
     assert again.error_type == "oauth_token_not_found"
+
+
+async def test_b2b_scim(b2b, project):
+    set_policy(project, DOCUMENTS_POLICY)
+    org = (await b2b.organizations.create_async(organization_name="Acme", organization_slug=new_slug())).organization
+    org_id = org.organization_id
+    created = (await b2b.scim.connection.create_async(organization_id=org_id, identity_provider="okta")).connection
+    ids = {"organization_id": org_id, "connection_id": created.connection_id}
+    assert (await b2b.scim.connection.get_async(organization_id=org_id)).connection.connection_id == ids[
+        "connection_id"
+    ]
+    scim = ScimClient(created.base_url, created.bearer_token)
+    user = await asyncio.to_thread(scim.ok, "POST", "/Users", okta_user(scim_email()), 201)
+    group = await asyncio.to_thread(
+        scim.ok, "POST", "/Groups", {"displayName": "Eds", "members": [{"value": user["id"]}]}, 201
+    )
+
+    updated = await b2b.scim.connection.update_async(
+        **ids,
+        display_name="Okta",
+        scim_group_implicit_role_assignments=[{"role_id": "editor", "group_id": group["id"]}],
+    )
+    assert updated.connection.scim_group_implicit_role_assignments[0].group_name == "Eds"
+    groups = await b2b.scim.connection.get_groups_async(**ids, limit=10)
+    assert [g.group_id for g in groups.scim_groups] == [group["id"]]
+    started = (await b2b.scim.connection.rotate_start_async(**ids)).connection
+    assert started.next_bearer_token
+    assert (await b2b.scim.connection.rotate_cancel_async(**ids)).connection.next_bearer_token_last_four == ""
+    await b2b.scim.connection.rotate_start_async(**ids)
+    completed = (await b2b.scim.connection.rotate_complete_async(**ids)).connection
+    assert completed.bearer_token_last_four != created.bearer_token[-4:]
+    assert (await b2b.scim.connection.delete_async(**ids)).connection_id == ids["connection_id"]
 
 
 # --- coverage: keep these two last --------------------------------------------------------

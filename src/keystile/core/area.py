@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from keystile.core.context import Context
     from keystile.core.events import Listener
     from keystile.core.ratelimit import Limit
+    from keystile.core.responses import ErrorBody
     from keystile.errors import StytchError
 
 Channel = Literal["email", "sms", "whatsapp"]
@@ -110,6 +111,9 @@ class Area:
     # Stytch's sandbox values of this area's endpoints (core/sandbox.py), which its services
     # honour in test projects through `sandbox.consult`.
     sandbox_values: Sequence[SandboxValue] = ()
+    # Error bodies of this area's own under a path prefix, for clients that are not Stytch's
+    # SDKs (the SCIM service): prefix → renderer (core/responses.py `error_response`).
+    error_bodies: Mapping[str, ErrorBody] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -133,6 +137,7 @@ class Registry:
     acting_member: Callable[[Context], Awaitable[Actor | None]] | None = field(init=False)
     listeners: dict[type, tuple[Listener, ...]] = field(init=False)
     sandbox: SandboxValues = field(init=False)
+    error_bodies: dict[str, ErrorBody] = field(init=False)
 
     def __post_init__(self) -> None:
         _unique("area name", ((a.name, a) for a in self.areas))
@@ -175,6 +180,8 @@ class Registry:
                 listeners[event] = (*listeners.get(event, ()), listener)
         put(self, "listeners", listeners)
         put(self, "sandbox", SandboxValues(v for a in self.areas for v in a.sandbox_values))
+        _unique("error body", ((prefix, a) for a in self.areas for prefix in a.error_bodies))
+        put(self, "error_bodies", {p: r for a in self.areas for p, r in a.error_bodies.items()})
 
 
 def _unique(what: str, claims: Iterable[tuple[str, Area]]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import orjson
@@ -23,6 +23,25 @@ def ok(request_id: str, **fields: Any) -> JSON:
     fields["status_code"] = 200
     fields["request_id"] = request_id
     return JSON(fields)
+
+
+# Paths whose clients are not Stytch's SDKs and read errors of another shape (the SCIM
+# service, RFC 7644 §3.12): path prefix → what renders an error there. Declared by the areas
+# (`Area.error_bodies`) and installed by `create_app`.
+ErrorBody = Callable[[str, errors.StytchError], Response]
+_error_bodies: dict[str, ErrorBody] = {}
+
+
+def install_error_bodies(bodies: Mapping[str, ErrorBody]) -> None:
+    _error_bodies.update(bodies)
+
+
+def error_response_at(path: str, request_id: str, exc: errors.StytchError) -> Response:
+    """The error body for a request to `path`: Stytch's, or the one an area declared there."""
+    for prefix, render in _error_bodies.items():
+        if path.startswith(prefix):
+            return render(request_id, exc)
+    return error_response(request_id, exc)
 
 
 def error_response(request_id: str, exc: errors.StytchError) -> JSON:

@@ -239,6 +239,65 @@ async def set_sso_registrations(
     return await update(conn, project_id, member_id, sso_registrations=registrations, updated_at=now)
 
 
+# --- SCIM (the scim area keeps a member's registration on its row: `scim_registration`) ---
+
+
+def _scim_connection_is(connection_id: str) -> ColumnElement[bool]:
+    return members.c.scim_registration["connection_id"].as_string() == connection_id
+
+
+async def scim_members(
+    conn: Connection, project_id: str, organization_id: str, connection_id: str, *, user_name: str | None = None
+) -> list[Row[Any]]:
+    """The members a SCIM connection provisioned (deactivated ones included), oldest first;
+    with `user_name`, only the one of that userName (kept casefolded as `user_name_key`)."""
+    where = [
+        members.c.project_id == project_id,
+        members.c.organization_id == organization_id,
+        _scim_connection_is(connection_id),
+    ]
+    if user_name is not None:
+        where.append(members.c.scim_registration["user_name_key"].as_string() == user_name.casefold())
+    rows = await conn.execute(select(members).where(*where).order_by(members.c.created_at, members.c.member_id))
+    return list(rows)
+
+
+async def scim_member(
+    conn: Connection, project_id: str, organization_id: str, connection_id: str, member_id: str
+) -> Row[Any] | None:
+    """One member the connection provisioned, by id."""
+    return (
+        await conn.execute(
+            select(members).where(
+                members.c.project_id == project_id,
+                members.c.organization_id == organization_id,
+                members.c.member_id == member_id,
+                _scim_connection_is(connection_id),
+            )
+        )
+    ).first()
+
+
+async def set_scim_registration(
+    conn: Connection, project_id: str, member_id: str, registration: dict[str, Any] | None, **values: Any
+) -> Row[Any]:
+    """Keep the member's SCIM registration on its row (and set `values` with it)."""
+    return await update(conn, project_id, member_id, scim_registration=registration, **values)
+
+
+async def forget_scim_connection(conn: Connection, project_id: str, organization_id: str, connection_id: str) -> None:
+    """A deleted connection's members keep their membership but no longer its registration."""
+    await conn.execute(
+        sa_update(members)
+        .where(
+            members.c.project_id == project_id,
+            members.c.organization_id == organization_id,
+            _scim_connection_is(connection_id),
+        )
+        .values(scim_registration=None)
+    )
+
+
 async def retire_email(conn: Connection, project_id: str, member: Row[Any], now: datetime) -> None:
     """Keep the member's current address as retired: others in the organization cannot use it."""
     await conn.execute(

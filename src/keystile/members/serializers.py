@@ -35,6 +35,19 @@ def member_roles(row: Record, organization: Record | None = None) -> list[dict[s
     return [{"role_id": r, "sources": s} for r, s in sources.items() if r]
 
 
+def scim_registration_json(stored: dict[str, Any] | None) -> dict[str, Any] | None:
+    """PY `SCIMRegistration` from what the scim area keeps on the row (its own keys left out);
+    None for a member no directory manages."""
+    if not stored or not stored.get("connection_id"):
+        return None
+    return {
+        "connection_id": stored["connection_id"],
+        "registration_id": stored.get("registration_id", ""),
+        "external_id": stored.get("external_id"),
+        "scim_attributes": stored.get("scim_attributes"),
+    }
+
+
 def role_ids(row: Record, organization: Record | None = None, roles: list[dict[str, Any]] | None = None) -> list[str]:
     """The member's role ids; `roles`: `member_roles(row, organization)` if already known."""
     return [r["role_id"] for r in (member_roles(row, organization) if roles is None else roles)]
@@ -90,7 +103,7 @@ def member_json(
         "untrusted_metadata": row.untrusted_metadata or {},
         "created_at": rfc3339(row.created_at),
         "updated_at": rfc3339(row.updated_at),
-        "scim_registration": None,
+        "scim_registration": scim_registration_json(getattr(row, "scim_registration", None)),
         "external_id": row.external_id,
         "lock_created_at": None,
         "lock_expires_at": None,

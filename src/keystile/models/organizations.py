@@ -18,6 +18,8 @@ organizations = Table(
     # Stytch's Organization.sso_active_connections, written by the sso area when a connection
     # becomes active, changes or goes (organizations/repository.py set_sso_active_connections).
     Column("sso_active_connections", JSONType, nullable=False, default=list, server_default="[]"),
+    # Organization.scim_active_connection (scim/, migration 0022), None without one.
+    Column("scim_active_connection", JSONType, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     UniqueConstraint("project_id", "slug", name="uq_organizations_project_slug"),
@@ -57,6 +59,9 @@ members = Table(
     # (SSO connection, SSO group, SCIM group; migration 0014). members/repository.py
     # replace_granted_roles is the one writer; members/serializers.py member_roles shows them.
     Column("granted_roles", JSONType, nullable=False, default=list, server_default=text("'[]'")),
+    # The SCIM connection that provisioned the member, with the user as the directory sent it
+    # (scim/, migration 0022); None for a member no directory manages.
+    Column("scim_registration", JSONType, nullable=True),
     Column("trusted_metadata", JSONType, nullable=False, default=dict),
     Column("untrusted_metadata", JSONType, nullable=False, default=dict),
     # MFA (Member.mfa_enrolled, default_mfa_method, totp_registration_id: the verified TOTP).

@@ -184,6 +184,17 @@ async def update(conn: Connection, project_id: str, organization_id: str, values
     ).one()
 
 
+async def set_scim_active_connection(
+    conn: Connection, project_id: str, organization_id: str, connection: dict[str, Any] | None
+) -> None:
+    """Keep `Organization.scim_active_connection` on the row (the scim area writes it)."""
+    await conn.execute(
+        sa_update(organizations)
+        .where(organizations.c.organization_id == organization_id, organizations.c.project_id == project_id)
+        .values(scim_active_connection=connection)
+    )
+
+
 async def delete(conn: Connection, project_id: str, organization_id: str) -> list[str]:
     """Delete an organization and what cannot outlive it, children first: its members'
     sessions, its tokens, its members' retired emails, its members. One statement per table

@@ -19,7 +19,8 @@ def organization_json(row: Record) -> dict[str, Any]:
         "organization_external_id": row.external_id,
         "trusted_metadata": row.trusted_metadata or {},
         "sso_active_connections": list(getattr(row, "sso_active_connections", None) or []),
-        "scim_active_connection": None,
+        # Kept on the row by the scim area (PY `ActiveSCIMConnection`), None without one.
+        "scim_active_connection": getattr(row, "scim_active_connection", None) or None,
         **settings,
         "created_at": rfc3339(row.created_at),
         "updated_at": rfc3339(row.updated_at),

@@ -1,0 +1,367 @@
+"""The SCIM 2.0 service of each connection (RFC 7644), under keystile's public URL at
+`/scim/v2/{connection_id}`: a bearer token instead of the project's HTTP Basic credentials,
+`application/scim+json` bodies, and SCIM error bodies (`schemas`, `status`, `scimType`,
+`detail`) for every failure, those of the app's own checks included (`error_body`).
+
+Each request runs in one transaction, scoped to the connection's organization: the token
+names the connection, the connection the organization (scim/provisioning.py)."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import ValidationError
+from scim2_models import Context as ScimContext
+from scim2_models import (
+    Error,
+    Group,
+    InvalidFilterException,
+    InvalidSyntaxException,
+    InvalidValueException,
+    ListResponse,
+    NotFoundException,
+    ResourceType,
+    Schema,
+    SCIMException,
+    SearchRequest,
+    UnauthorizedException,
+)
+from starlette.responses import Response
+
+from keystile import errors
+from keystile.core import crypto
+from keystile.core.context import Context, LazyConnection, Project, close_context
+from keystile.core.schemas import MAX_STRING, unstorable_reason
+from keystile.scim import repository, resources, service
+from keystile.scim.provisioning import Service
+from keystile.scim.resources import ScimUser
+
+log = logging.getLogger("keystile.scim")
+router = APIRouter(include_in_schema=False)
+PREFIX = f"/{service.SERVICE_PATH}/"
+BASE = PREFIX + "{connection_id}"
+MEDIA_TYPE = "application/scim+json"
+
+
+class ScimJSON(Response):
+    media_type = MEDIA_TYPE
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False).encode()
+
+
+def _error(status: int, detail: str, scim_type: str | None = None) -> ScimJSON:
+    body = Error(status=status, scim_type=scim_type, detail=detail).model_dump(
+        scim_ctx=ScimContext.RESOURCE_QUERY_RESPONSE
+    )
+    headers = {"WWW-Authenticate": 'Bearer realm="keystile SCIM"'} if status == 401 else None
+    return ScimJSON(body, status_code=status, headers=headers)
+
+
+def _scim_error(exc: SCIMException) -> ScimJSON:
+    error = exc.to_error()
+    return _error(int(error.status or 400), error.detail or "", error.scim_type)
+
+
+def error_body(request_id: str, exc: errors.StytchError) -> Response:
+    """A failure found before the SCIM service ran (a hostile path value, an unknown route, a
+    body too large), in SCIM's shape."""
+    scim_type = "invalidValue" if exc.status_code == 400 else None
+    return _error(exc.status_code, exc.message, scim_type)
+
+
+def _resource(model: Any, status: int = 200) -> ScimJSON:
+    headers = None
+    location = getattr(getattr(model, "meta", None), "location", None)
+    if status == 201 and location:
+        headers = {"Location": str(location)}
+    return ScimJSON(model.model_dump(scim_ctx=ScimContext.RESOURCE_QUERY_RESPONSE), status_code=status, headers=headers)
+
+
+def _listed(model: Any, found: list[Any]) -> ScimJSON:
+    listed = ListResponse[model](total_results=len(found), start_index=1, items_per_page=len(found), resources=found)
+    return ScimJSON(listed.model_dump(scim_ctx=ScimContext.SEARCH_RESPONSE))
+
+
+def _bearer(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > MAX_STRING:
+        raise UnauthorizedException(detail="A bearer token is required.")
+    return token
+
+
+def _check_strings(value: Any, where: str = "body") -> None:
+    """Strings the database cannot keep (NUL, lone surrogates) or past keystile's length limit
+    are refused before anything runs, at any depth."""
+    if isinstance(value, str):
+        reason = unstorable_reason(value)
+        if reason is not None:
+            raise InvalidValueException(detail=f"{where}: {reason}")
+        if len(value) > MAX_STRING:
+            raise InvalidValueException(detail=f"{where}: longer than {MAX_STRING} characters.")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_strings(key, where)
+            _check_strings(item, f"{where}.{key}" if unstorable_reason(str(key)) is None else where)
+    elif isinstance(value, list):
+        for item in value:
+            _check_strings(item, where)
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise InvalidSyntaxException(detail="The body is not JSON.") from None
+    if not isinstance(body, dict):
+        raise InvalidSyntaxException(detail="The body is not a JSON object.")
+    _check_strings(body)
+    return body
+
+
+def _validate(model: Any, body: dict[str, Any], scim_ctx: ScimContext) -> Any:
+    try:
+        return model.model_validate(body, scim_ctx=scim_ctx)
+    except ValidationError as exc:
+        detail = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}" for err in exc.errors(include_url=False)
+        )
+        raise InvalidValueException(detail=detail) from None
+
+
+def _search(request: Request) -> SearchRequest:
+    params = dict(request.query_params)
+    for name, value in params.items():
+        _check_strings(value, name)
+    try:
+        return SearchRequest.model_validate(
+            {
+                k: v
+                for k, v in params.items()
+                if k in ("filter", "startIndex", "count", "attributes", "excludedAttributes")
+            }
+        )
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        if first["loc"][:1] == ("filter",):
+            raise InvalidFilterException(detail=f"filter: {first['msg']}") from None
+        raise InvalidValueException(detail=f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+
+
+async def _serve(request: Request, connection_id: str, work: Callable[[Service], Awaitable[Response]]) -> Response:
+    """Authenticate the bearer token against the connection in the URL (both tokens during a
+    rotation, compared in constant time), run `work` in one transaction, answer SCIM."""
+    state = request.app.state.keystile
+    conn = LazyConnection(state.db)
+    ctx: Context | None = None
+    try:
+        token_hash = crypto.hash_token(_bearer(request))
+        row = await repository.connection_for_service(conn, connection_id)
+        valid = False
+        if row is not None:
+            valid |= hmac.compare_digest(token_hash, row.token_hash)
+            valid |= hmac.compare_digest(token_hash, row.next_token_hash or "")
+        if row is None or not valid or row.status != "active":
+            raise UnauthorizedException(detail="The bearer token is not valid for this SCIM connection.")
+        project = Project(
+            row.project_id,
+            row.project_name,
+            row.live,
+            row.public_token,
+            timedelta(seconds=row.clock_offset_seconds or 0),
+        )
+        ctx = Context(
+            state=state, conn=conn, project=project, request_id=request.state.request_id, headers=request.headers
+        )
+        base = f"{state.settings.base_url}{service.SERVICE_PATH}/{row.connection_id}"
+        response = await work(Service(ctx, row, base))
+    except SCIMException as exc:
+        await conn.end(exc)
+        return _scim_error(exc)
+    except errors.StytchError as exc:
+        await conn.end(exc)
+        scim_type = "invalidValue" if exc.status_code == 400 else None
+        return _error(exc.status_code, exc.message, scim_type)
+    except Exception as exc:
+        await conn.end(exc)
+        log.exception("SCIM request failed: %s %s", request.method, request.url.path)
+        return _error(500, "An internal error occurred.")
+    if ctx is not None:
+        await close_context(ctx, None)
+    else:
+        await conn.end(None)
+    return response
+
+
+# --- discovery (RFC 7644 §4) ---
+
+
+@router.get(BASE + "/ServiceProviderConfig")
+async def service_provider_config(connection_id: str, request: Request) -> Response:
+    async def work(svc: Service) -> Response:
+        return _resource(resources.service_provider_config(svc.base_url))
+
+    return await _serve(request, connection_id, work)
+
+
+@router.get(BASE + "/ResourceTypes")
+async def resource_types(connection_id: str, request: Request) -> Response:
+    async def work(svc: Service) -> Response:
+        found = resources.resource_types(svc.base_url)
+        return _listed(ResourceType, found)
+
+    return await _serve(request, connection_id, work)
+
+
+@router.get(BASE + "/ResourceTypes/{name}")
+async def resource_type(connection_id: str, name: str, request: Request) -> Response:
+    async def work(svc: Service) -> Response:
+        for found in resources.resource_types(svc.base_url):
+            if found.id == name:
+                return _resource(found)
+        raise NotFoundException(detail=f"No resource type {name}.")
+
+    return await _serve(request, connection_id, work)
+
+
+@router.get(BASE + "/Schemas")
+async def schemas(connection_id: str, request: Request) -> Response:
+    async def work(svc: Service) -> Response:
+        found = resources.schemas(svc.base_url)
+        return _listed(Schema, found)
+
+    return await _serve(request, connection_id, work)
+
+
+@router.get(BASE + "/Schemas/{schema_id}")
+async def schema(connection_id: str, schema_id: str, request: Request) -> Response:
+    async def work(svc: Service) -> Response:
+        for found in resources.schemas(svc.base_url):
+            if found.id == schema_id:
+                return _resource(found)
+        raise NotFoundException(detail=f"No schema {schema_id}.")
+
+    return await _serve(request, connection_id, work)
+
+
+# --- Users ---
+
+
+@router.get(BASE + "/Users")
+async def list_users(connection_id: str, request: Request) -> Response:
+    async def work(svc: Service) -> Response:
+        search = _search(request)
+        listed = await svc.list_users(search)
+        return ScimJSON(listed.model_dump(scim_ctx=ScimContext.SEARCH_RESPONSE, response_parameters=search))
+
+    return await _serve(request, connection_id, work)
+
+
+@router.post(BASE + "/Users")
+async def create_user(connection_id: str, request: Request) -> Response:
+    async def work(svc: Service) -> Response:
+        user = _validate(ScimUser, await _body(request), ScimContext.RESOURCE_CREATION_REQUEST)
+        return _resource(await svc.create_user(user), 201)
+
+    return await _serve(request, connection_id, work)
+
+
+@router.get(BASE + "/Users/{member_id}")
+async def get_user(connection_id: str, member_id: str, request: Request) -> Response:
+    async def work(svc: Service) -> Response:
+        return _resource(await svc.get_user(member_id))
+
+    return await _serve(request, connection_id, work)
+
+
+@router.put(BASE + "/Users/{member_id}")
+async def replace_user(connection_id: str, member_id: str, request: Request) -> Response:
+    async def work(svc: Service) -> Response:
+        body = await _body(request)
+        user = _validate(ScimUser, body, ScimContext.RESOURCE_REPLACEMENT_REQUEST)
+        return _resource(await svc.replace_user(member_id, user))
+
+    return await _serve(request, connection_id, work)
+
+
+@router.patch(BASE + "/Users/{member_id}")
+async def patch_user(connection_id: str, member_id: str, request: Request) -> Response:
+    async def work(svc: Service) -> Response:
+        return _resource(await svc.patch_user(member_id, await _body(request)))
+
+    return await _serve(request, connection_id, work)
+
+
+@router.delete(BASE + "/Users/{member_id}")
+async def delete_user(connection_id: str, member_id: str, request: Request) -> Response:
+    async def work(svc: Service) -> Response:
+        await svc.delete_user(member_id)
+        return Response(status_code=204)
+
+    return await _serve(request, connection_id, work)
+
+
+# --- Groups ---
+
+
+@router.get(BASE + "/Groups")
+async def list_groups(connection_id: str, request: Request) -> Response:
+    async def work(svc: Service) -> Response:
+        search = _search(request)
+        listed = await svc.list_groups(search)
+        return ScimJSON(listed.model_dump(scim_ctx=ScimContext.SEARCH_RESPONSE, response_parameters=search))
+
+    return await _serve(request, connection_id, work)
+
+
+@router.post(BASE + "/Groups")
+async def create_group(connection_id: str, request: Request) -> Response:
+    async def work(svc: Service) -> Response:
+        group = _validate(Group, await _body(request), ScimContext.RESOURCE_CREATION_REQUEST)
+        return _resource(await svc.create_group(group), 201)
+
+    return await _serve(request, connection_id, work)
+
+
+@router.get(BASE + "/Groups/{group_id}")
+async def get_group(connection_id: str, group_id: str, request: Request) -> Response:
+    async def work(svc: Service) -> Response:
+        group = await svc.get_group(group_id)
+        search = _search(request)
+        return ScimJSON(group.model_dump(scim_ctx=ScimContext.RESOURCE_QUERY_RESPONSE, response_parameters=search))
+
+    return await _serve(request, connection_id, work)
+
+
+@router.put(BASE + "/Groups/{group_id}")
+async def replace_group(connection_id: str, group_id: str, request: Request) -> Response:
+    async def work(svc: Service) -> Response:
+        group = _validate(Group, await _body(request), ScimContext.RESOURCE_REPLACEMENT_REQUEST)
+        return _resource(await svc.replace_group(group_id, group))
+
+    return await _serve(request, connection_id, work)
+
+
+@router.patch(BASE + "/Groups/{group_id}")
+async def patch_group(connection_id: str, group_id: str, request: Request) -> Response:
+    async def work(svc: Service) -> Response:
+        return _resource(await svc.patch_group(group_id, await _body(request)))
+
+    return await _serve(request, connection_id, work)
+
+
+@router.delete(BASE + "/Groups/{group_id}")
+async def delete_group(connection_id: str, group_id: str, request: Request) -> Response:
+    async def work(svc: Service) -> Response:
+        await svc.delete_group(group_id)
+        return Response(status_code=204)
+
+    return await _serve(request, connection_id, work)
