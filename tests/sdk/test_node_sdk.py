@@ -292,3 +292,17 @@ class TestNodeB2BSSO:
         assert summary["factors"] == ["sso/sso_oidc"]
         assert summary["registrations"] == [summary["connection_id"]]
         assert summary["steps"][-1] == "sso.deleteConnection"
+
+
+class TestNodeB2BScim:
+    def test_a_directory_provisions_a_member_through_a_connection_managed_by_the_node_sdk(self, node, server):
+        summary = run_script(node, make_project(server), "b2b_scim.mjs")
+
+        assert summary["ok"] is True, summary
+        assert summary["registration_connection"] == summary["connection_id"]
+        assert summary["admin_sources"] == ["scim_connection_group"]
+        assert summary["groups"] == ["Admins"]
+        assert summary["old_token_after"] == 401
+        assert summary["status_after"] == "deleted"
+        assert summary["token_after_delete"] == 401
+        assert summary["steps"][-1] == "scim.connection.delete"

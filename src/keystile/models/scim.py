@@ -53,5 +53,7 @@ scim_group_members = Table(
     Column("group_id", String(80), ForeignKey("scim_groups.group_id", ondelete="CASCADE"), primary_key=True),
     Column("member_id", String(80), ForeignKey("members.member_id", ondelete="CASCADE"), primary_key=True),
     Column("project_id", String(80), ForeignKey("projects.project_id", ondelete="CASCADE"), nullable=False),
+    # The member's `display` as the directory sent it in the group's members.
+    Column("display", String(256), nullable=True),
     Index("ix_scim_group_members_member", "member_id"),
 )

@@ -76,12 +76,15 @@ def error_body(request_id: str, exc: errors.StytchError) -> Response:
     return _error(exc.status_code, exc.message, scim_type)
 
 
-def _resource(model: Any, status: int = 200) -> ScimJSON:
+def _resource(model: Any, status: int = 200, request: Request | None = None) -> ScimJSON:
+    """One resource; with the request, its `attributes` / `excludedAttributes` apply."""
     headers = None
     location = getattr(getattr(model, "meta", None), "location", None)
     if status == 201 and location:
         headers = {"Location": str(location)}
-    return ScimJSON(model.model_dump(scim_ctx=ScimContext.RESOURCE_QUERY_RESPONSE), status_code=status, headers=headers)
+    params = _search(request) if request is not None else None
+    body = model.model_dump(scim_ctx=ScimContext.RESOURCE_QUERY_RESPONSE, response_parameters=params)
+    return ScimJSON(body, status_code=status, headers=headers)
 
 
 def _listed(model: Any, found: list[Any]) -> ScimJSON:
@@ -269,7 +272,7 @@ async def list_users(connection_id: str, request: Request) -> Response:
 async def create_user(connection_id: str, request: Request) -> Response:
     async def work(svc: Service) -> Response:
         user = _validate(ScimUser, await _body(request), ScimContext.RESOURCE_CREATION_REQUEST)
-        return _resource(await svc.create_user(user), 201)
+        return _resource(await svc.create_user(user), 201, request)
 
     return await _serve(request, connection_id, work)
 
@@ -277,7 +280,7 @@ async def create_user(connection_id: str, request: Request) -> Response:
 @router.get(BASE + "/Users/{member_id}")
 async def get_user(connection_id: str, member_id: str, request: Request) -> Response:
     async def work(svc: Service) -> Response:
-        return _resource(await svc.get_user(member_id))
+        return _resource(await svc.get_user(member_id), request=request)
 
     return await _serve(request, connection_id, work)
 
@@ -287,7 +290,7 @@ async def replace_user(connection_id: str, member_id: str, request: Request) -> 
     async def work(svc: Service) -> Response:
         body = await _body(request)
         user = _validate(ScimUser, body, ScimContext.RESOURCE_REPLACEMENT_REQUEST)
-        return _resource(await svc.replace_user(member_id, user))
+        return _resource(await svc.replace_user(member_id, user), request=request)
 
     return await _serve(request, connection_id, work)
 
@@ -295,7 +298,7 @@ async def replace_user(connection_id: str, member_id: str, request: Request) -> 
 @router.patch(BASE + "/Users/{member_id}")
 async def patch_user(connection_id: str, member_id: str, request: Request) -> Response:
     async def work(svc: Service) -> Response:
-        return _resource(await svc.patch_user(member_id, await _body(request)))
+        return _resource(await svc.patch_user(member_id, await _body(request)), request=request)
 
     return await _serve(request, connection_id, work)
 
@@ -326,7 +329,7 @@ async def list_groups(connection_id: str, request: Request) -> Response:
 async def create_group(connection_id: str, request: Request) -> Response:
     async def work(svc: Service) -> Response:
         group = _validate(Group, await _body(request), ScimContext.RESOURCE_CREATION_REQUEST)
-        return _resource(await svc.create_group(group), 201)
+        return _resource(await svc.create_group(group), 201, request)
 
     return await _serve(request, connection_id, work)
 
@@ -334,9 +337,7 @@ async def create_group(connection_id: str, request: Request) -> Response:
 @router.get(BASE + "/Groups/{group_id}")
 async def get_group(connection_id: str, group_id: str, request: Request) -> Response:
     async def work(svc: Service) -> Response:
-        group = await svc.get_group(group_id)
-        search = _search(request)
-        return ScimJSON(group.model_dump(scim_ctx=ScimContext.RESOURCE_QUERY_RESPONSE, response_parameters=search))
+        return _resource(await svc.get_group(group_id), request=request)
 
     return await _serve(request, connection_id, work)
 
@@ -345,7 +346,7 @@ async def get_group(connection_id: str, group_id: str, request: Request) -> Resp
 async def replace_group(connection_id: str, group_id: str, request: Request) -> Response:
     async def work(svc: Service) -> Response:
         group = _validate(Group, await _body(request), ScimContext.RESOURCE_REPLACEMENT_REQUEST)
-        return _resource(await svc.replace_group(group_id, group))
+        return _resource(await svc.replace_group(group_id, group), request=request)
 
     return await _serve(request, connection_id, work)
 
@@ -353,7 +354,7 @@ async def replace_group(connection_id: str, group_id: str, request: Request) -> 
 @router.patch(BASE + "/Groups/{group_id}")
 async def patch_group(connection_id: str, group_id: str, request: Request) -> Response:
     async def work(svc: Service) -> Response:
-        return _resource(await svc.patch_group(group_id, await _body(request)))
+        return _resource(await svc.patch_group(group_id, await _body(request)), request=request)
 
     return await _serve(request, connection_id, work)
 
@@ -363,5 +364,49 @@ async def delete_group(connection_id: str, group_id: str, request: Request) -> R
     async def work(svc: Service) -> Response:
         await svc.delete_group(group_id)
         return Response(status_code=204)
+
+    return await _serve(request, connection_id, work)
+
+
+# --- searches by POST (RFC 7644 §3.4.3) ---
+
+
+def _search_body(body: dict[str, Any]) -> SearchRequest:
+    try:
+        return SearchRequest.model_validate(body, scim_ctx=ScimContext.SEARCH_REQUEST)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        if first["loc"][:1] == ("filter",):
+            raise InvalidFilterException(detail=f"filter: {first['msg']}") from None
+        raise InvalidValueException(detail=f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+
+
+def _listed_search(listed: Any, search: SearchRequest) -> ScimJSON:
+    return ScimJSON(listed.model_dump(scim_ctx=ScimContext.SEARCH_RESPONSE, response_parameters=search))
+
+
+@router.post(BASE + "/.search")
+async def search_all(connection_id: str, request: Request) -> Response:
+    async def work(svc: Service) -> Response:
+        search = _search_body(await _body(request))
+        return _listed_search(await svc.search_all(search), search)
+
+    return await _serve(request, connection_id, work)
+
+
+@router.post(BASE + "/Users/.search")
+async def search_users(connection_id: str, request: Request) -> Response:
+    async def work(svc: Service) -> Response:
+        search = _search_body(await _body(request))
+        return _listed_search(await svc.list_users(search), search)
+
+    return await _serve(request, connection_id, work)
+
+
+@router.post(BASE + "/Groups/.search")
+async def search_groups(connection_id: str, request: Request) -> Response:
+    async def work(svc: Service) -> Response:
+        search = _search_body(await _body(request))
+        return _listed_search(await svc.list_groups(search), search)
 
     return await _serve(request, connection_id, work)

@@ -112,6 +112,13 @@ class Service:
         found = [await self._user_of(row, groups[row.member_id]) for row in rows]
         return _page(ScimUser, _filtered(ScimUser, found, search), search)
 
+    async def search_all(self, search: SearchRequest) -> Any:
+        """`POST /.search` at the root (RFC 7644 §3.4.3): Users and Groups together; a filter
+        naming an attribute one of them lacks matches none of that type."""
+        users = (await self.list_users(search.model_copy(update={"start_index": 1, "count": MAX_RESULTS}))).resources
+        groups = (await self.list_groups(search.model_copy(update={"start_index": 1, "count": MAX_RESULTS}))).resources
+        return _page(ScimUser | Group, [*(users or []), *(groups or [])], search)
+
     async def create_user(self, user: ScimUser) -> ScimUser:
         return await self._user_of(await self._apply(None, user))
 
@@ -208,12 +215,10 @@ class Service:
             raise NotFoundException(detail=f"No Group {group_id}.")
         return row
 
-    async def _group_of(self, row: Row[Any], member_ids: list[str] | None = None) -> Group:
-        if member_ids is None:
-            member_ids = (await repository.group_members(self.ctx.conn, self.ctx.project_id, [row.group_id]))[
-                row.group_id
-            ]
-        return group_resource(row, member_ids, self.base_url)
+    async def _group_of(self, row: Row[Any], held: list[tuple[str, str | None]] | None = None) -> Group:
+        if held is None:
+            held = (await repository.group_members(self.ctx.conn, self.ctx.project_id, [row.group_id]))[row.group_id]
+        return group_resource(row, held, self.base_url)
 
     async def get_group(self, group_id: str) -> Group:
         return await self._group_of(await self._group(group_id))
@@ -241,7 +246,7 @@ class Service:
             created_at=now,
             updated_at=now,
         )
-        await self._set_members(row, [], await self._member_ids(group))
+        await self._set_members(row, [], await self._members(group))
         return await self._group_of(row)
 
     async def replace_group(self, group_id: str, group: Group) -> Group:
@@ -256,7 +261,12 @@ class Service:
 
     async def delete_group(self, group_id: str) -> None:
         row = await self._group(group_id)
-        held = (await repository.group_members(self.ctx.conn, self.ctx.project_id, [row.group_id]))[row.group_id]
+        held = [
+            m
+            for m, _ in (await repository.group_members(self.ctx.conn, self.ctx.project_id, [row.group_id]))[
+                row.group_id
+            ]
+        ]
         await repository.delete_group(self.ctx.conn, self.ctx.project_id, row.group_id)
         # A mapping to the deleted group grants nothing any more; it is dropped from the connection.
         mapping = [a for a in self.connection.group_role_assignments or [] if a.get("group_id") != row.group_id]
@@ -272,8 +282,12 @@ class Service:
             raise InvalidValueException(detail="displayName is required.")
         return name
 
-    async def _member_ids(self, group: Group) -> list[str]:
-        wanted = list(dict.fromkeys(str(m.value) for m in group.members or [] if m.value))
+    async def _members(self, group: Group) -> dict[str, str | None]:
+        """The group's members (id → display), each a User of this connection."""
+        wanted: dict[str, str | None] = {}
+        for m in group.members or []:
+            if m.value:
+                wanted[str(m.value)] = m.display
         for member_id in wanted:
             if (
                 await members_repo.scim_member(
@@ -291,8 +305,13 @@ class Service:
         )
         if other is not None and other.group_id != row.group_id:
             raise UniquenessException(detail=f"A Group named {name!r} exists.")
-        held = (await repository.group_members(self.ctx.conn, self.ctx.project_id, [row.group_id]))[row.group_id]
-        wanted = await self._member_ids(group)
+        held = [
+            m
+            for m, _ in (await repository.group_members(self.ctx.conn, self.ctx.project_id, [row.group_id]))[
+                row.group_id
+            ]
+        ]
+        wanted = await self._members(group)
         row = await repository.update_group(
             self.ctx.conn,
             self.ctx.project_id,
@@ -305,10 +324,10 @@ class Service:
         await self._set_members(row, held, wanted)
         return await self._group_of(row)
 
-    async def _set_members(self, row: Row[Any], held: list[str], wanted: list[str]) -> None:
+    async def _set_members(self, row: Row[Any], held: list[str], wanted: dict[str, str | None]) -> None:
         added = [m for m in wanted if m not in held]
         removed = [m for m in held if m not in wanted]
-        await repository.add_group_members(self.ctx.conn, self.ctx.project_id, row.group_id, added)
+        await repository.put_group_members(self.ctx.conn, self.ctx.project_id, row.group_id, wanted)
         await repository.remove_group_members(self.ctx.conn, self.ctx.project_id, row.group_id, removed)
         await roles.sync(self.ctx, self.connection, added + removed)
 

@@ -193,18 +193,20 @@ async def delete_group(conn: Connection, project_id: str, group_id: str) -> None
 # --- memberships ---
 
 
-async def group_members(conn: Connection, project_id: str, group_ids: list[str]) -> dict[str, list[str]]:
-    """Each group's member ids."""
-    found: dict[str, list[str]] = {g: [] for g in group_ids}
+async def group_members(
+    conn: Connection, project_id: str, group_ids: list[str]
+) -> dict[str, list[tuple[str, str | None]]]:
+    """Each group's members: (member id, display as the directory sent it)."""
+    found: dict[str, list[tuple[str, str | None]]] = {g: [] for g in group_ids}
     if not group_ids:
         return found
     rows = await conn.execute(
-        select(scim_group_members.c.group_id, scim_group_members.c.member_id)
+        select(scim_group_members.c.group_id, scim_group_members.c.member_id, scim_group_members.c.display)
         .where(scim_group_members.c.project_id == project_id, scim_group_members.c.group_id.in_(group_ids))
         .order_by(scim_group_members.c.member_id)
     )
     for row in rows:
-        found[row.group_id].append(row.member_id)
+        found[row.group_id].append((row.member_id, row.display))
     return found
 
 
@@ -230,13 +232,26 @@ async def member_groups(
     return found
 
 
-async def add_group_members(conn: Connection, project_id: str, group_id: str, member_ids: list[str]) -> None:
-    present = set((await group_members(conn, project_id, [group_id]))[group_id])
-    new = [m for m in dict.fromkeys(member_ids) if m not in present]
+async def put_group_members(conn: Connection, project_id: str, group_id: str, members: dict[str, str | None]) -> None:
+    """Add these members (member id → display) to the group, or update their display."""
+    present = dict((await group_members(conn, project_id, [group_id]))[group_id])
+    new = [m for m in members if m not in present]
     if new:
         await conn.execute(
-            insert(scim_group_members), [{"group_id": group_id, "member_id": m, "project_id": project_id} for m in new]
+            insert(scim_group_members),
+            [{"group_id": group_id, "member_id": m, "project_id": project_id, "display": members[m]} for m in new],
         )
+    for member_id, display in members.items():
+        if member_id in present and present[member_id] != display:
+            await conn.execute(
+                update(scim_group_members)
+                .where(
+                    scim_group_members.c.project_id == project_id,
+                    scim_group_members.c.group_id == group_id,
+                    scim_group_members.c.member_id == member_id,
+                )
+                .values(display=display)
+            )
 
 
 async def remove_group_members(conn: Connection, project_id: str, group_id: str, member_ids: list[str]) -> None:

@@ -19,6 +19,7 @@ from scim2_models import (
     GroupMembership,
     Meta,
     Patch,
+    Required,
     ResourceType,
     ServiceProviderConfig,
     Sort,
@@ -69,6 +70,15 @@ def schemas(base_url: str) -> list[Any]:
     found = []
     for model in (User, EnterpriseUser, Group):
         schema = model.to_schema()
+        if model is User:
+            # A member is an email address: keystile needs one, so its User schema says so
+            # (a userName that is an address is taken as well, for directories that send no emails).
+            for attribute in schema.attributes or []:
+                if attribute.name == "emails":
+                    attribute.required = Required.true
+                    for sub in attribute.sub_attributes or []:
+                        if sub.name == "value":
+                            sub.required = Required.true
         schema.meta = Meta(resource_type="Schema", location=f"{base_url}/Schemas/{schema.id}")
         found.append(schema)
     return found
@@ -97,7 +107,9 @@ def user_resource(
     flag (a deactivated member is `active: false`) and groups."""
     user = ScimUser.model_validate(document)
     user.id = member_id
-    user.active = active
+    # A deactivated member is inactive whatever the document says; an active one shows
+    # `active` only if the directory set it (a PATCH may remove it).
+    user.active = active if (not active or "active" in document) else None
     if groups:
         user.groups = [
             GroupMembership(value=group_id, display=name, ref=f"{base_url}/Groups/{group_id}")  # type: ignore[arg-type]
@@ -113,10 +125,10 @@ def user_resource(
     return user
 
 
-def group_resource(row: Any, member_ids: list[str], base_url: str) -> Group:
+def group_resource(row: Any, held: list[tuple[str, str | None]], base_url: str) -> Group:
     members = [
-        GroupMember(value=m, ref=f"{base_url}/Users/{m}", type="User")  # type: ignore[arg-type]
-        for m in member_ids
+        GroupMember(value=m, ref=f"{base_url}/Users/{m}", type="User", display=d)  # type: ignore[arg-type]
+        for m, d in held
     ]
     group = Group(id=row.group_id, external_id=row.external_id, display_name=row.display_name, members=members or None)
     group.meta = Meta(

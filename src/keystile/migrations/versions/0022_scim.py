@@ -73,6 +73,7 @@ def upgrade() -> None:
         sa.Column(
             "project_id", sa.String(80), sa.ForeignKey("projects.project_id", ondelete="CASCADE"), nullable=False
         ),
+        sa.Column("display", sa.String(256), nullable=True),
     )
     op.create_index("ix_scim_group_members_member", "scim_group_members", ["member_id"])
     op.add_column("members", sa.Column("scim_registration", JSONType, nullable=True))
