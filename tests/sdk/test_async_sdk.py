@@ -823,6 +823,10 @@ async def test_consumer_oauth(consumer, project, oidc_provider):
     assert attached.oauth_attach_token
     again = await async_error_of(consumer.oauth.authenticate_async(token=token_of(landed)))
     assert again.error_type == "oauth_token_not_found"
+    deleted = await consumer.users.delete_oauth_registration_async(
+        oauth_user_registration_id=done.oauth_user_registration_id
+    )
+    assert deleted.user_id == done.user_id and deleted.user.providers == []
 
 
 async def test_b2b_scim(b2b, project):

@@ -456,3 +456,27 @@ def test_hostile_fields_at_the_start_and_the_callback_are_4xx(project, oidc_prov
     for query in ("custom_scopes=%00", "provider_prompt=" + "b" * 100_000, "login_redirect_url=%ED%A0%80"):
         resp = requests.get(start_url(project) + "&" + query, allow_redirects=False, timeout=10)
         assert 400 <= resp.status_code < 500, (query, resp.text)
+
+
+def test_delete_oauth_registration_forgets_the_provider_account(consumer, project, other_project, oidc_provider):
+    google(project, oidc_provider)
+    account = oidc_provider.add_account(email=new_email())
+    http = requests.Session()
+    done = consumer.oauth.authenticate(token=token_of(log_in(oidc_provider, start_url(project), account, http)))
+    registration_id = done.oauth_user_registration_id
+    with requests.Session() as session:
+        other = stytch.Client(
+            other_project.project_id,
+            other_project.secret,
+            environment=other_project.server.base_url,
+            sync_session=session,
+        )
+        refused = error_of(lambda: other.users.delete_oauth_registration(oauth_user_registration_id=registration_id))
+        assert refused.error_type == "oauth_user_registration_not_found"
+    deleted = consumer.users.delete_oauth_registration(oauth_user_registration_id=registration_id)
+    assert deleted.user_id == done.user_id and deleted.user.providers == []
+    again = error_of(lambda: consumer.users.delete_oauth_registration(oauth_user_registration_id=registration_id))
+    assert again.error_type == "oauth_user_registration_not_found"
+    # The provider account logs in again as the same User, through its verified address.
+    back = consumer.oauth.authenticate(token=token_of(log_in(oidc_provider, start_url(project), None, http)))
+    assert back.user_id == done.user_id and back.oauth_user_registration_id != registration_id

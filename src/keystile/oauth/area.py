@@ -22,6 +22,7 @@ area = Area(
         errors.InvalidOAuthProvider,
         errors.OAuthAttachTokenNotFound,
         errors.OAuthUserRegistrationTaken,
+        errors.OAuthUserRegistrationNotFound,
     ],
     token_kinds=[STATE_KIND, service_consumer.CONSUMER_KIND, service_consumer.ATTACH_KIND],
     id_prefixes=["oauth-user-registration", "oauth-member-registration"],

@@ -57,3 +57,9 @@ OAuthUserRegistrationTaken = define(
     "oauth_user_registration_already_exists",
     "This provider account is already registered to another user.",
 )
+OAuthUserRegistrationNotFound = define(
+    "OAuthUserRegistrationNotFound",
+    404,
+    "oauth_user_registration_not_found",
+    "No such OAuth registration of a User in this project.",
+)

@@ -260,6 +260,14 @@ async def registration_of(ctx: Context, provider: str, owner_id: str) -> Row[Any
     return await repository.registration_of(ctx.conn, ctx.project_id, provider, owner_id)
 
 
+async def get_registration(ctx: Context, registration_id: str) -> Row[Any] | None:
+    return await repository.get_registration(ctx.conn, ctx.project_id, registration_id)
+
+
+async def delete(ctx: Context, registration_id: str) -> None:
+    await repository.delete_registration(ctx.conn, ctx.project_id, registration_id)
+
+
 async def registrations_of(ctx: Context, owner_id: str) -> list[Row[Any]]:
     return await repository.registrations_of(ctx.conn, ctx.project_id, owner_id)
 

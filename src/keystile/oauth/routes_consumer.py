@@ -98,3 +98,9 @@ async def attach(body: AttachRequest, ctx: Ctx) -> JSON:
         ctx, body.provider, user_id=body.user_id, session_token=body.session_token, session_jwt=body.session_jwt
     )
     return ok(ctx.request_id, oauth_attach_token=token)
+
+
+@router.delete("/v1/users/oauth/{oauth_user_registration_id}")
+async def delete_oauth_registration(oauth_user_registration_id: str, ctx: Ctx) -> JSON:
+    user = await service.delete_registration(ctx, oauth_user_registration_id)
+    return ok(ctx.request_id, user_id=user.user_id, user=await users.user_body(ctx, user))

@@ -192,6 +192,23 @@ async def _user_for(ctx: Context, row: Row[Any], provider: str, profile: Profile
     return user, email_id
 
 
+async def _list_providers(ctx: Context, user_id: str) -> None:
+    """Write the User's `providers` onto its row from its registrations."""
+    entries = [provider_entry(r) for r in await registrations.registrations_of(ctx, user_id)]
+    await users_repo.set_oauth_providers(ctx.conn, ctx.project_id, user_id, entries)
+
+
+async def delete_registration(ctx: Context, registration_id: str) -> Row[Any]:
+    """users.delete_oauth_registration (stytch.com/docs/api/delete-user-oauth-registration): the
+    registration and its provider tokens forgotten; the User, without it."""
+    row = await registrations.get_registration(ctx, registration_id)
+    if row is None or row.user_id is None:
+        raise errors.OAuthUserRegistrationNotFound()
+    await registrations.delete(ctx, registration_id)
+    await _list_providers(ctx, row.user_id)
+    return await users.load(ctx, row.user_id)
+
+
 def provider_entry(registration: Row[Any]) -> dict[str, Any]:
     profile = registration.profile or {}
     return {
