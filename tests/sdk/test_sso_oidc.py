@@ -255,6 +255,47 @@ class TestLogin:
         assert error_type(caught) == "sso_token_not_found"
 
 
+class TestClaims:
+    def test_attribute_mapping_takes_the_email_and_name_from_other_claims(self, b2b, project, oidc_provider):
+        org = make_org(b2b)
+        connection = oidc_connection(
+            b2b,
+            oidc_provider,
+            org.organization_id,
+            identity_provider="microsoft-entra",
+            attribute_mapping={"email": "upn", "full_name": "preferred_username"},
+        )
+        upn = new_email("ada.upn")
+        account = oidc_provider.add_account(email=new_email("mailbox"), upn=upn, preferred_username="Ada L.")
+
+        _, token = sso_token(project, oidc_provider, account, connection_id=connection.connection_id)
+        member = b2b.sso.authenticate(sso_token=token).member
+
+        assert (member.email_address, member.name) == (upn, "Ada L.")
+        assert member.sso_registrations[0].sso_attributes["upn"] == upn
+
+    def test_custom_scopes_are_what_the_idp_is_asked_for(self, b2b, project, oidc_provider):
+        org = make_org(b2b)
+        connection = oidc_connection(b2b, oidc_provider, org.organization_id, custom_scopes="openid email")
+
+        resp = requests.get(
+            start_url(project, connection_id=connection.connection_id, custom_scopes="offline_access"),
+            allow_redirects=False,
+            timeout=10,
+        )
+
+        query = parse_qs(urlsplit(resp.headers["location"]).query)
+        assert query["scope"] == ["openid email offline_access"]
+        assert query["code_challenge_method"] == ["S256"] and query["nonce"] and query["state"]
+        assert query["redirect_uri"] == [connection.redirect_url]
+
+    def test_a_start_url_with_an_unstorable_value_is_refused(self, project):
+        resp = requests.get(start_url(project, connection_id="oidc-\x00"), allow_redirects=False, timeout=10)
+
+        assert resp.status_code == 400 and resp.json()["error_type"] == "bad_request"
+        assert "connection_id" in resp.json()["error_message"]
+
+
 class TestOrganizationRules:
     def test_jit_not_allowed_refuses_a_new_member(self, b2b, project, oidc_provider):
         org = make_org(b2b, sso_jit_provisioning="NOT_ALLOWED", email_invites="ALL_ALLOWED")
