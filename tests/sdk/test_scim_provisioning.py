@@ -291,3 +291,36 @@ class TestDiscovery:
         schema_ids = {s["id"] for s in scim.ok("GET", "/Schemas")["Resources"]}
         assert ENTERPRISE_USER in schema_ids
         assert scim.ok("GET", "/ResourceTypes/User")["schemaExtensions"][0]["schema"] == ENTERPRISE_USER
+
+
+class TestReplaceWithoutActive:
+    def test_a_put_without_active_keeps_a_deactivated_member_deactivated(self, b2b, org, scim):
+        email = scim_email("pat")
+        created = scim.ok("POST", "/Users", okta_user(email), status=201)
+        scim.patch(f"/Users/{created['id']}", {"op": "replace", "value": {"active": False}})
+
+        body = okta_user(email, externalId=created["externalId"])
+        del body["active"]
+        scim.ok("PUT", f"/Users/{created['id']}", body)
+
+        assert member_of(b2b, org, created["id"]).status == "deleted"
+        assert scim.ok("GET", f"/Users/{created['id']}")["active"] is False
+
+
+class TestRace:
+    def test_parallel_creates_of_one_user_make_one_member(self, b2b, org, scim):
+        import threading
+        from concurrent.futures import ThreadPoolExecutor
+
+        email = scim_email("race")
+        gate = threading.Barrier(8)
+
+        def create(_: int) -> int:
+            gate.wait()
+            return scim.call("POST", "/Users", okta_user(email)).status_code
+
+        with ThreadPoolExecutor(8) as pool:
+            statuses = sorted(pool.map(create, range(8)))
+
+        assert statuses == [201] + [409] * 7
+        assert scim.ok("GET", "/Users", filter=f'userName eq "{email}"')["totalResults"] == 1

@@ -191,6 +191,8 @@ async def _serve(request: Request, connection_id: str, work: Callable[[Service],
         return _scim_error(exc)
     except errors.StytchError as exc:
         await conn.end(exc)
+        if exc.error_type.startswith("duplicate_"):  # a concurrent create took the address first
+            return _error(409, exc.message, "uniqueness")
         scim_type = "invalidValue" if exc.status_code == 400 else None
         return _error(exc.status_code, exc.message, scim_type)
     except Exception as exc:

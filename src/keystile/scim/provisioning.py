@@ -159,7 +159,9 @@ class Service:
         ):
             if member is None or other.member_id != member.member_id:
                 raise UniquenessException(detail=f"userName {user.user_name!r} is already provisioned.")
-        active = user.active is not False
+        # A User without `active` (a PUT that leaves it out, a PATCH that removes it) keeps the
+        # member as it is; only `active: false` deactivates and only `active: true` reactivates.
+        active = user.active if user.active is not None else (member is None or member.status != "deleted")
         now = ctx.clock.now()
         holder = await members_repo.find_by_email(ctx.conn, ctx.project_id, self._org_id, email)
         if member is None:
