@@ -7,6 +7,8 @@ tests/unit/test_saml_protocol.py, one test each)."""
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -323,6 +325,33 @@ class TestLogin:
         assert resp.status_code == 400
         assert "does not allow IdP-initiated" in resp.json()["error_message"]
 
+    def test_a_cross_site_post_without_the_flow_cookie_comes_again_from_keystiles_page(self, b2b, inbox, project, idp):
+        """Browsers withhold the SameSite=Lax flow cookie from the IdP's cross-site POST: the
+        ACS answers with a page that posts the answer again from keystile's own origin, and
+        only the browser that started the login gets through."""
+        saml = SAML(b2b, project, idp, jit_org(b2b, inbox))
+        form = saml.respond(new_email("ada"))
+        cookies = saml.browser.cookies
+        saml.browser.cookies = requests.cookies.RequestsCookieJar()
+        page = saml.post(form)
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert "script-src 'nonce-" in page.headers["content-security-policy"]
+        fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page.text))
+        assert fields["keystile_rebound"] == "1"
+        assert fields["SAMLResponse"] == form.fields["SAMLResponse"]
+        again = Form(acs_url=form.acs_url, fields={k: html.unescape(v) for k, v in fields.items()})
+        saml.browser.cookies = cookies
+        token = saml.token(again)
+        assert b2b.sso.authenticate(sso_token=token).member_authenticated
+
+    def test_a_rebound_post_from_another_browser_is_refused(self, b2b, inbox, project, idp):
+        saml = SAML(b2b, project, idp, jit_org(b2b, inbox))
+        form = saml.respond(new_email("ada"))
+        stranger = requests.Session()
+        fields = {**form.fields, "keystile_rebound": "1"}
+        resp = stranger.post(form.acs_url, data=fields, allow_redirects=False, timeout=10)
+        assert resp.status_code == 400 and resp.json()["error_type"] == "invalid_sso_state"
+
     def test_a_replayed_response_is_refused(self, b2b, inbox, project, idp):
         saml = SAML(b2b, project, idp, jit_org(b2b, inbox))
         form = saml.respond(new_email("ada"), sp_initiated=False)
@@ -346,7 +375,8 @@ class TestLogin:
         first, second = SAML(b2b, project, idp, org), SAML(b2b, project, idp, org)
         form = first.respond(new_email("ada"))
         moved = Form(acs_url=second.connection.acs_url, fields=form.fields)
-        assert second.post(moved).status_code == 400
+        resp = first.post(moved)  # the browser that started it, cookie and all
+        assert resp.status_code == 400 and resp.json()["error_type"] == "invalid_sso_state"
 
     def test_another_projects_token_is_not_found(self, b2b, inbox, project, idp, other_project):
         import stytch

@@ -118,17 +118,23 @@ async def open_flow(ctx: Context, flow: Flow) -> tuple[str, str]:
     return state, browser
 
 
-async def redeem_flow(
-    ctx: Context, state: str, connection: Record, browser: str | None, *, cross_site: bool = False
-) -> Flow:
+class Rebind(Exception):
+    """The IdP's answer was posted cross-site (a SAML ACS), and the browser withheld the
+    SameSite=Lax flow cookie: the callback route answers with a page of keystile's own that
+    posts `fields` to the same URL again, same-site, so that the cookie goes along and the
+    flow is checked against this browser like any other (routes_public.py)."""
+
+    MARK = "keystile_rebound"
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__("the answer must come again from keystile's own page")
+        self.fields = {**fields, self.MARK: "1"}
+
+
+async def redeem_flow(ctx: Context, state: str, connection: Record, browser: str | None) -> Flow:
     """Take back the flow `state` names, once: it must be live, of this connection, and
     started in this browser (`browser`: the flow cookie's value). Anything else is
-    `invalid_sso_state`, and the flow is spent either way.
-
-    `cross_site`: the IdP's answer came as a cross-site POST (a SAML ACS), with which
-    browsers do not send the SameSite=Lax flow cookie; the cookie is then checked only when
-    the browser sent it, and the flow is bound to the answer by the AuthnRequest ID the IdP
-    signed into it (sso/saml/service.py)."""
+    `invalid_sso_state`, and the flow is spent either way."""
     if not state:
         raise SSOStateMismatch("The identity provider's answer carries no state.")
     row = await tokens.redeem(ctx, state, (FLOW_KIND,), used=SSOStateMismatch, unknown=SSOStateMismatch)
@@ -136,9 +142,7 @@ async def redeem_flow(
     # An external connection's login goes through the IdP of the connection it delegates to.
     if data.get("via", data.get("connection_id")) != connection.connection_id:
         raise SSOStateMismatch("This SSO login was started for another connection.")
-    if cross_site and not browser:
-        pass
-    elif not browser or not hmac.compare_digest(crypto.hash_token(browser), str(data.get("browser", ""))):
+    if not browser or not hmac.compare_digest(crypto.hash_token(browser), str(data.get("browser", ""))):
         raise SSOStateMismatch("This SSO login was started in another browser (or its cookie is gone).")
     return Flow(
         connection_id=str(data["connection_id"]),

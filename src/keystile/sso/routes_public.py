@@ -6,8 +6,11 @@ on the app's allow-listed redirect URL with `stytch_token_type=sso` and a single
 
 from __future__ import annotations
 
+import secrets
+
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
 
 from keystile.core.schemas import MAX_STRING, unstorable_reason
 from keystile.errors import InvalidArgument, StytchError
@@ -16,6 +19,7 @@ from keystile.sso.login import FLOW_MINUTES
 from keystile.sso.urls import CALLBACK_COOKIE_PATH, CALLBACK_PATH, START_PATH
 
 router = APIRouter(include_in_schema=False)
+_pages = Environment(loader=PackageLoader("keystile", "templates/sso"), autoescape=select_autoescape(["html"]))
 
 START_FIELDS = (
     "connection_id",
@@ -72,16 +76,37 @@ async def start(request: Request) -> Response:
 
 async def _callback(request: Request, connection_id: str) -> Response:
     failure: StytchError | None = None
-    async with public.by_connection(request, connection_id) as ctx:
-        try:
-            url = await login.callback(request, ctx, connection_id)
-        except StytchError as exc:
-            # Commit all the same: the refused answer has spent its flow, and nothing else
-            # was written before the refusal (finish_login writes last).
-            failure = exc
+    try:
+        async with public.by_connection(request, connection_id) as ctx:
+            try:
+                url = await login.callback(request, ctx, connection_id)
+            except StytchError as exc:
+                # Commit all the same: the refused answer has spent its flow, and nothing else
+                # was written before the refusal (finish_login writes last).
+                failure = exc
+    except login.Rebind as rebind:
+        return _rebind_page(str(request.url), rebind.fields)
     if failure is not None:
         raise failure
     return RedirectResponse(url, status_code=302, headers=NO_STORE)
+
+
+def _rebind_page(action: str, fields: dict[str, str]) -> Response:
+    """A page that posts the IdP's answer to the callback again from keystile's own origin
+    (login.Rebind): a script submits it at once, the button without scripts."""
+    nonce = secrets.token_urlsafe(16)
+    html = _pages.get_template("rebind.html").render(action=action, fields=fields, csp_nonce=nonce)
+    return HTMLResponse(
+        html,
+        headers={
+            **NO_STORE,
+            "X-Frame-Options": "DENY",
+            "Content-Security-Policy": (
+                f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
+                "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+            ),
+        },
+    )
 
 
 @router.get(CALLBACK_PATH)

@@ -393,7 +393,10 @@ async def callback(request: Request, ctx: Context, connection: Record) -> tuple[
     """The IdP's Response posted to the ACS URL: verified, its IDs remembered (single use),
     mapped to an Identity. SP-initiated when it answers a request (InResponseTo names a live
     flow of this connection), IdP-initiated otherwise, if the connection allows those."""
-    posted = await _posted_response(request)
+    fields = await _posted_form(request)
+    posted = fields.get("SAMLResponse", "")
+    if not posted:
+        raise IdentityProviderError("The IdP's answer carries no SAMLResponse.")
     config = connection.config or {}
     try:
         root = protocol.parse(protocol.decode_post(posted))
@@ -404,7 +407,10 @@ async def callback(request: Request, ctx: Context, connection: Record) -> tuple[
             if state is None:
                 raise Refused("The Response answers a request keystile did not send.")
             cookie = request.cookies.get(login.flow_cookie(state))
-            flow = await login.redeem_flow(ctx, state, connection, cookie, cross_site=True)
+            if cookie is None and fields.get(login.Rebind.MARK) != "1":
+                # Posted cross-site by the IdP's page: the browser withheld the flow cookie.
+                raise login.Rebind({k: v for k, v in fields.items() if k in ("SAMLResponse", "RelayState")})
+            flow = await login.redeem_flow(ctx, state, connection, cookie)
         elif config.get("idp_initiated_auth_disabled"):
             raise Refused("This connection does not allow IdP-initiated logins.")
         assertion = protocol.verify(root, trust(ctx, connection), now=ctx.clock.now(), request_id=claimed)
@@ -424,19 +430,18 @@ async def callback(request: Request, ctx: Context, connection: Record) -> tuple[
     return identity(connection, assertion), flow
 
 
-async def _posted_response(request: Request) -> str:
-    """The SAMLResponse field of the HTTP-POST binding's form (urlencoded, as every IdP posts)."""
+async def _posted_form(request: Request) -> dict[str, str]:
+    """The fields of the HTTP-POST binding's form (urlencoded, as every IdP posts), each once."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/x-www-form-urlencoded":
         raise IdentityProviderError("The IdP's answer is not a posted form (HTTP-POST binding).")
     try:
-        fields = parse_qs((await request.body()).decode("ascii"), max_num_fields=16, strict_parsing=False)
+        fields = parse_qs((await request.body()).decode("ascii"), max_num_fields=16)
     except (UnicodeDecodeError, ValueError):
         raise IdentityProviderError("The IdP's answer is not a readable form.") from None
-    values = fields.get("SAMLResponse") or []
-    if len(values) != 1 or not values[0]:
-        raise IdentityProviderError("The IdP's answer carries no SAMLResponse.")
-    return values[0]
+    if any(len(values) != 1 for values in fields.values()):
+        raise IdentityProviderError("The IdP's answer repeats a field.")
+    return {name: values[0] for name, values in fields.items()}
 
 
 def identity(connection: Record, assertion: protocol.Assertion) -> login.Identity:
