@@ -480,3 +480,19 @@ def test_delete_oauth_registration_forgets_the_provider_account(consumer, projec
     # The provider account logs in again as the same User, through its verified address.
     back = consumer.oauth.authenticate(token=token_of(log_in(oidc_provider, start_url(project), None, http)))
     assert back.user_id == done.user_id and back.oauth_user_registration_id != registration_id
+
+
+def test_apple_posts_the_code_back_to_the_callback(consumer, project, oidc_provider):
+    """Apple answers with `response_mode=form_post`: the provider's page posts the code and
+    state to the callback, cookie and all (the local provider does the same)."""
+    client = oidc_provider.add_client(
+        redirect_uris=[callback_of(project)], token_endpoint_auth_method="client_secret_post"
+    )
+    configure(
+        project, "apple", client, issuer=oidc_provider.issuer, scopes=["openid", "email"], **endpoints(oidc_provider)
+    )
+    account = oidc_provider.add_account(email=new_email())
+    landed = oidc_provider.sign_in(start_url(project, provider="apple"), account, http=requests.Session())
+    assert landed.startswith(REDIRECT_URL), landed
+    done = consumer.oauth.authenticate(token=token_of(landed))
+    assert done.provider_type == "Apple" and done.provider_subject == account.sub
