@@ -242,6 +242,19 @@ class TestLogin:
         assert landed.startswith(login_url)
         assert b2b.sso.authenticate(sso_token=token).member_id == member.member_id
 
+    def test_a_session_token_given_keeps_the_session_and_adds_the_sso_factor(self, b2b, project, oidc_provider):
+        org = make_org(b2b)
+        connection = oidc_connection(b2b, oidc_provider, org.organization_id)
+        account = oidc_provider.add_account(email=new_email())
+        _, token = sso_token(project, oidc_provider, account, connection_id=connection.connection_id)
+        first = b2b.sso.authenticate(sso_token=token)
+        _, token = sso_token(project, oidc_provider, account, connection_id=connection.connection_id)
+
+        again = b2b.sso.authenticate(sso_token=token, session_token=first.session_token)
+
+        assert again.member_session.member_session_id == first.member_session.member_session_id
+        assert [f.delivery_method for f in again.member_session.authentication_factors] == ["sso_oidc"]
+
     def test_another_projects_sso_token_is_not_found(self, b2b, project, other_project, oidc_provider):
         org = make_org(b2b)
         connection = oidc_connection(b2b, oidc_provider, org.organization_id)
