@@ -167,4 +167,4 @@ async def put_new_for_users(conn: Connection, project_id: str, rows: list[dict[s
             for row in rows
         ],
     )
-    await users.set_passwords(conn, project_id, [(row["user_id"], row["password_id"]) for row in rows])
+    await users.mirror_passwords(conn, project_id, [row["user_id"] for row in rows])

@@ -16,6 +16,7 @@ from keystile.core import search as searching
 from keystile.core.db import Connection, Lookup
 from keystile.core.search import Operand
 from keystile.core.tokens import VOID_REVOKED, TokenKind
+from keystile.models.passwords import passwords
 from keystile.models.tokens import tokens
 from keystile.models.totps import user_totps
 from keystile.models.users import user_emails, user_phone_numbers, users
@@ -261,15 +262,20 @@ async def set_password(
     )
 
 
-async def set_passwords(conn: Connection, project_id: str, pairs: list[tuple[str, str]]) -> None:
-    """`set_password` for many users at once, (user_id, password_id) each, none to reset."""
-    if not pairs:
+async def mirror_passwords(conn: Connection, project_id: str, user_ids: list[str]) -> None:
+    """`set_password` for many users at once, in one statement: each one's password_id
+    read from `passwords` (which the passwords area has just written), none to reset."""
+    if not user_ids:
         return
     await conn.execute(
         update(users)
-        .where(users.c.project_id == bindparam("p_project_id"), users.c.user_id == bindparam("p_user_id"))
-        .values(password_id=bindparam("p_password_id"), password_requires_reset=False),
-        [{"p_project_id": project_id, "p_user_id": u, "p_password_id": p} for u, p in pairs],
+        .where(users.c.project_id == project_id, users.c.user_id.in_(user_ids))
+        .values(
+            password_id=select(passwords.c.password_id)
+            .where(passwords.c.project_id == project_id, passwords.c.user_id == users.c.user_id)
+            .scalar_subquery(),
+            password_requires_reset=False,
+        )
     )
 
 
