@@ -183,13 +183,19 @@ async def _import(
         except StytchError as exc:
             return f"!{exc.error_type}: {exc.message}"
 
+    analyzed_at = [0]  # rows created when the statistics were last refreshed
+
     async def run_batch(project: Project, batch: list[tuple[int, bytes, Any]], progress: Progress) -> None:
         """One transaction: User lines checked, then inserted together; Organization and
         Member lines one by one, in file order."""
         conn = LazyConnection(state.db)
         ctx = Context(state=state, conn=conn, project=project, request_id="import")
         outcomes: dict[int, str] = {}
+        created = sum(tally.created.values())
         try:
+            if created >= max(2 * analyzed_at[0], 1000):  # at 1,000, 2,000, 4,000… rows: a few in all
+                await records.refresh_statistics(ctx)
+                analyzed_at[0] = created
             known = await records.known_users(ctx, [r for _, _, r in batch if not isinstance(r, Exception)])
             planned: list[records.PlannedUser] = []
             for number, _, record in batch:

@@ -504,3 +504,10 @@ async def store_password(
 
     owner = passwords_repo.user(user_id) if user_id else passwords_repo.member(member_id or "")
     await passwords.store_migrated(ctx, owner, password.hash_type, password.hash, password.config())
+
+
+async def refresh_statistics(ctx: Context) -> None:
+    """After many rows: the planner's statistics of what the import writes (PostgreSQL)."""
+    await users_repo.refresh_statistics(ctx.conn)
+    await passwords_repo.refresh_statistics(ctx.conn)
+    await members_repo.refresh_statistics(ctx.conn)

@@ -26,11 +26,11 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Row
 
 from keystile import errors
-from keystile.core import emails
+from keystile.core import db, emails
 from keystile.core import search as searching
 from keystile.core.db import Connection, Query, Record
 from keystile.core.search import Operand, contains_ci, json_array_has
-from keystile.models.organizations import member_retired_emails, members
+from keystile.models.organizations import member_retired_emails, members, organizations
 from keystile.organizations import repository as orgs_repo
 
 _RETIRED_ORDER = (member_retired_emails.c.created_at, member_retired_emails.c.email_id)
@@ -424,3 +424,8 @@ def _member_condition(dialect: str, operand: Operand, orgs: dict[str, Row[Any]])
         return or_(*held)
     # keystile stores no phone numbers yet: nothing matches.
     return false()
+
+
+async def refresh_statistics(conn: Connection) -> None:
+    """The planner's statistics of the Organization and Member tables, after a bulk load."""
+    await db.refresh_statistics(conn, organizations, members, member_retired_emails)

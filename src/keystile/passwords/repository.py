@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Row
 
+from keystile.core import db
 from keystile.core.db import Connection
 from keystile.members import repository as members
 from keystile.models.passwords import passwords
@@ -168,3 +169,8 @@ async def put_new_for_users(conn: Connection, project_id: str, rows: list[dict[s
         ],
     )
     await users.mirror_passwords(conn, project_id, [row["user_id"] for row in rows])
+
+
+async def refresh_statistics(conn: Connection) -> None:
+    """The planner's statistics of `passwords`, after a bulk load (core/db.py)."""
+    await db.refresh_statistics(conn, passwords)

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.sql import ColumnElement
 
 from keystile import errors
+from keystile.core import db
 from keystile.core import emails as email_rules
 from keystile.core import search as searching
 from keystile.core.db import Connection, Lookup
@@ -260,6 +261,11 @@ async def set_password(
         .where(users.c.project_id == project_id, users.c.user_id == user_id)
         .values(password_id=password_id, password_requires_reset=requires_reset and password_id is not None)
     )
+
+
+async def refresh_statistics(conn: Connection) -> None:
+    """The planner's statistics of the user tables, after a bulk load (core/db.py)."""
+    await db.refresh_statistics(conn, users, user_emails, user_phone_numbers)
 
 
 async def mirror_passwords(conn: Connection, project_id: str, user_ids: list[str]) -> None:
