@@ -219,14 +219,17 @@ async def take_state(ctx: Context, state: str | None, cookies: Mapping[str, str]
     )
 
 
-async def identify(ctx: Context, state_row: Row[Any], *, code: str | None, form: Mapping[str, str]) -> Login:
+async def identify(
+    ctx: Context, state_row: Row[Any], oauth: client.Client, *, code: str | None, form: Mapping[str, str]
+) -> Login:
     """Exchange the code (with PKCE), verify the ID token (OIDC), and read the person. Makes
-    HTTP requests to the provider: call it outside a transaction."""
+    HTTP requests to the provider and none to the database: call it with `ctx` closed, so
+    that no transaction (on SQLite, the write lock) is held while the provider answers;
+    `oauth` is `registrations.client_for`'s, read before."""
     data = state_row.data or {}
     provider_name = data["provider"]
     if not code:
         raise errors.OAuthProviderError(f"{provider_name} sent no authorization code.")
-    oauth = await registrations.client_for(ctx, provider_name)
     now = ctx.clock.now()
     verifier = ctx.state.keyring.master.unseal(f"oauth-state:{ctx.project_id}:{data['nonce']}", data["verifier"])
     scopes = tuple(data.get("scopes") or oauth.provider.scopes)

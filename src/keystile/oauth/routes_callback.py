@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
 from keystile.core.schemas import MAX_STRING, unstorable_reason
-from keystile.oauth import callback
+from keystile.oauth import callback, errors, registrations
 
 router = APIRouter(include_in_schema=False)
 FIELDS = ("state", "code", "error", "error_description", "user")
@@ -49,15 +49,15 @@ async def _finish(request: Request, public_token: str, fields: dict[str, str]) -
     request_id = request.state.request_id
     async with callback.public_context(state, public_token, request_id) as ctx:
         row = await callback.take_state(ctx, fields.get("state"), request.cookies)
+        if not fields.get("error"):
+            oauth = await registrations.client_for(ctx, (row.data or {})["provider"])
     if fields.get("error"):
-        from keystile.oauth import errors
-
         raise errors.OAuthProviderError(
             f"The provider refused the login: {fields['error']}"
             + (f" ({fields['error_description']})" if fields.get("error_description") else "")
         )
-    async with callback.public_context(state, public_token, request_id) as ctx:
-        login = await callback.identify(ctx, row, code=fields.get("code"), form=fields)
+    # The provider is asked with the transaction closed: no lock is held while it answers.
+    login = await callback.identify(ctx, row, oauth, code=fields.get("code"), form=fields)
     async with callback.public_context(state, public_token, request_id) as ctx:
         target = await callback.FLOWS[(row.data or {})["flow"]](ctx, row, login)
     resp = RedirectResponse(target, status_code=302, headers=HEADERS)
