@@ -107,9 +107,9 @@ def user_resource(
     flag (a deactivated member is `active: false`) and groups."""
     user = ScimUser.model_validate(document)
     user.id = member_id
-    # A deactivated member is inactive whatever the document says; an active one shows
-    # `active` only if the directory set it (a PATCH may remove it).
-    user.active = active if (not active or "active" in document) else None
+    # `active` is the member's state (a member deactivated elsewhere is inactive whatever the
+    # document said), shown only while the directory sets it (a PATCH may remove it).
+    user.active = active if "active" in document else None
     if groups:
         user.groups = [
             GroupMembership(value=group_id, display=name, ref=f"{base_url}/Groups/{group_id}")  # type: ignore[arg-type]
