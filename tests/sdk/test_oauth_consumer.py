@@ -379,6 +379,34 @@ def test_provider_tokens_are_sealed_and_refreshed_once_expired(consumer, project
     assert provider_values(project, done.user_id).access_token == fresh.access_token
 
 
+def test_concurrent_reads_of_an_expired_token_refresh_it_once(consumer, project, oidc_provider):
+    import asyncio
+
+    google(project, oidc_provider)
+    url = start_url(project, custom_scopes="offline_access", provider_prompt="consent")
+    done = consumer.oauth.authenticate(
+        token=token_of(log_in(oidc_provider, url, oidc_provider.add_account(email=new_email())))
+    )
+    assert call(project, "POST", "/dev/clock/advance", json={"seconds": 2 * 3600}).status_code == 200
+
+    async def read() -> str:
+        ctx = await _ctx(project)
+        try:
+            row = await registrations.registration_of(ctx, "google", done.user_id)
+            assert row is not None
+            return (await registrations.provider_values(ctx, row)).access_token
+        finally:
+            await ctx.conn.end(None)
+
+    async def together() -> list[str]:
+        return list(await asyncio.gather(*(read() for _ in range(4))))
+
+    tokens = project.server.run(together())
+    # One refresh: every reader gets the one new access token (a second refresh of the rotated
+    # refresh token would have been refused by the provider).
+    assert len(set(tokens)) == 1 and tokens[0] != done.provider_values.access_token
+
+
 # --- A provider without OpenID Connect: GitHub ---
 
 

@@ -223,13 +223,26 @@ def _unsealed(ctx: Context, row: Row[Any]) -> ProviderValues:
     )
 
 
+def _expired(values: ProviderValues, now: datetime) -> bool:
+    return values.expires_at is not None and values.expires_at - REFRESH_MARGIN <= now
+
+
 async def provider_values(ctx: Context, row: Row[Any], *, refresh: bool = True) -> ProviderValues:
     """The registration's tokens; with `refresh`, an expired (or nearly) access token is first
-    exchanged for a new one with the refresh token, and the new tokens stored."""
+    exchanged for a new one with the refresh token, and the new tokens stored. The refresh is
+    an HTTP request to the provider made inside the caller's transaction (on SQLite, holding
+    the write lock while the provider answers): rare, once per access token lifetime."""
     values = _unsealed(ctx, row)
     now = ctx.clock.now()
-    expired = values.expires_at is not None and values.expires_at - REFRESH_MARGIN <= now
-    if not (refresh and expired and values.refresh_token):
+    if not (refresh and _expired(values, now) and values.refresh_token):
+        return values
+    # One refresh at a time per registration: a concurrent request that refreshed first has
+    # stored new tokens (a provider that rotates refresh tokens would refuse the old one).
+    locked = await repository.lock_registration(ctx.conn, ctx.project_id, row.registration_id)
+    if locked is None:
+        return values
+    row, values = locked, _unsealed(ctx, locked)
+    if not (_expired(values, now) and values.refresh_token):
         return values
     oauth_client = await client_for(ctx, row.provider)
     try:

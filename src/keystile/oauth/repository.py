@@ -91,6 +91,21 @@ async def get_registration(conn: Connection, project_id: str, registration_id: s
     ).first()
 
 
+async def lock_registration(conn: Connection, project_id: str, registration_id: str) -> Row[Any] | None:
+    """The registration, locked until the transaction ends (PostgreSQL; SQLite's transactions
+    are serialized already): one refresh of its tokens at a time."""
+    return (
+        await conn.execute(
+            select(oauth_registrations)
+            .where(
+                oauth_registrations.c.project_id == project_id,
+                oauth_registrations.c.registration_id == registration_id,
+            )
+            .with_for_update()
+        )
+    ).first()
+
+
 async def registration_of(conn: Connection, project_id: str, provider: str, owner_id: str) -> Row[Any] | None:
     """The registration of a user or Member (`owner_id`) at `provider`."""
     return (
