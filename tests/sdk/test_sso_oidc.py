@@ -134,6 +134,27 @@ class TestConnections:
         assert search("has_active_sso_connection", False) == [without.organization_id]
         assert search("sso_connection_id", connection.connection_id) == [with_sso.organization_id]
 
+    def test_the_organization_may_name_only_its_own_connections(self, b2b, oidc_provider):
+        org, other = make_org(b2b), make_org(b2b)
+        own = oidc_connection(b2b, oidc_provider, org.organization_id)
+        theirs = oidc_connection(b2b, oidc_provider, other.organization_id)
+
+        for field, value in (
+            ("sso_default_connection_id", theirs.connection_id),
+            ("sso_jit_provisioning_allowed_connections", [own.connection_id, "oidc-connection-test-nope"]),
+        ):
+            with pytest.raises(StytchError) as caught:
+                b2b.organizations.update(organization_id=org.organization_id, **{field: value})
+            assert error_type(caught) == "connection_not_found"
+        updated = b2b.organizations.update(
+            organization_id=org.organization_id,
+            sso_default_connection_id=own.connection_id,
+            sso_jit_provisioning="RESTRICTED",
+            sso_jit_provisioning_allowed_connections=[own.connection_id],
+        ).organization
+        assert updated.sso_default_connection_id == own.connection_id
+        assert updated.sso_jit_provisioning_allowed_connections == [own.connection_id]
+
     def test_a_deleted_connection_leaves_the_organization(self, b2b, oidc_provider):
         org = make_org(b2b)
         connection = oidc_connection(b2b, oidc_provider, org.organization_id)

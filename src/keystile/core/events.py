@@ -43,7 +43,17 @@ class UserEmailVerified:
     email_id: str
 
 
-Event = MemberDeleted | UserDeleted | SecondFactorSmsDue | UserEmailVerified
+@dataclass(frozen=True)
+class SSOConnectionsNamed:
+    """An organizations.update names SSO connections (`sso_default_connection_id`,
+    `sso_jit_provisioning_allowed_connections`), before anything is written: the sso area
+    refuses ids that are not connections of the organization."""
+
+    organization_id: str
+    connection_ids: tuple[str, ...]
+
+
+Event = MemberDeleted | UserDeleted | SecondFactorSmsDue | UserEmailVerified | SSOConnectionsNamed
 # A listener gets the request's context and the event (of the type it was declared for).
 Listener = Callable[["Context", Any], Awaitable[None]]
 

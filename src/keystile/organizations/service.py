@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.engine import Row
 
 from keystile import errors
-from keystile.core import emails, ids, search
+from keystile.core import emails, events, ids, search
 from keystile.core.authz import check_implicit_assignments
 from keystile.core.context import Context
 from keystile.core.search import FilterKind
@@ -324,6 +324,14 @@ async def update_organization(
             ctx, cleaned.get("rbac_email_implicit_role_assignments"), stored.get("custom_roles")
         )
         check_policy({**DEFAULT_SETTINGS, **stored})
+        named = [
+            cleaned.get("sso_default_connection_id") or "",
+            *(cleaned.get("sso_jit_provisioning_allowed_connections") or []),
+        ]
+        if any(named):
+            await events.emit(
+                ctx, events.SSOConnectionsNamed(organization.organization_id, tuple(str(c) for c in named if c))
+            )
         values["settings"] = stored
     values["updated_at"] = ctx.clock.now()
     return await repository.update(ctx.conn, ctx.project_id, organization.organization_id, values)

@@ -3,9 +3,10 @@ callback routes, and sso.authenticate."""
 
 from __future__ import annotations
 
+from keystile.core import events
 from keystile.core.area import Area
 from keystile.sso import errors as sso_errors
-from keystile.sso import factors, login, routes, routes_public
+from keystile.sso import factors, login, routes, routes_public, service
 from keystile.sso.saml import routes as saml_routes
 from keystile.sso.saml import service as saml_service
 
@@ -38,4 +39,5 @@ area = Area(
     ],
     unknown_token_errors=[sso_errors.SSOTokenNotFound],
     factors=list(factors.ALL),
+    listeners={events.SSOConnectionsNamed: service.on_connections_named},
 )

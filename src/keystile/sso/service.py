@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import Row
 
 from keystile import errors
-from keystile.core import ids
+from keystile.core import events, ids
 from keystile.core.context import Context
 from keystile.core.db import Record
 from keystile.organizations import repository as orgs_repo
@@ -243,3 +243,13 @@ def implicit_roles(
             details = {"connection_id": connection_id, "group": a["group"]}
             entries.append({"role_id": a["role_id"], "source": {"type": "sso_connection_group", "details": details}})
     return entries
+
+
+async def on_connections_named(ctx: Context, event: events.SSOConnectionsNamed) -> None:
+    """organizations.update may name only this organization's connections as its default or
+    as the ones that provision Members just in time."""
+    rows = await repository.of_organization(ctx.conn, ctx.project_id, event.organization_id)
+    known = {r.connection_id for r in rows}
+    unknown = [c for c in event.connection_ids if c not in known]
+    if unknown:
+        raise ConnectionNotFound(f"{unknown[0]} is not an SSO connection of this organization.")
