@@ -412,3 +412,29 @@ class TestLogin:
         token = saml.token(saml.respond(new_email("ada")))
         details = error_of(lambda: b2b.sso.authenticate(sso_token=token))
         assert details.error_type == "sso_jit_provisioning_not_allowed"
+
+    def test_an_external_connection_logs_in_through_a_saml_connection_of_another_organization(
+        self, b2b, inbox, project, idp
+    ):
+        source = SAML(b2b, project, idp, jit_org(b2b, inbox))
+        target = jit_org(b2b, inbox)
+        external = b2b.sso.external.create_connection(
+            organization_id=target.organization_id,
+            external_organization_id=source.org.organization_id,
+            external_connection_id=source.connection_id,
+            display_name="Through Acme's SAML",
+        ).connection
+        metadata = source.sp_metadata()
+        request = idp.receive(source.start(connection_id=external.connection_id), metadata)
+        email = new_email("ada")
+        form = idp.respond(
+            metadata,
+            email=email,
+            acs_url=source.connection.acs_url,
+            audience=source.connection.audience_uri,
+            request=request,
+            attributes={"user.email": [email]},
+        )
+        resp = b2b.sso.authenticate(sso_token=source.token(form))
+        assert resp.organization_id == target.organization_id
+        assert resp.member.email_address == email

@@ -14,6 +14,7 @@ row, sealed with the master key (`signing_key:<id>`, `encryption_key:<id>`).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
@@ -373,6 +374,9 @@ async def start(ctx: Context, connection: Record, flow: login.Flow, options: dic
     """SP-initiated: open the flow, whose state is the RelayState and whose secret part is the
     AuthnRequest's ID, and send the browser to the IdP with a signed AuthnRequest."""
     config = connection.config or {}
+    if flow.connection_id != connection.connection_id:
+        # An external connection's login, through this connection's IdP and ACS.
+        flow = replace(flow, data={**flow.data, "via": connection.connection_id})
     state, browser = await login.open_flow(ctx, flow)
     request_id = protocol.new_request_id(state)
     signing = (config.get("signing_certificates") or [None])[0]
