@@ -55,6 +55,7 @@ from keystile.scim.resources import (
 # `userName eq "…"`, the lookup Okta and Entra make before every create: read by index, not
 # by filtering every User of the connection.
 _USER_NAME_EQ = re.compile(r'^\s*userName\s+eq\s+"((?:[^"\\]|\\.)*)"\s*$', re.IGNORECASE)
+_DISPLAY_NAME_EQ = re.compile(r'^\s*displayName\s+eq\s+"((?:[^"\\]|\\.)*)"\s*$', re.IGNORECASE)
 
 
 class Service:
@@ -106,10 +107,14 @@ class Service:
         rows = await members_repo.scim_members(
             self.ctx.conn, self.ctx.project_id, self._org_id, self.connection.connection_id, user_name=user_name
         )
+        if not search.filter:  # only the page's Users are built
+            total, rows = len(rows), _page_of(rows, search)
         groups = await repository.member_groups(
             self.ctx.conn, self.ctx.project_id, self.connection.connection_id, [r.member_id for r in rows]
         )
         found = [await self._user_of(row, groups[row.member_id]) for row in rows]
+        if not search.filter:
+            return _listed(ScimUser, found, total, search)
         return _page(ScimUser, _filtered(ScimUser, found, search), search)
 
     async def search_all(self, search: SearchRequest) -> Any:
@@ -226,9 +231,30 @@ class Service:
         return await self._group_of(await self._group(group_id))
 
     async def list_groups(self, search: SearchRequest) -> Any:
-        rows = await repository.groups(self.ctx.conn, self.ctx.project_id, self.connection.connection_id)
-        held = await repository.group_members(self.ctx.conn, self.ctx.project_id, [r.group_id for r in rows])
+        match = _DISPLAY_NAME_EQ.match(str(search.filter or ""))
+        if match:  # Okta's and Entra's lookup before a push: one group by name, by index
+            found_row = await repository.find_group_by_name(
+                self.ctx.conn,
+                self.ctx.project_id,
+                self.connection.connection_id,
+                re.sub(r"\\(.)", r"\1", match.group(1)),
+            )
+            rows = [found_row] if found_row is not None else []
+        else:
+            rows = await repository.groups(self.ctx.conn, self.ctx.project_id, self.connection.connection_id)
+        if not search.filter:
+            total, rows = len(rows), _page_of(rows, search)
+        # Entra asks without members (excludedAttributes=members): they are not read then.
+        excluded = {str(p).rsplit(":", 1)[-1].lower() for p in search.excluded_attributes or []}
+        needs_members = "members" not in excluded or "members" in str(search.filter or "")
+        held = (
+            await repository.group_members(self.ctx.conn, self.ctx.project_id, [r.group_id for r in rows])
+            if needs_members
+            else {r.group_id: [] for r in rows}
+        )
         found = [await self._group_of(row, held[row.group_id]) for row in rows]
+        if not search.filter:
+            return _listed(Group, found, total, search)
         return _page(Group, _filtered(Group, found, search), search)
 
     async def create_group(self, group: Group) -> Group:
@@ -344,13 +370,20 @@ def _filtered(model: Any, resources: list[Any], search: SearchRequest) -> list[A
         raise InvalidFilterException(detail=f"The filter cannot be read: {exc}") from None
 
 
-def _page(model: Any, resources: list[Any], search: SearchRequest) -> Any:
+def _page_of(items: list[Any], search: SearchRequest) -> list[Any]:
+    """The page `startIndex` (from 1) and `count` (at most MAX_RESULTS) select."""
     start = max(search.start_index or 1, 1)
     count = DEFAULT_COUNT if search.count is None else max(min(search.count, MAX_RESULTS), 0)
-    page = resources[start - 1 : start - 1 + count]
-    return ListResponse[model](
-        total_results=len(resources), start_index=start, items_per_page=len(page), resources=page
-    )
+    return items[start - 1 : start - 1 + count]
+
+
+def _listed(model: Any, page: list[Any], total: int, search: SearchRequest) -> Any:
+    start = max(search.start_index or 1, 1)
+    return ListResponse[model](total_results=total, start_index=start, items_per_page=len(page), resources=page)
+
+
+def _page(model: Any, resources: list[Any], search: SearchRequest) -> Any:
+    return _listed(model, _page_of(resources, search), len(resources), search)
 
 
 def _patch_op(model: Any, body: dict[str, Any]) -> Any:
