@@ -190,6 +190,12 @@ EmailJITProvisioningNotAllowed = _error(
     "email_jit_provisioning_not_allowed",
     "This organization does not allow just-in-time provisioning for this email address.",
 )
+OAuthTenantJITProvisioningNotAllowed = _error(
+    "OAuthTenantJITProvisioningNotAllowed",
+    403,
+    "oauth_tenant_jit_provisioning_not_allowed",
+    "This organization does not allow just-in-time provisioning for this OAuth provider's tenant.",
+)
 
 # Sessions
 SessionNotFound = _error("SessionNotFound", 404, "session_not_found", "Session could not be found.")

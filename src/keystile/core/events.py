@@ -53,7 +53,25 @@ class SSOConnectionsNamed:
     connection_ids: tuple[str, ...]
 
 
-Event = MemberDeleted | UserDeleted | SecondFactorSmsDue | UserEmailVerified | SSOConnectionsNamed
+@dataclass(frozen=True)
+class IntermediateSessionJoined:
+    """An intermediate session that an OAuth login made (its `data` holds what the login
+    proved) logged a Member of an organization in: the oauth area keeps the provider's
+    registration and tokens for that Member (discovery decides, oauth keeps the tokens)."""
+
+    data: dict[str, Any]
+    organization_id: str
+    member_id: str
+
+
+Event = (
+    MemberDeleted
+    | UserDeleted
+    | SecondFactorSmsDue
+    | UserEmailVerified
+    | SSOConnectionsNamed
+    | IntermediateSessionJoined
+)
 # A listener gets the request's context and the event (of the type it was declared for).
 Listener = Callable[["Context", Any], Awaitable[None]]
 

@@ -14,5 +14,6 @@ area = Area(
         errors.NoDiscoveryArguments,
         errors.InvalidIntermediateSessionForOrganization,
         errors.EmailJITProvisioningNotAllowed,
+        errors.OAuthTenantJITProvisioningNotAllowed,
     ],
 )

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.engine import Row
 
 from keystile import errors
-from keystile.core import emails
+from keystile.core import emails, events
 from keystile.core.area import Factor
 from keystile.core.clock import rfc3339
 from keystile.core.context import Context
@@ -35,18 +35,74 @@ def jit_allowed(org: Row[Any], email: str) -> bool:
     return settings["email_jit_provisioning"] == "RESTRICTED" and emails.domain(email) in allowed
 
 
-# The auth method (`allowed_auth_methods`) each primary factor type of an intermediate session stands for.
-AUTH_METHODS = {"magic_link": "magic_link", "otp": "email_otp", "password": "password"}
+def oauth_tenant_jit_allowed(org: Row[Any], provider: str | None, tenants: list[str] | tuple[str, ...]) -> bool:
+    """The organization provisions members just in time for one of these tenants of this OAuth
+    provider (`oauth_tenant_jit_provisioning` RESTRICTED to `allowed_oauth_tenants`: Google
+    hosted domains, Microsoft tenants, Slack and HubSpot workspaces, GitHub organizations)."""
+    settings = settings_of(org)
+    if not provider or not tenants or settings.get("oauth_tenant_jit_provisioning") != "RESTRICTED":
+        return False
+    allowed = (settings.get("allowed_oauth_tenants") or {}).get(provider) or []
+    wanted = {str(t).lower() for t in tenants if t}
+    return any(isinstance(a, str) and a.lower() in wanted for a in allowed)
+
+
+def ist_oauth(ist: Row[Any]) -> dict[str, Any]:
+    """What an OAuth login put into an intermediate session: its `provider` and `tenants`
+    (empty for other factors)."""
+    found = (ist.data or {}).get("oauth")
+    return found if isinstance(found, dict) else {}
+
+
+def ist_email_verified(ist: Row[Any]) -> bool:
+    """Whether the factor of an intermediate session proved its email (GitHub, Slack and HubSpot
+    logins do not)."""
+    return (ist.data or {}).get("email_verified", True) is not False
+
+
+# The auth method (`allowed_auth_methods`) each primary factor of an intermediate session stands
+# for: by type for emailed factors, by delivery method for OAuth.
+AUTH_METHODS = {
+    "magic_link": "magic_link",
+    "otp": "email_otp",
+    "password": "password",
+    "oauth_google": "google_oauth",
+    "oauth_microsoft": "microsoft_oauth",
+    "oauth_slack": "slack_oauth",
+    "oauth_github": "github_oauth",
+    "oauth_hubspot": "hubspot_oauth",
+}
 # The session factor of a password, as the passwords area (above this one) declares it.
 PASSWORD_FACTOR = Factor("password", "knowledge")
+# The methods that prove an email address, offered when a factor did not (primary_required).
+EMAIL_VERIFYING_METHODS = ("magic_link", "email_otp", "google_oauth", "microsoft_oauth")
+
+
+def ist_primary_factor(ist: Row[Any]) -> dict[str, Any]:
+    factors = (ist.data or {}).get("factors") or [{}]
+    return factors[0] if isinstance(factors[0], dict) else {}
 
 
 def ist_factor_type(ist: Row[Any]) -> str:
-    """The type of the primary factor an intermediate session carries: magic_link, otp (email)
-    or password (a cross-organization password, passwords.discovery.authenticate)."""
-    factors = (ist.data or {}).get("factors") or [{}]
-    kind = factors[0].get("type") if isinstance(factors[0], dict) else None
+    """The primary factor an intermediate session carries, as AUTH_METHODS names it: magic_link,
+    otp (email), password (a cross-organization password, passwords.discovery.authenticate) or
+    the OAuth delivery method (oauth_google, ...)."""
+    factor = ist_primary_factor(ist)
+    kind = factor.get("delivery_method") if factor.get("type") == "oauth" else factor.get("type")
     return kind if kind in AUTH_METHODS else "magic_link"
+
+
+def email_unverified_required(org: Row[Any], member: Row[Any] | None) -> dict[str, Any] | None:
+    """The primary_required of a login whose factor did not prove the email (GitHub, Slack,
+    HubSpot) for a Member whose email is not verified yet: one of the organization's methods
+    that does (PY `oauth.authenticate`, "a provider that does not fully verify the email")."""
+    if member is not None and (member.email_address_verified or member.is_breakglass):
+        return None
+    settings = settings_of(org)
+    methods = list(EMAIL_VERIFYING_METHODS)
+    if settings["auth_methods"] == "RESTRICTED":
+        methods = [m for m in methods if m in settings["allowed_auth_methods"]]
+    return {"allowed_auth_methods": methods}
 
 
 def primary_required(
@@ -110,10 +166,29 @@ async def _jit_candidates(ctx: Context, email: str, exclude: set[str]) -> list[R
     return [org for org in candidates if org.organization_id in vouched]
 
 
+async def _tenant_candidates(
+    ctx: Context, provider: str | None, tenants: list[str] | tuple[str, ...], exclude: set[str]
+) -> list[Row[Any]]:
+    """Organizations an OAuth login could join by the provider's tenant it proved."""
+    if not provider or not tenants:
+        return []
+    rows = await orgs_repo.with_restricted_oauth_tenant_jit(ctx.conn, ctx.project_id)
+    return [
+        org for org in rows if org.organization_id not in exclude and oauth_tenant_jit_allowed(org, provider, tenants)
+    ]
+
+
 async def discovered_organizations(
-    ctx: Context, email: str, *, include_eligible: bool, session_organization_id: str | None = None
+    ctx: Context,
+    email: str,
+    *,
+    include_eligible: bool,
+    session_organization_id: str | None = None,
+    oauth: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """The Discovered Organization objects of one email (PY `b2b/models/discovery.py`).
+    """The Discovered Organization objects of one email (PY `b2b/models/discovery.py`). With
+    `oauth` (the `provider` and `tenants` an OAuth login proved), organizations that provision
+    those tenants are eligible too (`eligible_to_join_by_oauth_tenant`).
 
     Deleted members are never listed, and their organizations are not offered for JIT
     either (the deleted membership still holds the email)."""
@@ -130,6 +205,11 @@ async def discovered_organizations(
         eligible = await _jit_candidates(ctx, email, exclude)
         eligible.sort(key=lambda org: (org.created_at, org.organization_id))
         found.extend((org, "eligible_to_join_by_email_domain", None) for org in eligible)
+        if oauth:
+            exclude |= {org.organization_id for org in eligible}
+            by_tenant = await _tenant_candidates(ctx, oauth.get("provider"), oauth.get("tenants") or [], exclude)
+            by_tenant.sort(key=lambda org: (org.created_at, org.organization_id))
+            found.extend((org, "eligible_to_join_by_oauth_tenant", None) for org in by_tenant)
     retired = await members_repo.retired_emails(ctx.conn, ctx.project_id, [m.member_id for _, _, m in found if m])
     return [
         _entry(
@@ -145,6 +225,24 @@ async def discovered_organizations(
     ]
 
 
+def ist_session_factor(ctx: Context, ist: Row[Any], member: Row[Any]) -> dict[str, Any]:
+    """The factor an intermediate session proved, as this Member's session lists it: an
+    emailed factor, or the OAuth factor (its `<provider>_oauth_factor` naming the Member's email)."""
+    now = ctx.clock.now()
+    factor = ist_primary_factor(ist)
+    if factor.get("type") == "oauth" and factor.get("delivery_method") in AUTH_METHODS:
+        details = {
+            name: {**value, "email_id": member.email_id}
+            for name, value in factor.items()
+            if name.endswith("_oauth_factor") and isinstance(value, dict)
+        }
+        return Factor("oauth", factor["delivery_method"]).build(now, **details)
+    kind = ist_factor_type(ist)
+    if kind == "password":  # a cross-organization password (passwords.discovery.authenticate)
+        return PASSWORD_FACTOR.build(now)
+    return sessions.email_factor(now, member.email_id, member.email, kind)
+
+
 async def member_session_fields(
     ctx: Context,
     org: Row[Any],
@@ -152,16 +250,22 @@ async def member_session_fields(
     *,
     minutes: int | None,
     custom_claims: dict[str, Any] | None,
-    factor_type: str = "magic_link",
+    ist: Row[Any],
 ) -> dict[str, Any]:
     """The email this intermediate session proved logs the member in, through the one place
     every login ends (sessions/logins.py): a session, or an intermediate session and
-    `mfa_required`."""
-    if factor_type == "password":  # a cross-organization password (passwords.discovery.authenticate)
-        factor = PASSWORD_FACTOR.build(ctx.clock.now())
-    else:
-        factor = sessions.email_factor(ctx.clock.now(), member.email_id, member.email, factor_type)
-    return await logins.complete_primary(ctx, org, member, factor=factor, minutes=minutes, custom_claims=custom_claims)
+    `mfa_required`. An OAuth login's provider registration and tokens follow the Member
+    there (`IntermediateSessionJoined`, which the oauth area handles)."""
+    if ist_oauth(ist):
+        await events.emit(ctx, events.IntermediateSessionJoined(ist.data or {}, org.organization_id, member.member_id))
+    return await logins.complete_primary(
+        ctx,
+        org,
+        member,
+        factor=ist_session_factor(ctx, ist, member),
+        minutes=minutes,
+        custom_claims=custom_claims,
+    )
 
 
 async def list_organizations(
@@ -178,7 +282,9 @@ async def list_organizations(
         email = ist.email
         return {
             "email_address": email,
-            "discovered_organizations": await discovered_organizations(ctx, email, include_eligible=True),
+            "discovered_organizations": await discovered_organizations(
+                ctx, email, include_eligible=True, oauth=ist_oauth(ist)
+            ),
             "organization_id_hint": ist.organization_id,
         }
     row, _ = await sessions.authenticate(ctx, "b2b", token=session_token, session_jwt=session_jwt)
@@ -215,11 +321,17 @@ async def exchange_intermediate_session(
         raise errors.InvalidIntermediateSessionForOrganization(
             "This email's membership of the organization was deleted; it cannot log in to it."
         )
-    if member is None and not jit_allowed(org, email):
+    oauth = ist_oauth(ist)
+    by_tenant = member is None and oauth_tenant_jit_allowed(org, oauth.get("provider"), oauth.get("tenants") or [])
+    if member is None and not by_tenant and not jit_allowed(org, email):
+        if oauth and settings_of(org).get("oauth_tenant_jit_provisioning") == "RESTRICTED":
+            raise errors.OAuthTenantJITProvisioningNotAllowed()
         raise errors.EmailJITProvisioningNotAllowed()
-    if member is None:
+    if member is None and not by_tenant:
         await orgs_service.check_domain_claim(ctx, email, org)
     required = primary_required(org, member, ist_factor_type(ist))
+    if required is None and not ist_email_verified(ist):
+        required = email_unverified_required(org, member)
     if required is not None:
         # The magic link is not enough for this organization: the intermediate session stays
         # usable for the missing primary factor (PY `discovery_intermediate_sessions.exchange`).
@@ -244,9 +356,7 @@ async def exchange_intermediate_session(
         member = await members_service.create_member(ctx, org, email=email, status="active", email_verified=True)
     else:
         member = await members_service.activate(ctx, member)
-    return await member_session_fields(
-        ctx, org, member, minutes=minutes, custom_claims=custom_claims, factor_type=ist_factor_type(ist)
-    )
+    return await member_session_fields(ctx, org, member, minutes=minutes, custom_claims=custom_claims, ist=ist)
 
 
 def default_organization_name(email: str) -> str:
@@ -277,7 +387,11 @@ async def create_organization(
 ) -> dict[str, Any]:
     """discovery.organizations.create: a new organization whose creator is its first admin."""
     sessions.check_duration(minutes)
-    ist = await intermediate.redeem(ctx, token)
+    peeked = await intermediate.peek(ctx, token)
+    # A factor that did not prove the email (GitHub, Slack, HubSpot) makes the organization and
+    # its first Member, who must then prove the email: the intermediate session stays usable.
+    verified = ist_email_verified(peeked)
+    ist = await intermediate.redeem(ctx, token) if verified else peeked
     email = ist.email
     await orgs_service.check_domain_claim(ctx, email, None)  # raising rolls the redemption back
     derived = default_organization_name(email)
@@ -293,8 +407,25 @@ async def create_organization(
         external_id=external_id,
     )
     member = await members_service.create_member(
-        ctx, org, email=email, status="active", email_verified=True, roles=["stytch_admin"]
+        ctx,
+        org,
+        email=email,
+        status="active" if verified else "pending",
+        email_verified=verified,
+        roles=["stytch_admin"],
     )
-    return await member_session_fields(
-        ctx, org, member, minutes=minutes, custom_claims=custom_claims, factor_type=ist_factor_type(ist)
-    )
+    if not verified:
+        return {
+            "member_id": member.member_id,
+            "member": await members_service.member_view(ctx, member, org),
+            "organization": organization_json(org),
+            "session_token": "",
+            "session_jwt": "",
+            "member_session": None,
+            "member_authenticated": False,
+            "intermediate_session_token": token,
+            "intermediate_session_token_expires_at": rfc3339(ist.expires_at),
+            "mfa_required": None,
+            "primary_required": email_unverified_required(org, member),
+        }
+    return await member_session_fields(ctx, org, member, minutes=minutes, custom_claims=custom_claims, ist=ist)

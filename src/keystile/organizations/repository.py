@@ -167,6 +167,17 @@ async def with_restricted_jit(conn: Connection, project_id: str) -> list[Row[Any
     return list(rows)
 
 
+async def with_restricted_oauth_tenant_jit(conn: Connection, project_id: str) -> list[Row[Any]]:
+    """Organizations whose OAuth tenant JIT provisioning is RESTRICTED (to their allowed tenants)."""
+    rows = await conn.execute(
+        select(organizations).where(
+            organizations.c.project_id == project_id,
+            organizations.c.settings["oauth_tenant_jit_provisioning"].as_string() == "RESTRICTED",
+        )
+    )
+    return list(rows)
+
+
 async def create(conn: Connection, **values: Any) -> Row[Any]:
     """Insert an organization (`values`: its columns, project_id included)."""
     return (await conn.execute(insert(organizations).values(**values).returning(organizations))).one()

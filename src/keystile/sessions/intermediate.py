@@ -18,22 +18,27 @@ IST_MINUTES = 10
 
 
 async def issue(
-    ctx: Context, email: str, *, factor_type: str = "magic_link", organization_id: str | None = None
+    ctx: Context,
+    email: str,
+    *,
+    factor_type: str = "magic_link",
+    organization_id: str | None = None,
+    factor: dict[str, Any] | None = None,
+    email_verified: bool = True,
+    extra: dict[str, Any] | None = None,
 ) -> tuple[str, Row[Any]]:
-    """An intermediate session: a proven email and the factor that proved it, for 10 minutes."""
+    """An intermediate session: an email and the factor that proved it, for 10 minutes. An
+    emailed factor by `factor_type`, or any `factor` as a session lists it (an OAuth login's);
+    `email_verified` False when that factor did not prove the email; `extra`: more of what the
+    factor proved, kept in the token's data (an OAuth login's provider and tenants)."""
+    first = factor or {"type": factor_type, "delivery_method": "email", "authenticated_at": rfc3339(ctx.clock.now())}
     return await tokens.issue(
         ctx,
         TokenKind.INTERMEDIATE_SESSION,
         minutes=IST_MINUTES,
         email=email,
         organization_id=organization_id,
-        data={
-            "email_address": email,
-            "email_verified": True,
-            "factors": [
-                {"type": factor_type, "delivery_method": "email", "authenticated_at": rfc3339(ctx.clock.now())}
-            ],
-        },
+        data={**(extra or {}), "email_address": email, "email_verified": email_verified, "factors": [first]},
     )
 
 
