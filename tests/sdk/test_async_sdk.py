@@ -861,6 +861,38 @@ async def test_b2b_scim(b2b, project):
     assert (await b2b.scim.connection.delete_async(**ids)).connection_id == ids["connection_id"]
 
 
+# --- B2B OAuth -----------------------------------------------------------------------------
+
+
+async def test_b2b_oauth(b2b, project, oidc_provider):
+    from tests.sdk.test_oauth_b2b import configure, log_in, start_url, token_of
+
+    configure(project, "google", oidc_provider)
+    created = await b2b.organizations.create_async(
+        organization_name="Acme", email_allowed_domains=["acme.test"], email_jit_provisioning="RESTRICTED"
+    )
+    org_id = created.organization.organization_id
+    account = oidc_provider.add_account(email=new_email())
+    url = start_url(project, organization_id=org_id, custom_scopes="offline_access", provider_prompt="consent")
+    landed = await asyncio.to_thread(log_in, oidc_provider, url, account)
+    done = await b2b.oauth.authenticate_async(oauth_token=token_of(landed), session_duration_minutes=30)
+    assert done.member_authenticated is True and done.provider_type == "Google"
+    assert done.provider_values.refresh_token and done.member.oauth_registrations[0].provider_subject == account.sub
+    providers = b2b.organizations.members.oauth_providers
+    # (The SDK's async client cannot send include_refresh_token: aiohttp refuses a boolean query value.)
+    google = await providers.google_async(organization_id=org_id, member_id=done.member_id)
+    assert google.access_token == done.provider_values.access_token and not google.refresh_token
+    missing = await async_error_of(providers.microsoft_async(organization_id=org_id, member_id=done.member_id))
+    assert missing.status_code == 404
+    for listed in (providers.slack_async, providers.hubspot_async, providers.github_async):
+        assert (await listed(organization_id=org_id, member_id=done.member_id)).registrations == []
+
+    landed = await asyncio.to_thread(log_in, oidc_provider, start_url(project, discovery=True), account)
+    found = await b2b.oauth.discovery.authenticate_async(discovery_oauth_token=token_of(landed, "discovery_oauth"))
+    assert found.email_address == account.claims["email"] and found.provider_type == "Google"
+    assert [o.organization.organization_id for o in found.discovered_organizations] == [org_id]
+
+
 # --- coverage: keep these two last --------------------------------------------------------
 
 CHECKS = [name for name in dir() if name.startswith(("test_b2b_", "test_consumer_"))]
@@ -898,6 +930,9 @@ BROWSER_PAGES = {
     ("GET", "/v1/public/oauth/{provider}/start"),
     ("GET", "/v1/oauth/callback/{public_token}"),
     ("POST", "/v1/oauth/callback/{public_token}"),
+    # B2B OAuth's start routes (tests/sdk/test_oauth_b2b.py).
+    ("GET", "/v1/b2b/public/oauth/{provider}/start"),
+    ("GET", "/v1/b2b/public/oauth/{provider}/discovery/start"),
 }
 
 

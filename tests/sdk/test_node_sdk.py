@@ -306,3 +306,47 @@ class TestNodeB2BScim:
         assert summary["status_after"] == "deleted"
         assert summary["token_after_delete"] == 401
         assert summary["steps"][-1] == "scim.connection.delete"
+
+
+@pytest.fixture(scope="class")
+def oauth_run(node: str, server: Server, oidc_provider: Any) -> tuple[ProjectInfo, dict[str, Any]]:
+    """b2b_oauth.mjs, run once per backend: a Google login at the local OpenID provider made
+    by the Python test's browser, its `oauth` token redeemed by the Node SDK."""
+    import requests
+
+    from tests.sdk.test_oauth_b2b import configure, log_in, start_url, token_of
+
+    project = make_project(server)
+    configure(project, "google", oidc_provider)
+    resp = requests.post(
+        f"{server.base_url}v1/b2b/organizations",
+        auth=project.auth,
+        json={
+            "organization_name": "Node OAuth",
+            "email_allowed_domains": ["acme.test"],
+            "email_jit_provisioning": "RESTRICTED",
+        },
+        timeout=10,
+    )
+    assert resp.status_code == 200, resp.text
+    organization_id = resp.json()["organization"]["organization_id"]
+    account = oidc_provider.add_account(email=new_email())
+    landed = log_in(oidc_provider, start_url(project, organization_id=organization_id), account)
+    summary = run_script(node, project, "b2b_oauth.mjs", OAUTH_TOKEN=token_of(landed))
+    return project, {**summary, "expected_subject": account.sub, "expected_organization_id": organization_id}
+
+
+class TestNodeB2BOAuth:
+    def test_oauth_flow_completes_every_step(self, oauth_run):
+        _, summary = oauth_run
+
+        assert summary["ok"] is True, summary
+        assert summary["steps"] == [
+            "oauth.authenticate",
+            "oauth.authenticate (again)",
+            "sessions.authenticate",
+            "organizations.members.oauthProviders.google",
+        ]
+        assert summary["provider_subject"] == summary["expected_subject"]
+        assert summary["organization_id"] == summary["expected_organization_id"]
+        assert summary["member_id"].startswith("member-test-")

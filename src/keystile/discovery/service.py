@@ -231,8 +231,17 @@ def ist_session_factor(ctx: Context, ist: Row[Any], member: Row[Any]) -> dict[st
     now = ctx.clock.now()
     factor = ist_primary_factor(ist)
     if factor.get("type") == "oauth" and factor.get("delivery_method") in AUTH_METHODS:
+        registered = {
+            entry.get("provider_subject"): entry.get("member_oauth_registration_id", "")
+            for entry in getattr(member, "oauth_registrations", None) or []
+            if isinstance(entry, dict)
+        }
         details = {
-            name: {**value, "email_id": member.email_id}
+            name: {
+                **value,
+                "id": registered.get(value.get("provider_subject")) or value.get("id", ""),
+                "email_id": member.email_id,
+            }
             for name, value in factor.items()
             if name.endswith("_oauth_factor") and isinstance(value, dict)
         }
@@ -258,6 +267,7 @@ async def member_session_fields(
     there (`IntermediateSessionJoined`, which the oauth area handles)."""
     if ist_oauth(ist):
         await events.emit(ctx, events.IntermediateSessionJoined(ist.data or {}, org.organization_id, member.member_id))
+        member = await members_repo.find(ctx.conn, ctx.project_id, org.organization_id, member.member_id) or member
     return await logins.complete_primary(
         ctx,
         org,

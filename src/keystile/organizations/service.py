@@ -148,6 +148,27 @@ def _domains(value: list[str], field: str) -> list[str]:
     return cleaned
 
 
+# The providers whose tenants `allowed_oauth_tenants` may list: Stytch's Slack workspaces, HubSpot
+# hubs and GitHub organizations, and keystile's Google hosted domains and Microsoft tenants.
+OAUTH_TENANT_PROVIDERS = ("google", "microsoft", "slack", "hubspot", "github")
+
+
+def _oauth_tenants(value: Any) -> dict[str, list[str]]:
+    """`allowed_oauth_tenants`: {provider: [tenant id, ...]}, each id once."""
+    if not isinstance(value, dict):
+        raise errors.BadRequest("allowed_oauth_tenants must be an object of provider: [tenant ids].")
+    cleaned: dict[str, list[str]] = {}
+    for provider, tenants in value.items():
+        if provider not in OAUTH_TENANT_PROVIDERS:
+            raise errors.InvalidOrganizationSettings(
+                f"allowed_oauth_tenants has an unknown provider {provider!r}; use {', '.join(OAUTH_TENANT_PROVIDERS)}."
+            )
+        if not isinstance(tenants, list) or not all(isinstance(t, str) and t.strip() for t in tenants):
+            raise errors.BadRequest(f"allowed_oauth_tenants.{provider} must be an array of tenant ids.")
+        cleaned[provider] = list(dict.fromkeys(t.strip() for t in tenants))
+    return cleaned
+
+
 def check_settings(changes: dict[str, Any]) -> dict[str, Any]:
     """Validate the policy fields a request sets (each on its own); returns them cleaned."""
     cleaned: dict[str, Any] = {}
@@ -176,6 +197,8 @@ def check_settings(changes: dict[str, Any]) -> dict[str, Any]:
                 raise errors.InvalidOrganizationAllowedMfaMethods(
                     f"allowed_mfa_methods has unknown methods {sorted(unknown)}; use sms_otp or totp."
                 )
+        elif field == "allowed_oauth_tenants":
+            value = _oauth_tenants(value)
         elif field == "rbac_email_implicit_role_assignments":
             value = [
                 {"domain": _domains([a["domain"]], field)[0], "role_id": a["role_id"]}
