@@ -91,6 +91,16 @@ def test_every_migrate_type_verifies_the_right_password_only(case):
         ),
         ("pbkdf_2", b64(b"x" * 32), {"salt": b64(b"s"), "iteration_amount": 10, "key_length": 32, "algorithm": "md5"}),
         ("phpass", "$P$short", None),
+        ("bcrypt", "$2b$20$" + "a" * 53, None),
+        ("phpass", "$P$Z" + "a" * 30, None),
+        ("pbkdf_2", b64(b"x" * 32), {"salt": b64(b"s"), "iteration_amount": 10**9, "key_length": 32}),
+        (
+            "scrypt",
+            b64(b"x" * 32),
+            {"salt": b64(b"s"), "n_parameter": 1024, "r_parameter": 8, "p_parameter": 1000, "key_length": 32},
+        ),
+        ("argon_2id", "00" * 32, {"salt": "s", "iteration_amount": 1, "memory": 2**30, "threads": 1, "key_length": 32}),
+        ("argon_2i", "00" * 32, {"salt": "s", "iteration_amount": 1, "memory": 1024, "threads": 1, "key_length": 16}),
         ("rot13", "abc", None),
     ],
 )

@@ -120,6 +120,8 @@ def verify(scheme: str, stored: str, config: Mapping[str, Any] | None, password:
     check = _VERIFIERS.get(scheme)
     if check is None:
         return False
+    if scheme != NATIVE and check_migrated(scheme, stored, config) is not None:
+        return False  # malformed, or costlier than any login should be
     try:
         return check(stored, config or {}, password.encode())
     except (ValueError, TypeError, KeyError, binascii.Error, argon2.exceptions.VerificationError):
@@ -316,6 +318,49 @@ def check_migrated(hash_type: str, stored: str, config: Mapping[str, Any] | None
                 return "a phpass hash looks like $P$ followed by 31 characters"
         else:
             return f"hash_type must be one of {', '.join(MIGRATE_TYPES)}"
+        return _too_costly(hash_type, stored, config)
     except (ValueError, TypeError, binascii.Error, argon2.exceptions.InvalidHashError):
         return f"the hash is not a valid {hash_type} hash"
+
+
+# The costliest parameters a migrated hash may ask of every login (each far above what real
+# systems use): a hash beyond them would let one imported record stall the hashing threads.
+MAX_BCRYPT_COST = 16
+MAX_PHPASS_LOG2 = 20
+MAX_ARGON2_MEMORY_KIB = 1024 * 1024
+MAX_ARGON2_TIME = 64
+MAX_PARALLELISM = 16
+MAX_SCRYPT_BYTES = 1024**3
+MAX_PBKDF2_ITERATIONS = 10_000_000
+MAX_KEY_LENGTH = 512
+
+
+def _too_costly(hash_type: str, stored: str, config: Mapping[str, Any]) -> str | None:
+    if hash_type == "bcrypt" and int(_bcrypt_form(stored)[4:6]) > MAX_BCRYPT_COST:
+        return f"a bcrypt cost above {MAX_BCRYPT_COST} is refused"
+    if hash_type == "phpass" and _ITOA64.index(stored[3]) > MAX_PHPASS_LOG2:
+        return f"a phpass cost above 2^{MAX_PHPASS_LOG2} is refused"
+    if hash_type in ("argon_2i", "argon_2id"):
+        if stored.startswith("$argon2"):
+            params = argon2.extract_parameters(stored)
+            memory, time_cost, threads = params.memory_cost, params.time_cost, params.parallelism
+        else:
+            memory, time_cost, threads = (int(config[k]) for k in ("memory", "iteration_amount", "threads"))
+            if int(config["key_length"]) != len(bytes.fromhex(stored)):
+                return "argon_2_config.key_length does not match the length of the hash"
+        if not (
+            0 < memory <= MAX_ARGON2_MEMORY_KIB and 0 < time_cost <= MAX_ARGON2_TIME and 0 < threads <= MAX_PARALLELISM
+        ):
+            return "argon2 parameters above 1 GiB of memory, 64 iterations or 16 threads are refused"
+    if hash_type == "scrypt":
+        _, n, r, p, expected = _scrypt_params(stored, config)
+        if not (0 < r <= 32 and 0 < p <= MAX_PARALLELISM and 128 * n * r <= MAX_SCRYPT_BYTES):
+            return "scrypt parameters above 1 GiB of memory or 16 for p are refused"
+        if len(expected) > MAX_KEY_LENGTH:
+            return f"a key longer than {MAX_KEY_LENGTH} bytes is refused"
+    if hash_type == "pbkdf_2":
+        if not 0 < int(config["iteration_amount"]) <= MAX_PBKDF2_ITERATIONS:
+            return f"pbkdf_2_config.iteration_amount must be from 1 to {MAX_PBKDF2_ITERATIONS:,}"
+        if not 0 < int(config["key_length"]) <= MAX_KEY_LENGTH:
+            return f"pbkdf_2_config.key_length must be from 1 to {MAX_KEY_LENGTH}"
     return None
