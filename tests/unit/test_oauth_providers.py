@@ -98,3 +98,24 @@ def test_overrides_replace_endpoints_and_scopes_and_are_checked():
         check_settings("google", {"scopes": ["openid email"]})
     with pytest.raises(ValueError, match="no OAuth provider"):
         check_settings("steam", {})
+
+
+def test_what_a_provider_says_is_made_storable():
+    from keystile.oauth.callback import clean
+
+    said = providers.Profile(
+        subject="s1",
+        email="not an address",
+        email_verified=True,
+        name="Ada\x00",
+        picture="https://p/" + "x" * 5000,
+        tenants=("T1", "\ud800"),
+        tenant="T1",
+    )
+    kept = clean(said)
+    assert (kept.email, kept.email_verified, kept.name, kept.picture) == (None, False, "", "")
+    assert kept.tenants == ("T1",) and kept.tenant == "T1"
+    assert clean(providers.Profile(subject="s", email=" ada@acme.test ", email_verified=True)).email_verified
+    for subject in ("x" * 256, "a\x00b"):
+        with pytest.raises(providers.ProfileError):
+            clean(providers.Profile(subject=subject))

@@ -31,14 +31,17 @@ import json
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from sqlalchemy.engine import Row
 
+from keystile import errors as core_errors
 from keystile.core import crypto, tokens
+from keystile.core import emails as email_rules
 from keystile.core.context import Context, LazyConnection, public_project
+from keystile.core.schemas import MAX_STRING, unstorable_reason
 from keystile.oauth import client, errors, registrations
 from keystile.oauth.providers import Profile, ProfileError
 
@@ -50,6 +53,7 @@ STATE_KIND = "oauth_state"
 STATE_MINUTES = 10
 CALLBACK_PATH = "/v1/oauth/callback/{public_token}"
 COOKIE_PREFIX = "keystile_oauth_"
+MAX_SUBJECT = 255  # oauth_registrations.provider_subject
 # Parameters of the authorize request that a caller's `provider_*` parameters cannot replace.
 RESERVED = frozenset(
     {
@@ -256,7 +260,36 @@ async def identify(
         with suppress(ValueError):
             found["apple_user"] = json.loads(form["user"])
     try:
-        profile = oauth.provider.read(found)
+        profile = clean(oauth.provider.read(found))
     except ProfileError as exc:
         raise errors.OAuthProviderError(f"{provider_name}: {exc}") from None
     return Login(provider_name, profile, token_set)
+
+
+def clean(profile: Profile) -> Profile:
+    """What a provider says, made storable: a subject that cannot be stored names nobody; an
+    address that is not one is dropped; a text too long or unstorable is left out."""
+    if len(profile.subject) > MAX_SUBJECT or unstorable_reason(profile.subject) is not None:
+        raise ProfileError("the provider's subject cannot be stored")
+
+    def text(value: str) -> str:
+        return value if len(value) <= MAX_STRING and unstorable_reason(value) is None else ""
+
+    email = text(profile.email or "") or None
+    if email is not None:
+        try:
+            email_rules.validate(email)
+        except core_errors.InvalidEmail:
+            email = None
+    return replace(
+        profile,
+        email=email,
+        email_verified=profile.email_verified and email is not None,
+        first_name=text(profile.first_name),
+        last_name=text(profile.last_name),
+        name=text(profile.name),
+        picture=text(profile.picture),
+        locale=text(profile.locale),
+        tenants=tuple(t for t in profile.tenants if text(t)),
+        tenant=text(profile.tenant or "") or None,
+    )
