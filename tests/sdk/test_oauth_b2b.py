@@ -491,3 +491,51 @@ def test_allowed_oauth_tenants_are_checked(b2b):
     assert (caught.status_code, caught.error_type) == (400, "invalid_organization_auth_factor_setting")
     caught = error_of(lambda: org(b2b, allowed_oauth_tenants={"github": [1234]}))
     assert caught.status_code == 400
+
+
+def test_an_intermediate_session_from_a_magic_link_completes_with_oauth(b2b, project, oidc_provider, inbox):
+    configure(project, "google", oidc_provider)
+    acme = org(b2b, auth_methods="RESTRICTED", allowed_auth_methods=["google_oauth"])
+    email = new_email()
+    b2b.organizations.members.create(organization_id=acme.organization_id, email_address=email)
+    b2b.magic_links.email.discovery.send(email_address=email)
+    found = b2b.magic_links.discovery.authenticate(discovery_magic_links_token=inbox.latest_token(email))
+    held = b2b.discovery.intermediate_sessions.exchange(
+        intermediate_session_token=found.intermediate_session_token, organization_id=acme.organization_id
+    )
+    assert not held.member_authenticated and held.primary_required.allowed_auth_methods == ["google_oauth"]
+
+    done = oauth_login(
+        b2b,
+        project,
+        oidc_provider,
+        acme,
+        oidc_provider.add_account(email=email),
+        intermediate_session_token=held.intermediate_session_token,
+        session_duration_minutes=30,
+    )
+    kinds = [(f.type, f.delivery_method) for f in done.member_session.authentication_factors]
+    assert kinds == [("magic_link", "email"), ("oauth", "oauth_google")]
+    spent = error_of(
+        lambda: b2b.discovery.intermediate_sessions.exchange(
+            intermediate_session_token=held.intermediate_session_token, organization_id=acme.organization_id
+        )
+    )
+    assert spent.error_type == "intermediate_session_not_found"
+
+
+def test_discovery_creates_an_organization_whose_founder_keeps_the_provider_tokens(b2b, project, oidc_provider):
+    configure(project, "google", oidc_provider)
+    ada = oidc_provider.add_account(email=new_email(domain="newco.test"))
+    landed = log_in(oidc_provider, start_url(project, discovery=True), ada)
+    found = b2b.oauth.discovery.authenticate(discovery_oauth_token=token_of(landed, "discovery_oauth"))
+    assert found.discovered_organizations == []
+    created = b2b.discovery.organizations.create(
+        intermediate_session_token=found.intermediate_session_token, organization_name="NewCo"
+    )
+    assert created.member_authenticated and created.member.oauth_registrations[0].provider_subject == ada.sub
+    assert created.member_session.authentication_factors[0].delivery_method == "oauth_google"
+    tokens = b2b.organizations.members.oauth_providers.google(
+        organization_id=created.organization.organization_id, member_id=created.member_id
+    )
+    assert tokens.access_token and tokens.provider_subject == ada.sub
