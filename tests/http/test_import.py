@@ -372,3 +372,24 @@ def test_the_documented_example_of_each_hash_type_logs_in(project, consumer, tmp
     assert code == 0 and outcome["created"]["user"] == len(HASH_TYPES), outcome
     for line in lines:
         assert consumer.passwords.authenticate(email=line["email"], password="correct horse").user_id
+
+
+def test_phone_numbers_arrive_with_their_verified_state_and_once(project, consumer, tmp_path):
+    taken = consumer.users.create(phone_number="+14155550101")
+    ada, bob = new_email("ada"), new_email("bob")
+    path = write_lines(
+        tmp_path / "phones.jsonl",
+        [
+            {"email": ada, "phone_number": "+1 415 555 0102", "phone_number_verified": True, "external_id": "p-ada"},
+            {"email": bob, "phone_number": "+14155550102"},
+            {"email": new_email(), "phone_number": "+14155550101"},
+        ],
+    )
+    code, outcome, _ = run_import(project, path)
+    assert code == 1 and outcome["created"]["user"] == 1
+    reasons = {item["line"]: item["reason"] for item in outcome["refused_lines"]}
+    assert "repeats +14155550102 of line 1" in reasons[2]
+    assert reasons[3].startswith("duplicate_phone_number")
+    user = consumer.users.get(user_id="p-ada")
+    assert [(p.phone_number, p.verified) for p in user.phone_numbers] == [("+14155550102", True)]
+    assert consumer.users.get(user_id=taken.user_id).phone_numbers[0].phone_number == "+14155550101"
