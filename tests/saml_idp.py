@@ -99,11 +99,17 @@ class Form:
 class SAMLIdP:
     """One IdP with its own entity ID and signing key (and a second key it does not publish)."""
 
-    def __init__(self, directory: Path, *, entity_id: str = "https://idp.example.test/saml/metadata") -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        entity_id: str = "https://idp.example.test/saml/metadata",
+        sso_url: str = "https://idp.example.test/saml/sso",
+    ) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.directory = directory
         self.entity_id = entity_id
-        self.sso_url = "https://idp.example.test/saml/sso"
+        self.sso_url = sso_url
         self.key_file, self.cert_file, self.certificate = key_pair(directory, "idp", "test idp")
         self.other_key_file, self.other_cert_file, self.other_certificate = key_pair(directory, "other", "not the idp")
         self._servers: dict[Path | None, Any] = {}

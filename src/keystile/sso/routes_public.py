@@ -102,8 +102,10 @@ def _rebind_page(action: str, fields: dict[str, str]) -> Response:
             **NO_STORE,
             "X-Frame-Options": "DENY",
             "Content-Security-Policy": (
+                # No form-action: browsers apply it to the redirect that follows the post too,
+                # and that goes to the app's redirect URL.
                 f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
-                "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+                "base-uri 'none'; frame-ancestors 'none'"
             ),
         },
     )
