@@ -440,24 +440,38 @@ def test_hubspot_tenant_jit_asks_the_new_member_to_prove_the_email(b2b, project,
     assert registration.provider_tenant_id == "hub-42" and registration.access_token
 
 
-def test_hubspot_logs_in_a_member_whose_email_is_verified(b2b, project, hubspot_idp, inbox):
+def test_hubspot_is_trusted_with_a_verified_members_address_only_once_it_proved_it(b2b, project, hubspot_idp, inbox):
     hubspot(project, hubspot_idp)
     acme = org(b2b)
     email = new_email()
     member = b2b.organizations.members.create(organization_id=acme.organization_id, email_address=email).member
-    account = hubspot_account(hubspot_idp, email, "hub-7")
-    before = oauth_login(b2b, project, hubspot_idp, acme, account, "hubspot")
-    assert not before.member_authenticated and before.primary_required is not None
     b2b.otps.email.login_or_signup(organization_id=acme.organization_id, email_address=email)
     b2b.otps.email.authenticate(
         organization_id=acme.organization_id, email_address=email, code=latest_code(inbox, email)
     )
+    account = hubspot_account(hubspot_idp, email, "hub-7")
+    # Anyone can name this address at HubSpot: the first login asks for the emailed code.
+    before = oauth_login(b2b, project, hubspot_idp, acme, account, "hubspot")
+    assert not before.member_authenticated and before.primary_required is not None
+    assert before.member.oauth_registrations == [] and before.provider_values is None
+    b2b.otps.email.login_or_signup(organization_id=acme.organization_id, email_address=email)
+    proved = b2b.otps.email.authenticate(
+        organization_id=acme.organization_id,
+        email_address=email,
+        code=latest_code(inbox, email),
+        intermediate_session_token=before.intermediate_session_token,
+    )
+    assert proved.member.oauth_registrations[0].provider_subject == account.claims["user_id"]
+    # Once registered, the HubSpot account logs the Member in by itself.
     done = oauth_login(b2b, project, hubspot_idp, acme, account, "hubspot", session_duration_minutes=30)
     assert done.member_id == member.member_id and done.member_authenticated
     assert (
         done.member_session.authentication_factors[0].hubspot_oauth_factor.provider_subject
         == (account.claims["user_id"])
     )
+    # Another HubSpot account naming the same address is not that registration.
+    stranger = oauth_login(b2b, project, hubspot_idp, acme, hubspot_account(hubspot_idp, email, "hub-7"), "hubspot")
+    assert not stranger.member_authenticated and stranger.session_token == ""
 
 
 def test_concurrent_redemptions_of_one_token_make_one_session(project, oidc_provider):

@@ -256,6 +256,15 @@ async def _register(
     return registration, member
 
 
+def _registered(member: Row[Any], provider: str, subject: str) -> bool:
+    """The Member has this provider account among its registrations already."""
+    kind = provider_type(provider)
+    return any(
+        isinstance(e, dict) and e.get("provider_type") == kind and e.get("provider_subject") == subject
+        for e in getattr(member, "oauth_registrations", None) or []
+    )
+
+
 def _factor(ctx: Context, provider: str, registration_id: str, subject: str, email_id: str | None) -> dict[str, Any]:
     return factors.of(provider).build(
         ctx.clock.now(),
@@ -301,30 +310,39 @@ async def authenticate(
     member = await members_repo.find_by_email(ctx.conn, ctx.project_id, org.organization_id, email)
     if member is None or member.status == "deleted":
         member = await _provision(ctx, org, email, provider, profile)
-    registration, member = await _register(ctx, org, member, provider, profile, data)
-    values = await registrations.provider_values(ctx, registration, refresh=False)
-    factor = _factor(ctx, provider, registration.registration_id, profile.subject, member.email_id)
+    # GitHub, Slack and HubSpot are trusted with an address only for a provider account already
+    # registered to this Member, which happens once the Member proved the address after such a
+    # login: otherwise anyone could name a Member's address at one of them and log in as it.
+    trusted = email_proven(provider, profile) or _registered(member, provider, profile.subject)
+    registration, values = None, None
+    if trusted:
+        found, member = await _register(ctx, org, member, provider, profile, data)
+        registration = found.registration_id
+        values = (await registrations.provider_values(ctx, found, refresh=False)).to_json()
+    factor = _factor(ctx, provider, registration or "", profile.subject, member.email_id)
     answer = {
         "organization_id": org.organization_id,
         "provider_subject": profile.subject,
         "provider_type": provider_type(provider),
         "reset_sessions": False,
-        "provider_values": values.to_json(),
+        "provider_values": values,
         "member_device": None,
     }
     required = discovery.primary_required(org, member, f"oauth_{provider}")
-    if required is None and not email_proven(provider, profile):
-        required = discovery.email_unverified_required(org, member)
+    if required is None and not trusted:
+        required = discovery.email_unverified_required(org, None)
     if required is not None:
         # Proven by the provider, not enough for this organization: an intermediate session
-        # carries this login to the method it asks for.
+        # carries this login to the method it asks for, with the provider's answer and tokens
+        # (sealed) for the Member once that method succeeds (IntermediateSessionJoined).
+        pending_login = {} if trusted else {"profile": profile.to_json(), **{k: data[k] for k in pending.FIELDS}}
         ist_token, ist_row = await intermediate.issue(
             ctx,
             member.email,
             organization_id=org.organization_id,
             factor=factor,
-            email_verified=email_proven(provider, profile),
-            extra={"oauth": {"provider": provider, "tenants": list(profile.tenants)}},
+            email_verified=trusted,
+            extra={"oauth": {"provider": provider, "tenants": list(profile.tenants), **pending_login}},
         )
         return {
             **answer,

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 
 from keystile import errors as shared
-from keystile.core import emails, outbox, passcodes, ratelimit
+from keystile.core import emails, events, outbox, passcodes, ratelimit
 from keystile.core.clock import rfc3339
 from keystile.core.context import Context
 from keystile.core.ratelimit import Limit
@@ -189,6 +189,11 @@ async def authenticate(
         await intermediate.redeem(ctx, intermediate_session_token)
         prior = logins.carried_factors(ist, member, factor)
     member = await members_service.activate(ctx, member)
+    if ist is not None and discovery.ist_oauth(ist):
+        # The code proved the address an OAuth login named: its provider account and tokens
+        # are the Member's now (the oauth area keeps them).
+        await events.emit(ctx, events.IntermediateSessionJoined(ist.data or {}, org.organization_id, member.member_id))
+        member = await members_repo.find(ctx.conn, ctx.project_id, org.organization_id, member.member_id) or member
     fields = await logins.complete_primary(
         ctx,
         org,
