@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -358,6 +359,32 @@ class TestLogin:
         assert saml.post(form).status_code == 302
         again = saml.post(form)
         assert again.status_code == 400 and "replay" in again.json()["error_message"]
+
+    def test_one_response_posted_at_once_many_times_logs_in_once(self, b2b, inbox, project, idp):
+        saml = SAML(b2b, project, idp, jit_org(b2b, inbox))
+        form = saml.respond(new_email("ada"), sp_initiated=False)
+
+        def post(_: int) -> int:
+            with requests.Session() as browser:
+                return browser.post(form.acs_url, data=form.fields, allow_redirects=False, timeout=30).status_code
+
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            codes = list(pool.map(post, range(6)))
+        assert sorted(codes) == [302, 400, 400, 400, 400, 400]
+
+    def test_certificates_added_at_once_are_all_kept(self, b2b, inbox, project, idp):
+        saml = SAML(b2b, project, idp, make_org(b2b, inbox))
+        pems = [protocol.new_key_pair(f"idp-{i}", datetime.now(UTC))[1] for i in range(4)]
+
+        def add(pem: str) -> None:
+            b2b.sso.saml.update_connection(
+                organization_id=saml.org.organization_id, connection_id=saml.connection_id, x509_certificate=pem
+            )
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(add, pems))
+        conn = b2b.sso.get_connections(organization_id=saml.org.organization_id).saml_connections[0]
+        assert len(conn.verification_certificates) == 5
 
     def test_a_replayed_sp_initiated_response_is_refused(self, b2b, inbox, project, idp):
         saml = SAML(b2b, project, idp, jit_org(b2b, inbox))

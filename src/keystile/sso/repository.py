@@ -19,13 +19,17 @@ async def insert_connection(conn: Connection, **values: Any) -> Row[Any]:
 
 
 async def find(
-    conn: Connection, project_id: str, connection_id: str, *, organization_id: str | None = None
+    conn: Connection, project_id: str, connection_id: str, *, organization_id: str | None = None, lock: bool = False
 ) -> Row[Any] | None:
+    """`lock`: FOR UPDATE on PostgreSQL (SQLite transactions are exclusive), for a caller that
+    rewrites the row's JSON from what it read (SAML certificate lists)."""
     query = select(sso_connections).where(
         sso_connections.c.project_id == project_id, sso_connections.c.connection_id == connection_id
     )
     if organization_id is not None:
         query = query.where(sso_connections.c.organization_id == organization_id)
+    if lock:
+        query = query.with_for_update()
     return (await conn.execute(query)).first()
 
 

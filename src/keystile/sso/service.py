@@ -97,9 +97,12 @@ async def organization(ctx: Context, organization_ref: str, *, action: str | Non
     return org
 
 
-async def get(ctx: Context, organization_id: str, connection_id: str, *, kind: str | None = None) -> Row[Any]:
-    """A connection of this organization (and of `kind`), else connection_not_found."""
-    row = await repository.find(ctx.conn, ctx.project_id, connection_id, organization_id=organization_id)
+async def get(
+    ctx: Context, organization_id: str, connection_id: str, *, kind: str | None = None, lock: bool = False
+) -> Row[Any]:
+    """A connection of this organization (and of `kind`), else connection_not_found; `lock`:
+    held until the request's transaction ends (repository.find)."""
+    row = await repository.find(ctx.conn, ctx.project_id, connection_id, organization_id=organization_id, lock=lock)
     if row is None or (kind is not None and row.kind != kind):
         raise ConnectionNotFound()
     return row

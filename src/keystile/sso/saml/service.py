@@ -189,7 +189,7 @@ async def update_connection(
     delete the old one once the IdP signs with the new); a new encryption key is added
     beside the others; a new signing key replaces keystile's signing certificate."""
     org = await connections.organization(ctx, organization_ref)
-    row = await connections.get(ctx, org.organization_id, connection_id, kind=KIND_NAME)
+    row = await connections.get(ctx, org.organization_id, connection_id, kind=KIND_NAME, lock=True)
     await guards.sso_action(ctx, org, "update")
     config = dict(row.config or {})
     secrets: dict[str, str | None] = {}
@@ -254,7 +254,7 @@ async def update_by_url(ctx: Context, organization_ref: str, connection_id: str,
     """Take the IdP's entity ID, SSO URL and signing certificates from its metadata URL
     (stytch.com/docs/b2b/api/update-saml-connection-url)."""
     org = await connections.organization(ctx, organization_ref)
-    row = await connections.get(ctx, org.organization_id, connection_id, kind=KIND_NAME)
+    row = await connections.get(ctx, org.organization_id, connection_id, kind=KIND_NAME, lock=True)
     await guards.sso_action(ctx, org, "update")
     try:
         reply = await outbound.request(
@@ -283,7 +283,7 @@ async def delete_verification_certificate(
 ) -> str:
     """Stop trusting one of the IdP's certificates (stytch.com/docs/b2b/api/delete-verification-certificate)."""
     org = await connections.organization(ctx, organization_ref)
-    row = await connections.get(ctx, org.organization_id, connection_id, kind=KIND_NAME)
+    row = await connections.get(ctx, org.organization_id, connection_id, kind=KIND_NAME, lock=True)
     await guards.sso_action(ctx, org, "delete")
     config = dict(row.config or {})
     kept = [c for c in config.get("verification_certificates") or [] if c["certificate_id"] != certificate_id]
@@ -299,7 +299,7 @@ async def delete_encryption_private_key(
 ) -> str:
     """Forget one of the connection's encryption keys (stytch.com/docs/b2b/api/delete-encryption-private-key)."""
     org = await connections.organization(ctx, organization_ref)
-    row = await connections.get(ctx, org.organization_id, connection_id, kind=KIND_NAME)
+    row = await connections.get(ctx, org.organization_id, connection_id, kind=KIND_NAME, lock=True)
     await guards.sso_action(ctx, org, "delete")
     config = dict(row.config or {})
     kept = [k for k in config.get("encryption_keys") or [] if k["private_key_id"] != private_key_id]
