@@ -275,7 +275,7 @@ async def bench_logins_async(args: argparse.Namespace, base_url: str, project: d
                 n += 1
                 await asyncio.sleep(max(0.0, began + n / per_second - time.perf_counter()))
             await asyncio.gather(*tasks)
-            tally.elapsed = time.perf_counter() - began
+            tally.elapsed += time.perf_counter() - began
 
         alone, beside, paced_logins = Result(None), Result(None), Result(None)  # type: ignore[arg-type]
         await closed_loop(2, authenticate)
