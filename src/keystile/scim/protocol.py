@@ -12,6 +12,7 @@ import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -140,23 +141,24 @@ def _validate(model: Any, body: dict[str, Any], scim_ctx: ScimContext) -> Any:
         raise InvalidValueException(detail=detail) from None
 
 
-def _search(request: Request) -> SearchRequest:
-    params = dict(request.query_params)
-    for name, value in params.items():
-        _check_strings(value, name)
+def _search_request(data: dict[str, Any], scim_ctx: ScimContext = ScimContext.DEFAULT) -> SearchRequest:
+    """A search from the query string or a POSTed body; a bad filter is `invalidFilter`."""
     try:
-        return SearchRequest.model_validate(
-            {
-                k: v
-                for k, v in params.items()
-                if k in ("filter", "startIndex", "count", "attributes", "excludedAttributes")
-            }
-        )
+        return SearchRequest.model_validate(data, scim_ctx=scim_ctx)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         if first["loc"][:1] == ("filter",):
             raise InvalidFilterException(detail=f"filter: {first['msg']}") from None
         raise InvalidValueException(detail=f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+
+
+def _search(request: Request) -> SearchRequest:
+    params = dict(request.query_params)
+    for name, value in params.items():
+        _check_strings(value, name)
+    return _search_request(
+        {k: v for k, v in params.items() if k in ("filter", "startIndex", "count", "attributes", "excludedAttributes")}
+    )
 
 
 async def _serve(request: Request, connection_id: str, work: Callable[[Service], Awaitable[Response]]) -> Response:
@@ -257,130 +259,11 @@ async def schema(connection_id: str, schema_id: str, request: Request) -> Respon
     return await _serve(request, connection_id, work)
 
 
-# --- Users ---
-
-
-@router.get(BASE + "/Users")
-async def list_users(connection_id: str, request: Request) -> Response:
-    async def work(svc: Service) -> Response:
-        search = _search(request)
-        listed = await svc.list_users(search)
-        return ScimJSON(listed.model_dump(scim_ctx=ScimContext.SEARCH_RESPONSE, response_parameters=search))
-
-    return await _serve(request, connection_id, work)
-
-
-@router.post(BASE + "/Users")
-async def create_user(connection_id: str, request: Request) -> Response:
-    async def work(svc: Service) -> Response:
-        user = _validate(ScimUser, await _body(request), ScimContext.RESOURCE_CREATION_REQUEST)
-        return _resource(await svc.create_user(user), 201, request)
-
-    return await _serve(request, connection_id, work)
-
-
-@router.get(BASE + "/Users/{member_id}")
-async def get_user(connection_id: str, member_id: str, request: Request) -> Response:
-    async def work(svc: Service) -> Response:
-        return _resource(await svc.get_user(member_id), request=request)
-
-    return await _serve(request, connection_id, work)
-
-
-@router.put(BASE + "/Users/{member_id}")
-async def replace_user(connection_id: str, member_id: str, request: Request) -> Response:
-    async def work(svc: Service) -> Response:
-        body = await _body(request)
-        user = _validate(ScimUser, body, ScimContext.RESOURCE_REPLACEMENT_REQUEST)
-        return _resource(await svc.replace_user(member_id, user), request=request)
-
-    return await _serve(request, connection_id, work)
-
-
-@router.patch(BASE + "/Users/{member_id}")
-async def patch_user(connection_id: str, member_id: str, request: Request) -> Response:
-    async def work(svc: Service) -> Response:
-        return _resource(await svc.patch_user(member_id, await _body(request)), request=request)
-
-    return await _serve(request, connection_id, work)
-
-
-@router.delete(BASE + "/Users/{member_id}")
-async def delete_user(connection_id: str, member_id: str, request: Request) -> Response:
-    async def work(svc: Service) -> Response:
-        await svc.delete_user(member_id)
-        return Response(status_code=204)
-
-    return await _serve(request, connection_id, work)
-
-
-# --- Groups ---
-
-
-@router.get(BASE + "/Groups")
-async def list_groups(connection_id: str, request: Request) -> Response:
-    async def work(svc: Service) -> Response:
-        search = _search(request)
-        listed = await svc.list_groups(search)
-        return ScimJSON(listed.model_dump(scim_ctx=ScimContext.SEARCH_RESPONSE, response_parameters=search))
-
-    return await _serve(request, connection_id, work)
-
-
-@router.post(BASE + "/Groups")
-async def create_group(connection_id: str, request: Request) -> Response:
-    async def work(svc: Service) -> Response:
-        group = _validate(Group, await _body(request), ScimContext.RESOURCE_CREATION_REQUEST)
-        return _resource(await svc.create_group(group), 201, request)
-
-    return await _serve(request, connection_id, work)
-
-
-@router.get(BASE + "/Groups/{group_id}")
-async def get_group(connection_id: str, group_id: str, request: Request) -> Response:
-    async def work(svc: Service) -> Response:
-        return _resource(await svc.get_group(group_id), request=request)
-
-    return await _serve(request, connection_id, work)
-
-
-@router.put(BASE + "/Groups/{group_id}")
-async def replace_group(connection_id: str, group_id: str, request: Request) -> Response:
-    async def work(svc: Service) -> Response:
-        group = _validate(Group, await _body(request), ScimContext.RESOURCE_REPLACEMENT_REQUEST)
-        return _resource(await svc.replace_group(group_id, group), request=request)
-
-    return await _serve(request, connection_id, work)
-
-
-@router.patch(BASE + "/Groups/{group_id}")
-async def patch_group(connection_id: str, group_id: str, request: Request) -> Response:
-    async def work(svc: Service) -> Response:
-        return _resource(await svc.patch_group(group_id, await _body(request)), request=request)
-
-    return await _serve(request, connection_id, work)
-
-
-@router.delete(BASE + "/Groups/{group_id}")
-async def delete_group(connection_id: str, group_id: str, request: Request) -> Response:
-    async def work(svc: Service) -> Response:
-        await svc.delete_group(group_id)
-        return Response(status_code=204)
-
-    return await _serve(request, connection_id, work)
-
-
 # --- searches by POST (RFC 7644 §3.4.3) ---
 
 
 def _search_body(body: dict[str, Any]) -> SearchRequest:
-    try:
-        return SearchRequest.model_validate(body, scim_ctx=ScimContext.SEARCH_REQUEST)
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        if first["loc"][:1] == ("filter",):
-            raise InvalidFilterException(detail=f"filter: {first['msg']}") from None
-        raise InvalidValueException(detail=f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+    return _search_request(body, ScimContext.SEARCH_REQUEST)
 
 
 def _listed_search(listed: Any, search: SearchRequest) -> ScimJSON:
@@ -396,19 +279,110 @@ async def search_all(connection_id: str, request: Request) -> Response:
     return await _serve(request, connection_id, work)
 
 
-@router.post(BASE + "/Users/.search")
-async def search_users(connection_id: str, request: Request) -> Response:
-    async def work(svc: Service) -> Response:
-        search = _search_body(await _body(request))
-        return _listed_search(await svc.list_users(search), search)
-
-    return await _serve(request, connection_id, work)
+# --- Users and Groups (RFC 7644 §3): the same routes for each resource type ---
 
 
-@router.post(BASE + "/Groups/.search")
-async def search_groups(connection_id: str, request: Request) -> Response:
-    async def work(svc: Service) -> Response:
-        search = _search_body(await _body(request))
-        return _listed_search(await svc.list_groups(search), search)
+@dataclass(frozen=True)
+class _Kind:
+    """A resource type's endpoint (`/Users`), the path parameter naming one resource (named
+    in errors about a hostile value), and the Service methods that serve it."""
 
-    return await _serve(request, connection_id, work)
+    endpoint: str
+    model: Any
+    id_param: str
+    list: Callable[[Service, SearchRequest], Awaitable[Any]]
+    create: Callable[[Service, Any], Awaitable[Any]]
+    get: Callable[[Service, str], Awaitable[Any]]
+    replace: Callable[[Service, str, Any], Awaitable[Any]]
+    patch: Callable[[Service, str, dict[str, Any]], Awaitable[Any]]
+    delete: Callable[[Service, str], Awaitable[None]]
+
+
+def _add_routes(kind: _Kind) -> None:
+    """List, create, get, replace, patch and delete, and the search by POST (§3.4.3)."""
+    collection = BASE + kind.endpoint
+    one = f"{collection}/{{{kind.id_param}}}"
+
+    async def list_(connection_id: str, request: Request) -> Response:
+        async def work(svc: Service) -> Response:
+            search = _search(request)
+            return _listed_search(await kind.list(svc, search), search)
+
+        return await _serve(request, connection_id, work)
+
+    async def search(connection_id: str, request: Request) -> Response:
+        async def work(svc: Service) -> Response:
+            search = _search_body(await _body(request))
+            return _listed_search(await kind.list(svc, search), search)
+
+        return await _serve(request, connection_id, work)
+
+    async def create(connection_id: str, request: Request) -> Response:
+        async def work(svc: Service) -> Response:
+            resource = _validate(kind.model, await _body(request), ScimContext.RESOURCE_CREATION_REQUEST)
+            return _resource(await kind.create(svc, resource), 201, request)
+
+        return await _serve(request, connection_id, work)
+
+    async def get(connection_id: str, request: Request) -> Response:
+        async def work(svc: Service) -> Response:
+            return _resource(await kind.get(svc, request.path_params[kind.id_param]), request=request)
+
+        return await _serve(request, connection_id, work)
+
+    async def replace(connection_id: str, request: Request) -> Response:
+        async def work(svc: Service) -> Response:
+            resource = _validate(kind.model, await _body(request), ScimContext.RESOURCE_REPLACEMENT_REQUEST)
+            return _resource(await kind.replace(svc, request.path_params[kind.id_param], resource), request=request)
+
+        return await _serve(request, connection_id, work)
+
+    async def patch(connection_id: str, request: Request) -> Response:
+        async def work(svc: Service) -> Response:
+            body = await _body(request)
+            return _resource(await kind.patch(svc, request.path_params[kind.id_param], body), request=request)
+
+        return await _serve(request, connection_id, work)
+
+    async def delete(connection_id: str, request: Request) -> Response:
+        async def work(svc: Service) -> Response:
+            await kind.delete(svc, request.path_params[kind.id_param])
+            return Response(status_code=204)
+
+        return await _serve(request, connection_id, work)
+
+    router.add_api_route(collection, list_, methods=["GET"])
+    router.add_api_route(collection, create, methods=["POST"])
+    router.add_api_route(collection + "/.search", search, methods=["POST"])
+    router.add_api_route(one, get, methods=["GET"])
+    router.add_api_route(one, replace, methods=["PUT"])
+    router.add_api_route(one, patch, methods=["PATCH"])
+    router.add_api_route(one, delete, methods=["DELETE"])
+
+
+_add_routes(
+    _Kind(
+        "/Users",
+        ScimUser,
+        "member_id",
+        Service.list_users,
+        Service.create_user,
+        Service.get_user,
+        Service.replace_user,
+        Service.patch_user,
+        Service.delete_user,
+    )
+)
+_add_routes(
+    _Kind(
+        "/Groups",
+        Group,
+        "group_id",
+        Service.list_groups,
+        Service.create_group,
+        Service.get_group,
+        Service.replace_group,
+        Service.patch_group,
+        Service.delete_group,
+    )
+)
