@@ -310,6 +310,26 @@ async def list_organizations(
     }
 
 
+async def _primary_still_required(
+    ctx: Context, org: Row[Any], member: Row[Any], token: str, ist: Row[Any], required: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The answer when the factor behind the intermediate session is not enough for `org`: no
+    session, and the same intermediate session stays usable for the `required` primary factor."""
+    return {
+        "member_id": member.member_id,
+        "member": await members_service.member_view(ctx, member, org),
+        "organization": organization_json(org),
+        "session_token": "",
+        "session_jwt": "",
+        "member_session": None,
+        "member_authenticated": False,
+        "intermediate_session_token": token,
+        "intermediate_session_token_expires_at": rfc3339(ist.expires_at),
+        "mfa_required": None,
+        "primary_required": required,
+    }
+
+
 async def exchange_intermediate_session(
     ctx: Context,
     token: str,
@@ -347,19 +367,7 @@ async def exchange_intermediate_session(
         # usable for the missing primary factor (PY `discovery_intermediate_sessions.exchange`).
         if member is None:
             member = await members_service.create_member(ctx, org, email=email, status="pending")
-        return {
-            "member_id": member.member_id,
-            "member": await members_service.member_view(ctx, member, org),
-            "organization": organization_json(org),
-            "session_token": "",
-            "session_jwt": "",
-            "member_session": None,
-            "member_authenticated": False,
-            "intermediate_session_token": token,
-            "intermediate_session_token_expires_at": rfc3339(ist.expires_at),
-            "mfa_required": None,
-            "primary_required": required,
-        }
+        return await _primary_still_required(ctx, org, member, token, ist, required)
     # Redeem before any write: of N concurrent exchanges exactly one gets past this line.
     await intermediate.redeem(ctx, token)
     if member is None:
@@ -425,17 +433,5 @@ async def create_organization(
         roles=["stytch_admin"],
     )
     if not verified:
-        return {
-            "member_id": member.member_id,
-            "member": await members_service.member_view(ctx, member, org),
-            "organization": organization_json(org),
-            "session_token": "",
-            "session_jwt": "",
-            "member_session": None,
-            "member_authenticated": False,
-            "intermediate_session_token": token,
-            "intermediate_session_token_expires_at": rfc3339(ist.expires_at),
-            "mfa_required": None,
-            "primary_required": email_unverified_required(org, member),
-        }
+        return await _primary_still_required(ctx, org, member, token, ist, email_unverified_required(org, member))
     return await member_session_fields(ctx, org, member, minutes=minutes, custom_claims=custom_claims, ist=ist)
