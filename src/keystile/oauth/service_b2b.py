@@ -134,7 +134,7 @@ async def discovery_start(
 
 def _login_data(ctx: Context, login: callback.Login) -> dict[str, Any]:
     """What a token keeps of a login: the provider, the person, its tokens sealed."""
-    return {"provider": login.provider, "profile": login.profile.to_json(), **pending.seal(ctx, login.tokens)}
+    return {"provider": login.provider, "profile": login.profile.to_json(), **pending.B2B.seal(ctx, login.tokens)}
 
 
 def _profile_email(login: callback.Login) -> str:
@@ -239,7 +239,7 @@ async def _register(
         ctx,
         provider=provider,
         profile=profile,
-        tokens=pending.unseal(ctx, data),
+        tokens=pending.B2B.unseal(ctx, data),
         member_id=member.member_id,
         organization_id=org.organization_id,
     )
@@ -335,7 +335,7 @@ async def authenticate(
         # Proven by the provider, not enough for this organization: an intermediate session
         # carries this login to the method it asks for, with the provider's answer and tokens
         # (sealed) for the Member once that method succeeds (IntermediateSessionJoined).
-        pending_login = {} if trusted else {"profile": profile.to_json(), **{k: data[k] for k in pending.FIELDS}}
+        pending_login = {} if trusted else {"profile": profile.to_json(), **{k: data[k] for k in pending.B2B.fields}}
         ist_token, ist_row = await intermediate.issue(
             ctx,
             member.email,
@@ -392,7 +392,7 @@ async def discovery_authenticate(ctx: Context, token: str, *, pkce_code_verifier
         **{factors.detail_field(provider): {"id": "", "provider_subject": profile.subject, "email_id": None}},
     )
     # The provider's tokens wait, sealed, in the intermediate session for the Member it makes.
-    sealed = {k: data[k] for k in pending.FIELDS if k in data}
+    sealed = {k: data[k] for k in pending.B2B.fields if k in data}
     ist, ist_row = await intermediate.issue(
         ctx,
         email,
@@ -419,7 +419,7 @@ async def on_intermediate_session_joined(ctx: Context, event: events.Intermediat
     """A discovery OAuth login became a Member (exchange, organization creation): keep its
     provider registration and tokens for that Member, as an organization login would."""
     oauth = event.data.get("oauth") or {}
-    if not oauth.get("profile") or not all(k in oauth for k in pending.FIELDS):
+    if not oauth.get("profile") or not all(k in oauth for k in pending.B2B.fields):
         return
     org = await orgs_repo.get(ctx.conn, ctx.project_id, event.organization_id)
     member = await members_repo.find(ctx.conn, ctx.project_id, org.organization_id, event.member_id)

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +14,7 @@ from keystile import errors as core_errors
 from keystile.core import ratelimit, redirect_urls, sandbox, tokens
 from keystile.core.context import Context
 from keystile.core.redirect_urls import RedirectType
-from keystile.oauth import callback, client, errors, factors, registrations
+from keystile.oauth import callback, client, errors, factors, pending, registrations
 from keystile.oauth import sandbox as sandbox_values
 from keystile.oauth.providers import Profile
 from keystile.sessions import sandbox as sessions_sandbox
@@ -72,10 +71,6 @@ async def start(
     )
 
 
-def _seal_purpose(ctx: Context, seal_id: str) -> str:
-    return f"oauth-pending:{ctx.project_id}:{seal_id}"
-
-
 async def _known_user(ctx: Context, provider: str, profile: Profile, attach_user_id: str | None) -> str | None:
     """The user this login is for: the attach token's, the provider account's, or the owner of
     the verified address the provider gives; None for a new user."""
@@ -97,11 +92,6 @@ async def _consumer_ending(ctx: Context, state: Row[Any], login: callback.Login)
     login redirect URL for a known user, to the signup one for a new user."""
     data = state.data or {}
     user_id = await _known_user(ctx, login.provider, login.profile, state.user_id)
-    seal_id = secrets.token_urlsafe(16)
-    sealed = ctx.state.keyring.master.seal(
-        _seal_purpose(ctx, seal_id),
-        _json_tokens(login.tokens),
-    )
     token, _ = await tokens.issue(
         ctx,
         CONSUMER_KIND,
@@ -111,41 +101,12 @@ async def _consumer_ending(ctx: Context, state: Row[Any], login: callback.Login)
         data={
             "provider": login.provider,
             "profile": login.profile.to_json(),
-            "seal_id": seal_id,
-            "tokens": sealed,
+            **pending.CONSUMER.seal(ctx, login.tokens),
             "attach": bool(state.user_id),
         },
     )
     target = data["login_redirect_url"] if user_id else data["signup_redirect_url"]
     return redirect_urls.with_params(target, stytch_token_type="oauth", token=token)
-
-
-def _json_tokens(token_set: client.TokenSet) -> str:
-    import json
-
-    return json.dumps(
-        {
-            "access_token": token_set.access_token,
-            "refresh_token": token_set.refresh_token,
-            "id_token": token_set.id_token,
-            "scopes": list(token_set.scopes),
-            "expires_at": token_set.expires_at.isoformat() if token_set.expires_at else None,
-        }
-    )
-
-
-def _tokens_from_json(text: str) -> client.TokenSet:
-    import json
-    from datetime import datetime
-
-    data = json.loads(text)
-    return client.TokenSet(
-        access_token=data["access_token"],
-        refresh_token=data["refresh_token"],
-        id_token=data["id_token"],
-        scopes=tuple(data["scopes"]),
-        expires_at=datetime.fromisoformat(data["expires_at"]) if data["expires_at"] else None,
-    )
 
 
 @dataclass
@@ -257,7 +218,7 @@ async def authenticate(
     data = row.data or {}
     provider = data["provider"]
     profile = Profile.from_json(data["profile"])
-    token_set = _tokens_from_json(ctx.state.keyring.master.unseal(_seal_purpose(ctx, data["seal_id"]), data["tokens"]))
+    token_set = pending.CONSUMER.unseal(ctx, data)
     user, email_id = await _user_for(ctx, row, provider, profile)
     taken = await registrations.find_by_subject(ctx, provider, profile.subject)
     if taken is not None and taken.user_id != user.user_id:
