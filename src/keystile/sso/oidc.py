@@ -22,34 +22,9 @@ from keystile.sso.urls import callback_url
 if TYPE_CHECKING:
     from fastapi import Request
 
-IDENTITY_PROVIDERS = frozenset(
-    {
-        "classlink",
-        "cyberark",
-        "duo",
-        "generic",
-        "google-workspace",
-        "jumpcloud",
-        "keycloak",
-        "miniorange",
-        "microsoft-entra",
-        "okta",
-        "onelogin",
-        "pingfederate",
-        "rippling",
-        "salesforce",
-        "shibboleth",
-    }
-)
 # What a connection needs before it turns active (PY `sso_oidc.update_connection`).
 REQUIRED = ("issuer", "client_id", "client_secret", "authorization_url", "token_url", "userinfo_url", "jwks_url")
 ENDPOINTS = ("authorization_url", "token_url", "userinfo_url", "jwks_url")
-
-
-def _identity_provider(value: str | None) -> str:
-    if value is not None and value not in IDENTITY_PROVIDERS:
-        raise errors.InvalidArgument(f"identity_provider must be one of {', '.join(sorted(IDENTITY_PROVIDERS))}.")
-    return value or "generic"
 
 
 def connection_json(ctx: Context, row: Record) -> dict[str, Any]:
@@ -87,7 +62,7 @@ async def create_connection(
         "oidc",
         status=service.PENDING,
         display_name=display_name or "",
-        identity_provider=_identity_provider(identity_provider),
+        identity_provider=service.identity_provider(identity_provider),
         config={name: "" for name in REQUIRED if name != "client_secret"} | {"custom_scopes": ""},
     )
 
@@ -167,7 +142,7 @@ async def update_connection(
     if display_name is not None:
         values["display_name"] = display_name
     if identity_provider is not None:
-        values["identity_provider"] = _identity_provider(identity_provider)
+        values["identity_provider"] = service.identity_provider(identity_provider)
     secret_change = {"client_secret": client_secret or None} if client_secret is not None else None
     updated = await service.update(ctx, row, secrets=secret_change, **values)
     return updated, warning

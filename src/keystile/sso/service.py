@@ -32,6 +32,33 @@ if TYPE_CHECKING:
 ACTIVE = "active"
 PENDING = "pending"
 KIND_PREFIXES = {"oidc": "oidc-connection", "saml": "saml-connection", "external": "external-connection"}
+# The `identity_provider` values an OIDC or SAML connection may name.
+IDENTITY_PROVIDERS = frozenset(
+    {
+        "classlink",
+        "cyberark",
+        "duo",
+        "generic",
+        "google-workspace",
+        "jumpcloud",
+        "keycloak",
+        "miniorange",
+        "microsoft-entra",
+        "okta",
+        "onelogin",
+        "pingfederate",
+        "rippling",
+        "salesforce",
+        "shibboleth",
+    }
+)
+
+
+def identity_provider(value: str | None) -> str:
+    """A connection's `identity_provider`: one of IDENTITY_PROVIDERS, "generic" when not named."""
+    if value is not None and value not in IDENTITY_PROVIDERS:
+        raise errors.InvalidArgument(f"identity_provider must be one of {', '.join(sorted(IDENTITY_PROVIDERS))}.")
+    return value or "generic"
 
 
 @dataclass(frozen=True)

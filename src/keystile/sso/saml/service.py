@@ -37,25 +37,6 @@ if TYPE_CHECKING:
 KIND_NAME = "saml"
 CERTIFICATE_PREFIX = "saml-certificate"
 PRIVATE_KEY_PREFIX = "saml-encryption-key"
-IDENTITY_PROVIDERS = frozenset(
-    {
-        "classlink",
-        "cyberark",
-        "duo",
-        "generic",
-        "google-workspace",
-        "jumpcloud",
-        "keycloak",
-        "miniorange",
-        "microsoft-entra",
-        "okta",
-        "onelogin",
-        "pingfederate",
-        "rippling",
-        "salesforce",
-        "shibboleth",
-    }
-)
 ATTRIBUTE_KEYS = ("email", "first_name", "last_name", "full_name", "groups")
 REDACTED = "-----BEGIN PRIVATE KEY-----\n(sealed; keystile never shows it again)\n-----END PRIVATE KEY-----\n"
 METADATA_PATH = "/v1/b2b/sso/saml/metadata/{connection_id}"
@@ -147,12 +128,6 @@ def _status(config: dict[str, Any]) -> str:
     return connections.ACTIVE if ready else connections.PENDING
 
 
-def _identity_provider(value: str | None) -> str | None:
-    if value is not None and value not in IDENTITY_PROVIDERS:
-        raise errors.InvalidArgument(f"identity_provider must be one of {', '.join(sorted(IDENTITY_PROVIDERS))}.")
-    return value
-
-
 # --- endpoints -------------------------------------------------------------------------------
 
 
@@ -161,7 +136,7 @@ async def create_connection(
 ) -> dict[str, Any]:
     """A pending SAML connection with a fresh signing key (stytch.com/docs/b2b/api/create-saml-connection)."""
     connections.check_display_name(display_name)
-    provider = _identity_provider(identity_provider) or "generic"
+    provider = connections.identity_provider(identity_provider)
     org = await connections.organization(ctx, organization_ref)
     await guards.sso_action(ctx, org, "create")
     connection_id = connections.new_connection_id(ctx, KIND_NAME)
@@ -199,7 +174,7 @@ async def update_connection(
         connections.check_display_name(changes["display_name"])
         values["display_name"] = changes["display_name"]
     if changes.get("identity_provider") is not None:
-        values["identity_provider"] = _identity_provider(changes["identity_provider"])
+        values["identity_provider"] = connections.identity_provider(changes["identity_provider"])
     for name in ("idp_entity_id", "alternative_audience_uri", "alternative_acs_url", "nameid_format"):
         if changes.get(name) is not None:
             config[name] = changes[name].strip()
