@@ -5,40 +5,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from keystile import errors as shared
 from keystile.core.context import Ctx
 from keystile.core.responses import JSON, ok
-from keystile.core.schemas import MAX_STRING, unstorable_reason
 from keystile.oauth import callback, member_tokens, service_b2b
-from keystile.oauth.routes_callback import redirect_with_cookie
+from keystile.oauth.routes_callback import redirect_with_cookie, start_query
 from keystile.oauth.schemas_b2b import AuthenticateRequest, DiscoveryAuthenticateRequest
 
 router = APIRouter()
-PROVIDER_PREFIX = "provider_"
-
-
-def _query(request: Request) -> tuple[dict[str, str], dict[str, str]]:
-    """The start route's fields and its `provider_<name>` parameters (passed to the provider as
-    `<name>`), each checked as request bodies are (ADR 0010): one that cannot be stored or is
-    too long is a 400 naming it."""
-    found: dict[str, str] = {}
-    provider_params: dict[str, str] = {}
-    for name, value in request.query_params.items():
-        reason = unstorable_reason(name) or unstorable_reason(value)
-        if reason is None and (len(value) > MAX_STRING or len(name) > MAX_STRING):
-            reason = f"is longer than {MAX_STRING} characters"
-        if reason is not None:
-            raise shared.BadRequest(f"The query parameter {name[:64]!r} {reason}.")
-        if name.startswith(PROVIDER_PREFIX) and len(name) > len(PROVIDER_PREFIX):
-            provider_params[name.removeprefix(PROVIDER_PREFIX)] = value
-        elif value:
-            found[name] = value
-    return found, provider_params
 
 
 @router.get("/v1/b2b/public/oauth/{provider}/start", include_in_schema=False)
 async def start(provider: str, request: Request) -> Response:
-    query, provider_params = _query(request)
+    query, provider_params = start_query(request)
     async with callback.public_context(
         request.app.state.keystile, query.get("public_token", ""), request.state.request_id
     ) as ctx:
@@ -58,7 +36,7 @@ async def start(provider: str, request: Request) -> Response:
 
 @router.get("/v1/b2b/public/oauth/{provider}/discovery/start", include_in_schema=False)
 async def discovery_start(provider: str, request: Request) -> Response:
-    query, provider_params = _query(request)
+    query, provider_params = start_query(request)
     async with callback.public_context(
         request.app.state.keystile, query.get("public_token", ""), request.state.request_id
     ) as ctx:

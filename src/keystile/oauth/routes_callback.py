@@ -9,16 +9,38 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
+from keystile import errors as shared
 from keystile.core.schemas import MAX_STRING, unstorable_reason
 from keystile.oauth import callback, errors, registrations
 
 router = APIRouter(include_in_schema=False)
 FIELDS = ("state", "code", "error", "error_description", "user")
+PROVIDER_PREFIX = "provider_"
 HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
 def _cookie_path(public_token: str) -> str:
     return callback.CALLBACK_PATH.format(public_token=public_token)
+
+
+def start_query(request: Request) -> tuple[dict[str, str], dict[str, str]]:
+    """A start route's fields (those given a value) and its `provider_<name>` parameters
+    (passed to the provider as `<name>`), each checked as request bodies are (ADR 0010): one
+    that cannot be stored or is too long is a 400 naming it. Every start route, consumer and
+    B2B, reads its query through this."""
+    found: dict[str, str] = {}
+    provider_params: dict[str, str] = {}
+    for name, value in request.query_params.items():
+        reason = unstorable_reason(name) or unstorable_reason(value)
+        if reason is None and (len(value) > MAX_STRING or len(name) > MAX_STRING):
+            reason = f"is longer than {MAX_STRING} characters"
+        if reason is not None:
+            raise shared.BadRequest(f"The query parameter {name[:64]!r} {reason}.")
+        if name.startswith(PROVIDER_PREFIX) and len(name) > len(PROVIDER_PREFIX):
+            provider_params[name.removeprefix(PROVIDER_PREFIX)] = value
+        elif value:
+            found[name] = value
+    return found, provider_params
 
 
 def redirect_with_cookie(started: callback.Started, public_token: str) -> Response:

@@ -7,10 +7,9 @@ from fastapi import APIRouter, Request, Response
 
 from keystile.core.context import Ctx
 from keystile.core.responses import JSON, ok
-from keystile.core.schemas import MAX_STRING, unstorable_reason
 from keystile.oauth import callback
 from keystile.oauth import service_consumer as service
-from keystile.oauth.routes_callback import redirect_with_cookie
+from keystile.oauth.routes_callback import redirect_with_cookie, start_query
 from keystile.oauth.schemas import AttachRequest, AuthenticateRequest
 from keystile.sessions import service as sessions
 from keystile.users import service as users
@@ -18,37 +17,11 @@ from keystile.users import service as users
 router = APIRouter()
 public_router = APIRouter(include_in_schema=False)
 
-# The start route's own parameters; every `provider_<name>` goes to the provider as `<name>`.
-START_FIELDS = (
-    "public_token",
-    "login_redirect_url",
-    "signup_redirect_url",
-    "custom_scopes",
-    "code_challenge",
-    "oauth_attach_token",
-)
-
-
-def query_fields(request: Request) -> tuple[dict[str, str], dict[str, str]]:
-    """The start route's fields and its provider parameters, each checked to be storable."""
-    fields: dict[str, str] = {}
-    provider_params: dict[str, str] = {}
-    for name, value in request.query_params.items():
-        if len(value) > MAX_STRING or unstorable_reason(value) is not None:
-            from keystile import errors
-
-            raise errors.BadRequest(f"The query parameter {name} cannot be read.")
-        if name.startswith("provider_") and len(name) > len("provider_"):
-            provider_params[name.removeprefix("provider_")] = value
-        elif name in START_FIELDS and value:
-            fields[name] = value
-    return fields, provider_params
-
 
 @public_router.get("/v1/public/oauth/{provider}/start")
 async def start(provider: str, request: Request) -> Response:
     """Send the browser to the provider (stytch.com/docs/api/oauth-google-start)."""
-    fields, provider_params = query_fields(request)
+    fields, provider_params = start_query(request)
     async with callback.public_context(
         request.app.state.keystile, fields.get("public_token", ""), request.state.request_id
     ) as ctx:
