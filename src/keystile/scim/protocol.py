@@ -219,44 +219,32 @@ async def service_provider_config(connection_id: str, request: Request) -> Respo
     return await _serve(request, connection_id, work)
 
 
-@router.get(BASE + "/ResourceTypes")
-async def resource_types(connection_id: str, request: Request) -> Response:
-    async def work(svc: Service) -> Response:
-        found = resources.resource_types(svc.base_url)
-        return _listed(ResourceType, found)
+def _add_catalogue(endpoint: str, model: Any, items: Callable[[str], list[Any]], id_param: str, noun: str) -> None:
+    """A read-only catalogue (`/ResourceTypes`, `/Schemas`): all of it, or one by its id."""
 
-    return await _serve(request, connection_id, work)
+    async def listed(connection_id: str, request: Request) -> Response:
+        async def work(svc: Service) -> Response:
+            return _listed(model, items(svc.base_url))
 
+        return await _serve(request, connection_id, work)
 
-@router.get(BASE + "/ResourceTypes/{name}")
-async def resource_type(connection_id: str, name: str, request: Request) -> Response:
-    async def work(svc: Service) -> Response:
-        for found in resources.resource_types(svc.base_url):
-            if found.id == name:
-                return _resource(found)
-        raise NotFoundException(detail=f"No resource type {name}.")
+    async def one(connection_id: str, request: Request) -> Response:
+        wanted = request.path_params[id_param]
 
-    return await _serve(request, connection_id, work)
+        async def work(svc: Service) -> Response:
+            for found in items(svc.base_url):
+                if found.id == wanted:
+                    return _resource(found)
+            raise NotFoundException(detail=f"No {noun} {wanted}.")
 
+        return await _serve(request, connection_id, work)
 
-@router.get(BASE + "/Schemas")
-async def schemas(connection_id: str, request: Request) -> Response:
-    async def work(svc: Service) -> Response:
-        found = resources.schemas(svc.base_url)
-        return _listed(Schema, found)
-
-    return await _serve(request, connection_id, work)
+    router.add_api_route(BASE + endpoint, listed, methods=["GET"])
+    router.add_api_route(f"{BASE}{endpoint}/{{{id_param}}}", one, methods=["GET"])
 
 
-@router.get(BASE + "/Schemas/{schema_id}")
-async def schema(connection_id: str, schema_id: str, request: Request) -> Response:
-    async def work(svc: Service) -> Response:
-        for found in resources.schemas(svc.base_url):
-            if found.id == schema_id:
-                return _resource(found)
-        raise NotFoundException(detail=f"No schema {schema_id}.")
-
-    return await _serve(request, connection_id, work)
+_add_catalogue("/ResourceTypes", ResourceType, resources.resource_types, "name", "resource type")
+_add_catalogue("/Schemas", Schema, resources.schemas, "schema_id", "schema")
 
 
 # --- searches by POST (RFC 7644 §3.4.3) ---
