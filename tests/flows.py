@@ -39,6 +39,11 @@ def new_external_id(prefix: str = "ext") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
+def new_org(b2b: Any, name: str = "Acme") -> Any:
+    """An organization made by the SDK with a fresh slug from its name (`acme-1f2e3d4c`)."""
+    return b2b.organizations.create(organization_name=name, organization_slug=new_slug(name.lower())).organization
+
+
 def pkce_challenge(verifier: str) -> str:
     """The S256 code challenge of a PKCE verifier (RFC 7636 §4.2)."""
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")

@@ -8,7 +8,8 @@ from typing import Any
 
 import requests
 
-from tests.flows import new_email
+from tests.flows import new_email, new_slug
+from tests.support import call, make_project
 
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -21,6 +22,16 @@ DOMAIN = "acme.example"
 
 def scim_email(name: str = "ada") -> str:
     return new_email(name, DOMAIN)
+
+
+def http_connection(server: Any) -> dict[str, Any]:
+    """A SCIM connection of a new organization in a new project, made over plain HTTP: the
+    answer's `connection`, its bearer token included."""
+    project = make_project(server)
+    org = call(
+        project, "POST", "v1/b2b/organizations", json={"organization_name": "Acme", "organization_slug": new_slug()}
+    ).json()["organization"]
+    return call(project, "POST", f"v1/b2b/scim/{org['organization_id']}/connection", json={}).json()["connection"]
 
 
 class ScimClient:

@@ -5,29 +5,18 @@ from __future__ import annotations
 
 import http.client
 import json
-import uuid
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.scim_client import ERROR, ScimClient, okta_user, scim_email
-from tests.support import call
+from tests.scim_client import ERROR, ScimClient, http_connection, okta_user, scim_email
 
 TOO_LONG = "a" * 5000
 
 
 @pytest.fixture(scope="module")
 def connection(server):
-    from tests.support import make_project
-
-    project = make_project(server)
-    org = call(
-        project,
-        "POST",
-        "v1/b2b/organizations",
-        json={"organization_name": "Acme", "organization_slug": f"acme-{uuid.uuid4().hex[:8]}"},
-    ).json()["organization"]
-    return call(project, "POST", f"v1/b2b/scim/{org['organization_id']}/connection", json={}).json()["connection"]
+    return http_connection(server)
 
 
 HOSTILE = [

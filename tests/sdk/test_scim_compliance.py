@@ -4,28 +4,19 @@ patches and deletes Users and Groups. No check of a feature keystile declares ma
 
 from __future__ import annotations
 
-import uuid
-
 import httpx2
 import pytest
 from scim2_client.engines.httpx2 import SyncSCIMClient
 from scim2_tester import Status, check_server
+
+from tests.scim_client import http_connection
 
 FAILED = {Status.ERROR, Status.CRITICAL}
 
 
 @pytest.fixture(scope="module")
 def results(server):
-    from tests.support import call, make_project
-
-    project = make_project(server)
-    org = call(
-        project,
-        "POST",
-        "v1/b2b/organizations",
-        json={"organization_name": "Acme", "organization_slug": f"acme-{uuid.uuid4().hex[:8]}"},
-    ).json()["organization"]
-    connection = call(project, "POST", f"v1/b2b/scim/{org['organization_id']}/connection", json={}).json()["connection"]
+    connection = http_connection(server)
     http = httpx2.Client(
         base_url=connection["base_url"] + "/",
         headers={"Authorization": f"Bearer {connection['bearer_token']}"},

@@ -4,20 +4,16 @@ service refusing tokens that are not the connection's."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from stytch.core.response_base import StytchError
 
-from tests.flows import DOCUMENTS_POLICY, error_type, set_policy
+from tests.flows import DOCUMENTS_POLICY, error_type, new_org, set_policy
 from tests.scim_client import ERROR, ScimClient, okta_user, scim_email
 
 
 @pytest.fixture
 def org(b2b):
-    return b2b.organizations.create(
-        organization_name="Acme", organization_slug=f"acme-{uuid.uuid4().hex[:8]}"
-    ).organization
+    return new_org(b2b)
 
 
 @pytest.fixture
@@ -201,17 +197,13 @@ class TestTokens:
         assert resp.status_code == 401
 
     def test_another_organizations_token_is_refused(self, b2b, created):
-        other_org = b2b.organizations.create(
-            organization_name="Other", organization_slug=f"other-{uuid.uuid4().hex[:8]}"
-        ).organization
+        other_org = new_org(b2b, "Other")
         other = b2b.scim.connection.create(organization_id=other_org.organization_id).connection
 
         assert client(created, other.bearer_token).call("GET", "/Users").status_code == 401
 
     def test_another_organizations_members_are_not_seen(self, b2b, created):
-        other_org = b2b.organizations.create(
-            organization_name="Other", organization_slug=f"other-{uuid.uuid4().hex[:8]}"
-        ).organization
+        other_org = new_org(b2b, "Other")
         other = b2b.scim.connection.create(organization_id=other_org.organization_id).connection
         theirs = client(other).ok("POST", "/Users", okta_user(scim_email()), status=201)
 

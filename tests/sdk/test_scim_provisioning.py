@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from stytch.core.response_base import StytchError
 
-from tests.flows import DOCUMENTS_POLICY, login, set_policy
+from tests.flows import DOCUMENTS_POLICY, login, new_org, set_policy
 from tests.scim_client import (
     CORE_GROUP,
     ENTERPRISE_USER,
@@ -24,9 +24,7 @@ from tests.scim_client import (
 
 @pytest.fixture
 def org(b2b):
-    return b2b.organizations.create(
-        organization_name="Acme", organization_slug=f"acme-{uuid.uuid4().hex[:8]}"
-    ).organization
+    return new_org(b2b)
 
 
 @pytest.fixture

@@ -4,13 +4,12 @@ Member answer lists them in `roles[].sources`, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import pytest
 
 from keystile.members import repository as members_repo
-from tests.flows import DOCUMENTS_POLICY, login, new_email, set_policy
+from tests.flows import DOCUMENTS_POLICY, login, new_email, new_org, set_policy
 
 SCIM = "scim_connection_group"
 SSO = "sso_connection"
@@ -32,9 +31,7 @@ def replace(project: Any, member_id: str, types: set[str], entries: list[dict[st
 
 @pytest.fixture
 def org(b2b):
-    return b2b.organizations.create(
-        organization_name="Acme", organization_slug=f"acme-{uuid.uuid4().hex[:8]}"
-    ).organization
+    return new_org(b2b)
 
 
 @pytest.fixture
