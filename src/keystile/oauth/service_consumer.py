@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.engine import Row
@@ -226,13 +226,13 @@ async def authenticate(
     registration = await registrations.save(
         ctx, provider=provider, profile=profile, tokens=token_set, user_id=user.user_id
     )
-    entries = [provider_entry(r) for r in await registrations.registrations_of(ctx, user.user_id)]
-    await users_repo.set_oauth_providers(ctx.conn, ctx.project_id, user.user_id, entries)
+    await _list_providers(ctx, user.user_id)
     user = await users.activate(ctx, user)
     user = await users.load(ctx, user.user_id)
     values = await registrations.provider_values(ctx, registration, refresh=False)
+    done = Authenticated(user, registration, profile, provider, values, None, "", "")
     if session_minutes is None:
-        return Authenticated(user, registration, profile, provider, values, None, "", "")
+        return done
     factor = factors.of(provider).build(
         ctx.clock.now(),
         **{
@@ -243,19 +243,7 @@ async def authenticate(
             }
         },
     )
-    session, issued = await sessions.start(
-        ctx,
-        "consumer",
-        factor=factor,
-        minutes=session_minutes,
-        user_id=user.user_id,
-        custom_claims=custom_claims,
-        existing_token=session_token,
-        existing_jwt=session_jwt,
-    )
-    return Authenticated(
-        user, registration, profile, provider, values, session, issued, await sessions.user_jwt(ctx, session, [])
-    )
+    return await _logged_in(ctx, done, factor, session_minutes, session_token, session_jwt, custom_claims)
 
 
 async def _sandbox(
@@ -276,8 +264,9 @@ async def _sandbox(
             ctx, provider="google", profile=profile, tokens=empty, user_id=user.user_id
         )
     values = await registrations.provider_values(ctx, registration, refresh=False)
+    done = Authenticated(user, registration, profile, "google", values, None, "", "")
     if minutes is None:
-        return Authenticated(user, registration, profile, "google", values, None, "", "")
+        return done
     factor = factors.of("google").build(
         ctx.clock.now(),
         google_oauth_factor={
@@ -286,19 +275,31 @@ async def _sandbox(
             "email_id": email.email_id,
         },
     )
+    return await _logged_in(ctx, done, factor, minutes, session_token, session_jwt, custom_claims)
+
+
+async def _logged_in(
+    ctx: Context,
+    done: Authenticated,
+    factor: dict[str, Any],
+    minutes: int,
+    session_token: str | None,
+    session_jwt: str | None,
+    custom_claims: dict[str, Any] | None,
+) -> Authenticated:
+    """The login with its session: started (or the named one extended) with the OAuth factor,
+    its token and JWT; for oauth.authenticate and its sandbox alike."""
     session, issued = await sessions.start(
         ctx,
         "consumer",
         factor=factor,
         minutes=minutes,
-        user_id=user.user_id,
+        user_id=done.user.user_id,
         custom_claims=custom_claims,
         existing_token=session_token,
         existing_jwt=session_jwt,
     )
-    return Authenticated(
-        user, registration, profile, "google", values, session, issued, await sessions.user_jwt(ctx, session, [])
-    )
+    return replace(done, session=session, session_token=issued, session_jwt=await sessions.user_jwt(ctx, session, []))
 
 
 async def attach(
