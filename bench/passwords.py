@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import hashlib
 import json
 import os
 import secrets
@@ -45,75 +44,18 @@ from typing import Any
 
 from sessions import Result, console, keystile_cli, machine, running_keystile
 
-TYPES = ("bcrypt", "md_5", "argon_2i", "argon_2id", "sha_1", "sha_512", "scrypt", "phpass", "pbkdf_2")
-
-
-def make_hash(hash_type: str, password: str) -> dict[str, Any]:
-    """A `password` object of an import line: the hash of `password` as `hash_type` makes it."""
-    raw = password.encode()
-    if hash_type == "bcrypt":
-        import bcrypt
-
-        return {"hash_type": "bcrypt", "hash": bcrypt.hashpw(raw, bcrypt.gensalt(10)).decode()}
-    if hash_type in ("md_5", "sha_1", "sha_512"):
-        before, after = secrets.token_hex(4), secrets.token_hex(4)
-        algorithm = {"md_5": "md5", "sha_1": "sha1", "sha_512": "sha512"}[hash_type]
-        digest = hashlib.new(algorithm, before.encode() + raw + after.encode()).hexdigest()
-        return {
-            "hash_type": hash_type,
-            "hash": digest,
-            f"{hash_type}_config": {"prepend_salt": before, "append_salt": after},
-        }
-    if hash_type == "argon_2i":  # the PHC string, parameters inside
-        from argon2 import PasswordHasher, Type
-
-        return {
-            "hash_type": "argon_2i",
-            "hash": PasswordHasher(time_cost=2, memory_cost=19456, type=Type.I).hash(password),
-        }
-    if hash_type == "argon_2id":  # the raw hash in hex, parameters in argon_2_config
-        from argon2.low_level import Type, hash_secret_raw
-
-        salt = secrets.token_hex(8)
-        digest = hash_secret_raw(
-            raw, salt.encode(), time_cost=2, memory_cost=19456, parallelism=1, hash_len=32, type=Type.ID
-        )
-        config = {"salt": salt, "iteration_amount": 2, "memory": 19456, "threads": 1, "key_length": 32}
-        return {"hash_type": "argon_2id", "hash": digest.hex(), "argon_2_config": config}
-    if hash_type == "scrypt":
-        salt = secrets.token_bytes(16)
-        digest = hashlib.scrypt(raw, salt=salt, n=16384, r=8, p=1, dklen=32)
-        config = {
-            "salt": base64.b64encode(salt).decode(),
-            "n_parameter": 16384,
-            "r_parameter": 8,
-            "p_parameter": 1,
-            "key_length": 32,
-        }
-        return {"hash_type": "scrypt", "hash": base64.b64encode(digest).decode(), "scrypt_config": config}
-    if hash_type == "phpass":
-        from passlib.hash import phpass
-
-        return {"hash_type": "phpass", "hash": phpass.using(rounds=10).hash(password)}
-    if hash_type == "pbkdf_2":
-        salt = secrets.token_bytes(16)
-        digest = hashlib.pbkdf2_hmac("sha256", raw, salt, 100_000, 32)
-        config = {
-            "salt": base64.b64encode(salt).decode(),
-            "iteration_amount": 100_000,
-            "key_length": 32,
-            "algorithm": "sha256",
-        }
-        return {"hash_type": "pbkdf_2", "hash": base64.b64encode(digest).decode(), "pbkdf_2_config": config}
-    raise ValueError(hash_type)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, for tests/
+from tests.legacy_hashes import HASH_TYPES, REAL, made_hash
 
 
 def write_users(path: Path, users: int, per_type: int = 16) -> None:
-    pools = {t: [make_hash(t, f"import bench {t} {i} correct horse") for i in range(per_type)] for t in TYPES}
+    pools = {
+        t: [made_hash(t, f"import bench {t} {i} correct horse", REAL) for i in range(per_type)] for t in HASH_TYPES
+    }
     run = secrets.token_hex(3)
     with path.open("w") as out:
         for i in range(users):
-            hash_type = TYPES[i % len(TYPES)]
+            hash_type = HASH_TYPES[i % len(HASH_TYPES)]
             line = {
                 "email": f"user{i}-{run}@bench.test",
                 "email_verified": i % 2 == 0,

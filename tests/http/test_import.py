@@ -3,8 +3,6 @@ other CLI tests do, then read back through the official SDK as an app would."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import secrets
 from pathlib import Path
@@ -14,6 +12,7 @@ import pytest
 from stytch.core.response_base import StytchError
 
 from tests.flows import error_type, new_email, new_slug
+from tests.legacy_hashes import HASH_TYPES, made_hash
 from tests.support import ProjectInfo, keystile_in_process
 
 
@@ -215,69 +214,7 @@ def test_an_unknown_project_is_refused_before_reading(server, tmp_path, args):
     assert done.returncode == 2 and "No project project-test-nope" in done.stderr
 
 
-# --- Password hashes: made here, as the previous provider made them ---------------------------
-
-
-def made_hash(hash_type: str, password: str) -> dict[str, Any]:
-    """The `password` of an import line: `password` hashed as `hash_type`, by bcrypt,
-    argon2-cffi, passlib or hashlib (light parameters: only the format matters here)."""
-    raw = password.encode()
-    if hash_type == "bcrypt":
-        import bcrypt
-
-        return {"hash_type": "bcrypt", "hash": bcrypt.hashpw(raw, bcrypt.gensalt(4)).decode()}
-    if hash_type in ("md_5", "sha_1", "sha_512"):
-        before, after = secrets.token_hex(4), secrets.token_hex(3)
-        algorithm = {"md_5": "md5", "sha_1": "sha1", "sha_512": "sha512"}[hash_type]
-        digest = hashlib.new(algorithm, before.encode() + raw + after.encode()).hexdigest()
-        return {
-            "hash_type": hash_type,
-            "hash": digest,
-            f"{hash_type}_config": {"prepend_salt": before, "append_salt": after},
-        }
-    if hash_type == "argon_2i":  # the PHC string, its parameters inside
-        from argon2 import PasswordHasher, Type
-
-        hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1, type=Type.I)
-        return {"hash_type": "argon_2i", "hash": hasher.hash(password)}
-    if hash_type == "argon_2id":  # the raw hash in hex, its parameters in argon_2_config
-        from argon2.low_level import Type, hash_secret_raw
-
-        salt = secrets.token_hex(8)
-        digest = hash_secret_raw(
-            raw, salt.encode(), time_cost=1, memory_cost=1024, parallelism=1, hash_len=32, type=Type.ID
-        )
-        config = {"salt": salt, "iteration_amount": 1, "memory": 1024, "threads": 1, "key_length": 32}
-        return {"hash_type": "argon_2id", "hash": digest.hex(), "argon_2_config": config}
-    if hash_type == "scrypt":
-        salt = secrets.token_bytes(16)
-        digest = hashlib.scrypt(raw, salt=salt, n=1024, r=8, p=1, dklen=32)
-        config = {
-            "salt": base64.b64encode(salt).decode(),
-            "n_parameter": 1024,
-            "r_parameter": 8,
-            "p_parameter": 1,
-            "key_length": 32,
-        }
-        return {"hash_type": "scrypt", "hash": base64.b64encode(digest).decode(), "scrypt_config": config}
-    if hash_type == "phpass":
-        from passlib.hash import phpass
-
-        return {"hash_type": "phpass", "hash": phpass.using(rounds=7).hash(password)}
-    if hash_type == "pbkdf_2":
-        salt = secrets.token_bytes(16)
-        digest = hashlib.pbkdf2_hmac("sha512", raw, salt, 1000, 64)
-        config = {
-            "salt": base64.b64encode(salt).decode(),
-            "iteration_amount": 1000,
-            "key_length": 64,
-            "algorithm": "sha512",
-        }
-        return {"hash_type": "pbkdf_2", "hash": base64.b64encode(digest).decode(), "pbkdf_2_config": config}
-    raise ValueError(hash_type)
-
-
-HASH_TYPES = ("bcrypt", "md_5", "argon_2i", "argon_2id", "sha_1", "sha_512", "scrypt", "phpass", "pbkdf_2")
+# --- Password hashes, made as the previous provider made them (tests/legacy_hashes.py) ---------
 
 
 def test_every_hash_type_imported_logs_in_and_is_then_rehashed(project, consumer, tmp_path):
