@@ -7,7 +7,7 @@ from fastapi import APIRouter
 
 from keystile.core.context import Ctx
 from keystile.core.responses import JSON, committing, ok
-from keystile.passwords import errors_b2b, hashing
+from keystile.passwords import errors_b2b
 from keystile.passwords import service_b2b as service
 from keystile.passwords.schemas_b2b import (
     AuthenticateRequest,
@@ -57,14 +57,13 @@ async def strength_check(body: StrengthCheckRequest, ctx: Ctx) -> JSON:
 
 @router.post("/v1/b2b/passwords/migrate")
 async def migrate(body: MigrateRequest, ctx: Ctx) -> JSON:
-    config_field = hashing.CONFIG_FIELDS.get(body.hash_type)
     result = await service.migrate(
         ctx,
         body.organization_id,
         body.email_address,
         body.hash,
         body.hash_type,
-        config=getattr(body, config_field) if config_field else None,
+        config=body.hash_config(),
         name=body.name,
         trusted_metadata=body.trusted_metadata,
         untrusted_metadata=body.untrusted_metadata,

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 
 from keystile.core.context import Ctx
 from keystile.core.responses import JSON, committing, ok
-from keystile.passwords import errors, hashing, service
+from keystile.passwords import errors, service
 from keystile.passwords import service_consumer as consumer
 from keystile.passwords.schemas_consumer import (
     AuthenticateRequest,
@@ -82,14 +82,12 @@ async def strength_check(body: StrengthCheckRequest, ctx: Ctx) -> JSON:
 
 @router.post("/v1/passwords/migrate")
 async def migrate(body: MigrateRequest, ctx: Ctx) -> JSON:
-    field = hashing.CONFIG_FIELDS.get(body.hash_type)
-    config = getattr(body, field) if field else None
     done = await consumer.migrate(
         ctx,
         body.email,
         body.hash,
         body.hash_type,
-        config,
+        body.hash_config(),
         trusted_metadata=body.trusted_metadata,
         untrusted_metadata=body.untrusted_metadata,
         set_email_verified=bool(body.set_email_verified),

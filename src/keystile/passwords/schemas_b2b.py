@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from keystile.core.schemas import JwtStr, RequestModel
+from keystile.passwords.schemas import MigrateFields
 
 
 class SessionFields(RequestModel):
@@ -34,25 +35,12 @@ class StrengthCheckRequest(RequestModel):
     email_address: str | None = None
 
 
-class MigrateRequest(RequestModel):
+class MigrateRequest(MigrateFields):
     email_address: str
-    hash: str
-    hash_type: str
     organization_id: str
-    md_5_config: dict[str, Any] | None = None
-    argon_2_config: dict[str, Any] | None = None
-    sha_1_config: dict[str, Any] | None = None
-    sha_512_config: dict[str, Any] | None = None
-    scrypt_config: dict[str, Any] | None = None
-    pbkdf_2_config: dict[str, Any] | None = None
     name: str | None = None
-    trusted_metadata: dict[str, Any] | None = None
-    untrusted_metadata: dict[str, Any] | None = None
-    roles: list[str] | None = None
     preserve_existing_sessions: bool | None = None
     mfa_phone_number: str | None = None
-    set_phone_number_verified: bool | None = None
-    external_id: str | None = None
 
 
 class EmailResetStartRequest(RequestModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from keystile.core.schemas import JwtStr, RequestModel
+from keystile.passwords.schemas import MigrateFields
 
 
 class StrengthCheckRequest(RequestModel):
@@ -33,24 +34,11 @@ class AuthenticateRequest(SessionFields):
     session_jwt: JwtStr | None = None
 
 
-class MigrateRequest(RequestModel):
+class MigrateRequest(MigrateFields):
     email: str
-    hash: str
-    hash_type: str
-    md_5_config: dict[str, Any] | None = None
-    argon_2_config: dict[str, Any] | None = None
-    sha_1_config: dict[str, Any] | None = None
-    sha_512_config: dict[str, Any] | None = None
-    scrypt_config: dict[str, Any] | None = None
-    pbkdf_2_config: dict[str, Any] | None = None
-    trusted_metadata: dict[str, Any] | None = None
-    untrusted_metadata: dict[str, Any] | None = None
     set_email_verified: bool | None = None
     name: dict[str, Any] | None = None
     phone_number: str | None = None
-    set_phone_number_verified: bool | None = None
-    external_id: str | None = None
-    roles: list[str] | None = None
 
 
 class ResetStartRequest(RequestModel):
