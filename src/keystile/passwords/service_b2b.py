@@ -166,6 +166,20 @@ async def _revoke_sessions(ctx: Context, policy: PasswordPolicy, member: Row[Any
         await sessions.revoke_for(ctx, member_id=target.member_id, keep=keep)
 
 
+async def _revoke_all_but_callers(
+    ctx: Context, policy: PasswordPolicy, member: Row[Any], session_token: str | None, session_jwt: str | None
+) -> tuple[str | None, str | None]:
+    """A reset that may pass a session: revoke the Member's sessions but the one passed
+    when it is this Member's, and say which session the login then extends (that one's
+    token and JWT, or none: a session of another Member is left alone and not extended)."""
+    keep = None
+    if session_token or session_jwt:
+        current = await sessions.find(ctx, "b2b", token=session_token, session_jwt=session_jwt)
+        keep = current.session_id if current.member_id == member.member_id else None
+    await _revoke_sessions(ctx, policy, member, keep=keep)
+    return (session_token, session_jwt) if keep else (None, None)
+
+
 def _factor(ctx: Context, member: Row[Any]) -> dict[str, Any]:
     return factors.PASSWORD.build(ctx.clock.now())
 
@@ -484,19 +498,15 @@ async def reset(
     member = await _set(ctx, policy, member, password)
     # The link proved the address: the Member is active and its email verified.
     member = await members_service.activate(ctx, member)
-    keep = None
-    if session_token or session_jwt:
-        current = await sessions.find(ctx, "b2b", token=session_token, session_jwt=session_jwt)
-        keep = current.session_id if current.member_id == member.member_id else None
-    await _revoke_sessions(ctx, policy, member, keep=keep)
+    session_token, session_jwt = await _revoke_all_but_callers(ctx, policy, member, session_token, session_jwt)
     result = await _login(
         ctx,
         organization,
         member,
         minutes=minutes,
         custom_claims=custom_claims,
-        session_token=session_token if keep else None,
-        session_jwt=session_jwt if keep else None,
+        session_token=session_token,
+        session_jwt=session_jwt,
         intermediate_session_token=intermediate_session_token,
     )
     return {
@@ -646,19 +656,15 @@ async def existing_password_reset(
     await passwords.require_strong(ctx, new_password, email=member.email)
     member = await _set(ctx, policy, member, new_password)
     member = await _activate(ctx, member)
-    keep = None
-    if session_token or session_jwt:
-        current = await sessions.find(ctx, "b2b", token=session_token, session_jwt=session_jwt)
-        keep = current.session_id if current.member_id == member.member_id else None
-    await _revoke_sessions(ctx, policy, member, keep=keep)
+    session_token, session_jwt = await _revoke_all_but_callers(ctx, policy, member, session_token, session_jwt)
     result = await _login(
         ctx,
         organization,
         member,
         minutes=minutes,
         custom_claims=custom_claims,
-        session_token=session_token if keep else None,
-        session_jwt=session_jwt if keep else None,
+        session_token=session_token,
+        session_jwt=session_jwt,
     )
     return {**result, "member_device": None}
 
