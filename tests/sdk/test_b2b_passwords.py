@@ -46,6 +46,14 @@ def member_with_password(b2b: Any, inbox: Any, organization_id: str, password: s
     return b2b.passwords.email.reset(password_reset_token=inbox.latest_token(email), password=password)
 
 
+def org_and_member(b2b: Any, inbox: Any) -> tuple[Any, str, Any]:
+    """A new organization and a Member of it with a strong password: (the organization,
+    the password, the reset response that set it)."""
+    org = make_org(b2b, inbox)
+    password = strong()
+    return org, password, member_with_password(b2b, inbox, org.organization_id, password)
+
+
 def salted_hash(hash_type: str, password: str) -> dict[str, Any]:
     """`hash` and its config field for passwords.migrate, made here with hashlib."""
     salt = uuid.uuid4().hex[:12]
@@ -89,9 +97,7 @@ def session_alive(b2b: Any, token: str) -> bool:
 
 class TestLogin:
     def test_a_member_sets_a_password_by_email_and_logs_in_with_it(self, b2b, inbox):
-        org = make_org(b2b, inbox)
-        password = strong()
-        done = member_with_password(b2b, inbox, org.organization_id, password)
+        org, password, done = org_and_member(b2b, inbox)
         assert done.member_authenticated is True and done.session_token
         assert done.member.member_password_id and done.member.status == "active"
         assert done.member.email_address_verified is True
@@ -154,9 +160,7 @@ class TestLogin:
         assert err.error_type == "unauthorized_credentials"
 
     def test_an_organization_requiring_mfa_answers_with_an_intermediate_session(self, b2b, inbox):
-        org = make_org(b2b, inbox)
-        password = strong()
-        done = member_with_password(b2b, inbox, org.organization_id, password)
+        org, password, done = org_and_member(b2b, inbox)
         b2b.organizations.update(organization_id=org.organization_id, mfa_policy="REQUIRED_FOR_ALL")
         resp = b2b.passwords.authenticate(
             organization_id=org.organization_id, email_address=done.member.email_address, password=password
@@ -166,9 +170,7 @@ class TestLogin:
         assert resp.mfa_required is not None
 
     def test_restricted_auth_methods_without_password_refuse_it(self, b2b, inbox):
-        org = make_org(b2b, inbox)
-        password = strong()
-        done = member_with_password(b2b, inbox, org.organization_id, password)
+        org, password, done = org_and_member(b2b, inbox)
         b2b.organizations.update(
             organization_id=org.organization_id, auth_methods="RESTRICTED", allowed_auth_methods=["magic_link"]
         )
@@ -189,9 +191,7 @@ class TestLogin:
         assert resp.member_authenticated is True
 
     def test_a_password_completes_the_primary_factors_an_organization_asks_for(self, b2b, inbox):
-        org = make_org(b2b, inbox)
-        password = strong()
-        done = member_with_password(b2b, inbox, org.organization_id, password)
+        org, password, done = org_and_member(b2b, inbox)
         email = done.member.email_address
         b2b.organizations.update(
             organization_id=org.organization_id, auth_methods="RESTRICTED", allowed_auth_methods=["password"]
@@ -221,9 +221,7 @@ class TestLogin:
         assert used.error_type == "intermediate_session_not_found"
 
     def test_failures_lock_the_account_out(self, b2b, inbox):
-        org = make_org(b2b, inbox)
-        password = strong()
-        done = member_with_password(b2b, inbox, org.organization_id, password)
+        org, password, done = org_and_member(b2b, inbox)
         email = done.member.email_address
         codes = []
         for _ in range(12):
@@ -243,9 +241,7 @@ class TestLogin:
         assert (err.status_code, err.error_type) == (429, "too_many_requests")
 
     def test_another_project_cannot_use_the_password(self, b2b, inbox, other_project):
-        org = make_org(b2b, inbox)
-        password = strong()
-        done = member_with_password(b2b, inbox, org.organization_id, password)
+        org, password, done = org_and_member(b2b, inbox)
         other = stytch.B2BClient(
             other_project.project_id, other_project.secret, environment=other_project.server.base_url
         )
@@ -360,9 +356,7 @@ class TestResetByEmail:
         assert done.member_authenticated is True
 
     def test_a_reset_revokes_the_members_other_sessions(self, b2b, inbox):
-        org = make_org(b2b, inbox)
-        password = strong()
-        done = member_with_password(b2b, inbox, org.organization_id, password)
+        org, _, done = org_and_member(b2b, inbox)
         email = done.member.email_address
         earlier = login(b2b, inbox, org.organization_id, email)
         assert session_alive(b2b, earlier.session_token)
@@ -394,9 +388,7 @@ class TestResetByEmail:
 
 class TestRequireReset:
     def test_a_required_reset_refuses_the_password_until_it_is_reset(self, b2b, inbox):
-        org = make_org(b2b, inbox)
-        password = strong()
-        done = member_with_password(b2b, inbox, org.organization_id, password)
+        org, password, done = org_and_member(b2b, inbox)
         email = done.member.email_address
         resp = b2b.passwords.email.require_reset(email_address=email, organization_id=org.organization_id)
         assert resp.member_id == done.member_id and resp.organization.organization_id == org.organization_id
@@ -448,9 +440,7 @@ class TestOtherResets:
         assert stale.error_type == "session_too_old_to_reset_password"
 
     def test_an_impersonated_session_cannot_reset_the_password(self, b2b, inbox, project):
-        org = make_org(b2b, inbox)
-        password = strong()
-        done = member_with_password(b2b, inbox, org.organization_id, password)
+        org, password, done = org_and_member(b2b, inbox)
         minted = impersonate(project, "--organization", org.organization_id, "--member", done.member_id)
         session = b2b.impersonation.authenticate(impersonation_token=minted["token"])
         err = error_of(
@@ -590,9 +580,7 @@ class TestMigrateAndStrength:
 
 class TestDeletePassword:
     def test_a_deleted_password_no_longer_logs_in(self, b2b, inbox):
-        org = make_org(b2b, inbox)
-        password = strong()
-        done = member_with_password(b2b, inbox, org.organization_id, password)
+        org, password, done = org_and_member(b2b, inbox)
         resp = b2b.organizations.members.delete_password(
             organization_id=org.organization_id, member_password_id=done.member.member_password_id
         )

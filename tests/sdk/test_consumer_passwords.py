@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,31 @@ from tests.support import (
 
 PASSWORD = "tangerine-Vortex-harbor-1987"
 NEW_PASSWORD = "obsidian-Lantern-meadow-2041"
+
+
+@contextmanager
+def client_of(project: ProjectInfo) -> Iterator[Any]:
+    """stytch.Client for a project other than the `consumer` fixture's."""
+    with requests.Session() as session:
+        yield stytch.Client(
+            project.project_id, project.secret, environment=project.server.base_url, sync_session=session
+        )
+
+
+def own_server(
+    backend: str, tmp_path_factory: pytest.TempPathFactory, name: str, rate_limits: dict[str, str]
+) -> Iterator[Server]:
+    """A keystile of a module's own, with the operator's `rate_limits` (a module fixture
+    yields from it)."""
+    data_dir: Path = tmp_path_factory.mktemp(f"keystile-{name}-{backend}")
+    if backend == "postgres":
+        require_postgres()
+        url = fresh_postgres_url(f"keystile_{name.replace('-', '_')}_{uuid.uuid4().hex[:10]}")
+    else:
+        url = f"sqlite:///{data_dir / 'keystile.db'}"
+    server = start_server(backend, data_dir, url, rate_limits=rate_limits)
+    yield server
+    server.stop()
 
 
 def advance(project: ProjectInfo, seconds: int) -> None:
@@ -399,13 +425,7 @@ def test_delete_password(consumer):
 
 def test_another_projects_password_is_out_of_reach(consumer, other_project):
     made = consumer.passwords.create(email=new_email(), password=PASSWORD)
-    with requests.Session() as session:
-        other = stytch.Client(
-            other_project.project_id,
-            other_project.secret,
-            environment=other_project.server.base_url,
-            sync_session=session,
-        )
+    with client_of(other_project) as other:
         assert error_of(lambda: other.users.delete_password(password_id=made.user.password.password_id)).error_type == (
             "password_not_found"
         )
@@ -432,23 +452,11 @@ def test_ten_wrong_passwords_lock_the_account_out(consumer):
 @pytest.fixture(scope="module")
 def guarded_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A keystile whose operator set a tight per-address limit on wrong passwords."""
-    data_dir: Path = tmp_path_factory.mktemp(f"keystile-pw-ip-{backend}")
-    if backend == "postgres":
-        require_postgres()
-        url = fresh_postgres_url(f"keystile_pw_ip_{uuid.uuid4().hex[:10]}")
-    else:
-        url = f"sqlite:///{data_dir / 'keystile.db'}"
-    server = start_server(backend, data_dir, url, rate_limits={"password_ip": "3/minute"})
-    yield server
-    server.stop()
+    yield from own_server(backend, tmp_path_factory, "pw-ip", {"password_ip": "3/minute"})
 
 
 def test_wrong_passwords_across_accounts_lock_the_client_address_out(guarded_server):
-    project = make_project(guarded_server)
-    with requests.Session() as session:
-        client = stytch.Client(
-            project.project_id, project.secret, environment=guarded_server.base_url, sync_session=session
-        )
+    with client_of(make_project(guarded_server)) as client:
         email = new_email()
         client.passwords.create(email=email, password=PASSWORD)
         for _ in range(3):  # three accounts (two of them unknown), one wrong try each
@@ -463,23 +471,11 @@ def test_wrong_passwords_across_accounts_lock_the_client_address_out(guarded_ser
 
 @pytest.fixture(scope="module")
 def quiet_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    data_dir: Path = tmp_path_factory.mktemp(f"keystile-pw-{backend}")
-    if backend == "postgres":
-        require_postgres()
-        url = fresh_postgres_url(f"keystile_pw_{uuid.uuid4().hex[:10]}")
-    else:
-        url = f"sqlite:///{data_dir / 'keystile.db'}"
-    server = start_server(backend, data_dir, url, rate_limits={"password_account": "", "password_ip": ""})
-    yield server
-    server.stop()
+    yield from own_server(backend, tmp_path_factory, "pw", {"password_account": "", "password_ip": ""})
 
 
 def test_an_unknown_email_costs_what_a_wrong_password_costs(quiet_server):
-    project = make_project(quiet_server)
-    with requests.Session() as session:
-        client = stytch.Client(
-            project.project_id, project.secret, environment=quiet_server.base_url, sync_session=session
-        )
+    with client_of(make_project(quiet_server)) as client:
         email = new_email()
         client.passwords.create(email=email, password=PASSWORD)
 
