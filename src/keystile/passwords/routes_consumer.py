@@ -155,15 +155,7 @@ async def session_reset(body: ResetBySessionRequest, ctx: Ctx) -> JSON:
         minutes=body.session_duration_minutes,
         custom_claims=body.session_custom_claims,
     )
-    return ok(
-        ctx.request_id,
-        user_id=done.user.user_id,
-        user=await users.user_body(ctx, done.user),
-        session_token=done.session_token,
-        session_jwt=done.session_jwt,
-        session=sessions.user_session_json(done.session, []) if done.session else None,
-        user_device=None,
-    )
+    return await _answer(ctx, done)
 
 
 @router.delete("/v1/users/passwords/{password_id}")
