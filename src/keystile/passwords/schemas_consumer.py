@@ -14,9 +14,19 @@ class StrengthCheckRequest(RequestModel):
 
 
 class SessionFields(RequestModel):
+    """What a consumer password login may pass about the session it starts."""
+
     session_duration_minutes: int | None = None
     session_custom_claims: dict[str, Any] | None = None
     telemetry_id: str | None = None
+
+
+class ExtendingSessionFields(SessionFields):
+    """A login that may extend a session the user already has instead of starting one
+    (every consumer password login but passwords.create)."""
+
+    session_token: str | None = None
+    session_jwt: JwtStr | None = None
 
 
 class CreateRequest(SessionFields):
@@ -27,11 +37,9 @@ class CreateRequest(SessionFields):
     name: dict[str, Any] | None = None
 
 
-class AuthenticateRequest(SessionFields):
+class AuthenticateRequest(ExtendingSessionFields):
     email: str
     password: str
-    session_token: str | None = None
-    session_jwt: JwtStr | None = None
 
 
 class MigrateRequest(MigrateFields):
@@ -52,25 +60,19 @@ class ResetStartRequest(RequestModel):
     reset_password_template_id: str | None = None
 
 
-class ResetByEmailRequest(SessionFields):
+class ResetByEmailRequest(ExtendingSessionFields):
     token: str
     password: str
-    session_token: str | None = None
-    session_jwt: JwtStr | None = None
     code_verifier: str | None = None
     attributes: dict[str, Any] | None = None
     options: dict[str, Any] | None = None
 
 
-class ResetByExistingPasswordRequest(SessionFields):
+class ResetByExistingPasswordRequest(ExtendingSessionFields):
     email: str
     existing_password: str
     new_password: str
-    session_token: str | None = None
-    session_jwt: JwtStr | None = None
 
 
-class ResetBySessionRequest(SessionFields):
+class ResetBySessionRequest(ExtendingSessionFields):
     password: str
-    session_token: str | None = None
-    session_jwt: JwtStr | None = None
