@@ -211,6 +211,21 @@ def start_server(backend: str, data_dir: Path, database_url: str | None, **overr
     return running
 
 
+def own_server(backend: str, tmp_path_factory: pytest.TempPathFactory, name: str, **overrides: Any) -> Iterator[Server]:
+    """A keystile of a test module's own (a module fixture yields from it), with settings
+    `overrides` the shared server does not have; `name` tells its data directory and
+    PostgreSQL database apart."""
+    data_dir: Path = tmp_path_factory.mktemp(f"keystile-{name}-{backend}")
+    if backend == "postgres":
+        require_postgres()
+        url = fresh_postgres_url(f"keystile_{name.replace('-', '_')}_{uuid.uuid4().hex[:10]}")
+    else:
+        url = f"sqlite:///{data_dir / 'keystile.db'}"
+    server = start_server(backend, data_dir, url, **overrides)
+    yield server
+    server.stop()
+
+
 class ProjectInfo:
     def __init__(self, server: Server, created: Any) -> None:
         self.server = server

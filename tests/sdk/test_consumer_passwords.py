@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import argon2
@@ -31,11 +30,9 @@ from tests.support import (
     Inbox,
     ProjectInfo,
     Server,
-    fresh_postgres_url,
     link_params,
     make_project,
-    require_postgres,
-    start_server,
+    own_server,
 )
 
 PASSWORD = "tangerine-Vortex-harbor-1987"
@@ -49,22 +46,6 @@ def client_of(project: ProjectInfo) -> Iterator[Any]:
         yield stytch.Client(
             project.project_id, project.secret, environment=project.server.base_url, sync_session=session
         )
-
-
-def own_server(
-    backend: str, tmp_path_factory: pytest.TempPathFactory, name: str, rate_limits: dict[str, str]
-) -> Iterator[Server]:
-    """A keystile of a module's own, with the operator's `rate_limits` (a module fixture
-    yields from it)."""
-    data_dir: Path = tmp_path_factory.mktemp(f"keystile-{name}-{backend}")
-    if backend == "postgres":
-        require_postgres()
-        url = fresh_postgres_url(f"keystile_{name.replace('-', '_')}_{uuid.uuid4().hex[:10]}")
-    else:
-        url = f"sqlite:///{data_dir / 'keystile.db'}"
-    server = start_server(backend, data_dir, url, rate_limits=rate_limits)
-    yield server
-    server.stop()
 
 
 def advance(project: ProjectInfo, seconds: int) -> None:
@@ -452,7 +433,7 @@ def test_ten_wrong_passwords_lock_the_account_out(consumer):
 @pytest.fixture(scope="module")
 def guarded_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A keystile whose operator set a tight per-address limit on wrong passwords."""
-    yield from own_server(backend, tmp_path_factory, "pw-ip", {"password_ip": "3/minute"})
+    yield from own_server(backend, tmp_path_factory, "pw-ip", rate_limits={"password_ip": "3/minute"})
 
 
 def test_wrong_passwords_across_accounts_lock_the_client_address_out(guarded_server):
@@ -471,7 +452,7 @@ def test_wrong_passwords_across_accounts_lock_the_client_address_out(guarded_ser
 
 @pytest.fixture(scope="module")
 def quiet_server(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    yield from own_server(backend, tmp_path_factory, "pw", {"password_account": "", "password_ip": ""})
+    yield from own_server(backend, tmp_path_factory, "pw", rate_limits={"password_account": "", "password_ip": ""})
 
 
 def test_an_unknown_email_costs_what_a_wrong_password_costs(quiet_server):

@@ -5,7 +5,6 @@ from keystile.toml's `[projects.passwords]`."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import stytch
 from keystile.core import password_policy
 from keystile.core.password_policy import PasswordPolicy
 from tests.pwned_fake import FakePwnedPasswords, sha1_hex
-from tests.support import ProjectInfo, Server, fresh_postgres_url, make_project, require_postgres, start_server
+from tests.support import ProjectInfo, Server, make_project, own_server
 
 STRONG = "tangerine-Vortex-harbor-1987"
 # Strong by zxcvbn, absent from the shipped list: breached only where the fake API says so.
@@ -112,15 +111,9 @@ def pwned() -> Iterator[FakePwnedPasswords]:
 
 @pytest.fixture(scope="module")
 def pwned_server(backend: str, tmp_path_factory: pytest.TempPathFactory, pwned: FakePwnedPasswords) -> Iterator[Server]:
-    data_dir: Path = tmp_path_factory.mktemp(f"keystile-pwned-{backend}")
-    if backend == "postgres":
-        require_postgres()
-        url = fresh_postgres_url(f"keystile_pwned_{uuid.uuid4().hex[:10]}")
-    else:
-        url = f"sqlite:///{data_dir / 'keystile.db'}"
-    server = start_server(backend, data_dir, url, pwned_passwords_url=pwned.url, pwned_passwords_timeout=0.5)
-    yield server
-    server.stop()
+    yield from own_server(
+        backend, tmp_path_factory, "pwned", pwned_passwords_url=pwned.url, pwned_passwords_timeout=0.5
+    )
 
 
 @pytest.fixture
