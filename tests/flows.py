@@ -19,6 +19,7 @@ from stytch.shared.method_options import Authorization
 
 from keystile.core import policy_store as rbac_repository
 from keystile.core.policy import Policy
+from keystile.oauth import registrations
 from tests.support import Inbox, keystile_in_process
 
 # --- fresh names ------------------------------------------------------------------------
@@ -198,6 +199,26 @@ def set_policy(project: Any, policy: dict[str, Any]) -> None:
     async def work() -> None:
         async with server.state.transaction() as conn:
             await rbac_repository.save(conn, project.project_id, Policy.model_validate(policy), server.clock.now())
+
+    server.run(work())
+
+
+def set_oauth_client(project: Any, provider: str, client_id: str, client_secret: str, settings: dict[str, Any]) -> None:
+    """Configure the project's OAuth client at `provider`, as `keystile oauth set` would."""
+    server = project.server
+
+    async def work() -> None:
+        async with server.state.transaction() as conn:
+            await registrations.configure(
+                conn,
+                server.state.keyring.master,
+                server.state.clock.now(),
+                project.project_id,
+                provider,
+                client_id=client_id,
+                client_secret=client_secret,
+                settings=settings,
+            )
 
     server.run(work())
 

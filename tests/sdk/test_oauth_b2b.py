@@ -21,8 +21,8 @@ import pytest
 import requests
 
 from keystile.core.redirect_urls import RedirectType
-from keystile.oauth import callback, registrations
-from tests.flows import error_of, new_email, new_slug, pkce_pair
+from keystile.oauth import callback
+from tests.flows import error_of, new_email, new_slug, pkce_pair, set_oauth_client
 from tests.idp.oidc import Account, Client, OpenIDProvider, follow, start_oidc_provider
 from tests.support import REDIRECT_URL, Inbox, ProjectInfo, allow_redirect, call
 
@@ -48,21 +48,7 @@ def configure(project: ProjectInfo, provider: str, idp: OpenIDProvider, **settin
         redirect_uris=[callback.callback_url(server.state.settings, project.public_token)],
         token_endpoint_auth_method="client_secret_post",
     )
-
-    async def work() -> None:
-        async with server.state.transaction() as conn:
-            await registrations.configure(
-                conn,
-                server.state.keyring.master,
-                server.state.clock.now(),
-                project.project_id,
-                provider,
-                client_id=client.client_id,
-                client_secret=client.client_secret,
-                settings=settings or endpoints(idp),
-            )
-
-    server.run(work())
+    set_oauth_client(project, provider, client.client_id, client.client_secret, settings or endpoints(idp))
     return client
 
 

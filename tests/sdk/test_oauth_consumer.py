@@ -22,7 +22,7 @@ import stytch
 
 from keystile.core.context import Context, LazyConnection, public_project
 from keystile.oauth import callback, registrations
-from tests.flows import error_of, new_email
+from tests.flows import error_of, new_email, set_oauth_client
 from tests.idp.oidc import Account, Client, OpenIDProvider, follow, start_oidc_provider
 from tests.support import REDIRECT_URL, ProjectInfo, call
 
@@ -42,22 +42,7 @@ def callback_of(project: ProjectInfo) -> str:
 
 
 def configure(project: ProjectInfo, provider: str, client: Client, **settings: Any) -> None:
-    server = project.server
-
-    async def work() -> None:
-        async with server.state.transaction() as conn:
-            await registrations.configure(
-                conn,
-                server.state.keyring.master,
-                server.state.clock.now(),
-                project.project_id,
-                provider,
-                client_id=client.client_id,
-                client_secret=client.client_secret,
-                settings=settings,
-            )
-
-    server.run(work())
+    set_oauth_client(project, provider, client.client_id, client.client_secret, settings)
 
 
 def google(project: ProjectInfo, idp: OpenIDProvider) -> Client:
