@@ -238,7 +238,7 @@ async def provider_values(ctx: Context, row: Row[Any], *, refresh: bool = True) 
         return values
     # One refresh at a time per registration: a concurrent request that refreshed first has
     # stored new tokens (a provider that rotates refresh tokens would refuse the old one).
-    locked = await repository.lock_registration(ctx.conn, ctx.project_id, row.registration_id)
+    locked = await repository.get_registration(ctx.conn, ctx.project_id, row.registration_id, lock=True)
     if locked is None:
         return values
     row, values = locked, _unsealed(ctx, locked)

@@ -80,30 +80,16 @@ async def find_by_subject(
     return (await conn.execute(select(oauth_registrations).where(*scope))).first()
 
 
-async def get_registration(conn: Connection, project_id: str, registration_id: str) -> Row[Any] | None:
-    return (
-        await conn.execute(
-            select(oauth_registrations).where(
-                oauth_registrations.c.project_id == project_id,
-                oauth_registrations.c.registration_id == registration_id,
-            )
-        )
-    ).first()
-
-
-async def lock_registration(conn: Connection, project_id: str, registration_id: str) -> Row[Any] | None:
-    """The registration, locked until the transaction ends (PostgreSQL; SQLite's transactions
-    are serialized already): one refresh of its tokens at a time."""
-    return (
-        await conn.execute(
-            select(oauth_registrations)
-            .where(
-                oauth_registrations.c.project_id == project_id,
-                oauth_registrations.c.registration_id == registration_id,
-            )
-            .with_for_update()
-        )
-    ).first()
+async def get_registration(
+    conn: Connection, project_id: str, registration_id: str, *, lock: bool = False
+) -> Row[Any] | None:
+    """The registration; with `lock`, locked until the transaction ends (PostgreSQL; SQLite's
+    transactions are serialized already): one refresh of its tokens at a time."""
+    query = select(oauth_registrations).where(
+        oauth_registrations.c.project_id == project_id,
+        oauth_registrations.c.registration_id == registration_id,
+    )
+    return (await conn.execute(query.with_for_update() if lock else query)).first()
 
 
 async def registration_of(conn: Connection, project_id: str, provider: str, owner_id: str) -> Row[Any] | None:
