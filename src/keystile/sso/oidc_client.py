@@ -99,6 +99,23 @@ def authorization_url(
     return f"{authorization_endpoint}{separator}{urlencode(params)}"
 
 
+async def _token_request(
+    settings: Any, token_url: str, form: dict[str, str], client_id: str, client_secret: str, auth_method: str
+) -> tuple[Any, Any]:
+    """POST `form` to the token endpoint with the client's credentials (in the form for
+    client_secret_post, else HTTP Basic); the reply and its JSON body."""
+    auth = None
+    if auth_method == "client_secret_post":
+        form = {**form, "client_id": client_id, "client_secret": client_secret}
+    else:
+        auth = (client_id, client_secret)
+    try:
+        reply = await outbound.request(settings, "POST", token_url, data=form, auth=auth)
+        return reply, reply.json()
+    except (OutboundError, ValueError) as exc:
+        raise IdentityProviderUnreachable(f"The identity provider's token endpoint failed: {exc}.") from None
+
+
 async def exchange_code(
     settings: Any,
     token_url: str,
@@ -117,16 +134,7 @@ async def exchange_code(
         "redirect_uri": redirect_uri,
         "code_verifier": code_verifier,
     }
-    auth = None
-    if auth_method == "client_secret_post":
-        form.update(client_id=client_id, client_secret=client_secret)
-    else:
-        auth = (client_id, client_secret)
-    try:
-        reply = await outbound.request(settings, "POST", token_url, data=form, auth=auth)
-        body = reply.json()
-    except OutboundError as exc:
-        raise IdentityProviderUnreachable(f"The identity provider's token endpoint failed: {exc}.") from None
+    reply, body = await _token_request(settings, token_url, form, client_id, client_secret, auth_method)
     if reply.status_code != 200 or not isinstance(body, dict):
         detail = body.get("error_description") or body.get("error") if isinstance(body, dict) else None
         raise IdentityProviderError(
@@ -148,16 +156,7 @@ async def refresh(
 ) -> dict[str, Any]:
     """The token endpoint's answer to a refresh token (RFC 6749 §6): a new access token."""
     form = {"grant_type": "refresh_token", "refresh_token": refresh_token}
-    auth = None
-    if auth_method == "client_secret_post":
-        form.update(client_id=client_id, client_secret=client_secret)
-    else:
-        auth = (client_id, client_secret)
-    try:
-        reply = await outbound.request(settings, "POST", token_url, data=form, auth=auth)
-        body = reply.json()
-    except (OutboundError, ValueError) as exc:
-        raise IdentityProviderUnreachable(f"The identity provider's token endpoint failed: {exc}.") from None
+    reply, body = await _token_request(settings, token_url, form, client_id, client_secret, auth_method)
     if reply.status_code != 200 or not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
         detail = (body.get("error_description") or body.get("error")) if isinstance(body, dict) else None
         raise IdentityProviderError(
