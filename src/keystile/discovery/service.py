@@ -310,7 +310,7 @@ async def list_organizations(
     }
 
 
-async def _primary_still_required(
+async def primary_still_required(
     ctx: Context, org: Row[Any], member: Row[Any], token: str, ist: Row[Any], required: dict[str, Any] | None
 ) -> dict[str, Any]:
     """The answer when the factor behind the intermediate session is not enough for `org`: no
@@ -367,7 +367,7 @@ async def exchange_intermediate_session(
         # usable for the missing primary factor (PY `discovery_intermediate_sessions.exchange`).
         if member is None:
             member = await members_service.create_member(ctx, org, email=email, status="pending")
-        return await _primary_still_required(ctx, org, member, token, ist, required)
+        return await primary_still_required(ctx, org, member, token, ist, required)
     # Redeem before any write: of N concurrent exchanges exactly one gets past this line.
     await intermediate.redeem(ctx, token)
     if member is None:
@@ -433,5 +433,5 @@ async def create_organization(
         roles=["stytch_admin"],
     )
     if not verified:
-        return await _primary_still_required(ctx, org, member, token, ist, email_unverified_required(org, member))
+        return await primary_still_required(ctx, org, member, token, ist, email_unverified_required(org, member))
     return await member_session_fields(ctx, org, member, minutes=minutes, custom_claims=custom_claims, ist=ist)

@@ -34,7 +34,6 @@ from keystile.oauth.service_consumer import provider_type
 from keystile.organizations import repository as orgs_repo
 from keystile.organizations import service as orgs_service
 from keystile.organizations.repository import settings_of
-from keystile.organizations.serializers import organization_json
 from keystile.sessions import intermediate, logins
 from keystile.sessions import service as sessions
 
@@ -344,20 +343,7 @@ async def authenticate(
             email_verified=trusted,
             extra={"oauth": {"provider": provider, "tenants": list(profile.tenants), **pending_login}},
         )
-        return {
-            **answer,
-            "member_id": member.member_id,
-            "member": await members_service.member_view(ctx, member, org),
-            "organization": organization_json(org),
-            "session_token": "",
-            "session_jwt": "",
-            "member_session": None,
-            "member_authenticated": False,
-            "intermediate_session_token": ist_token,
-            "intermediate_session_token_expires_at": rfc3339(ist_row.expires_at),
-            "mfa_required": None,
-            "primary_required": required,
-        }
+        return {**answer, **await discovery.primary_still_required(ctx, org, member, ist_token, ist_row, required)}
     prior = None
     if ist is not None and intermediate_session_token:
         await intermediate.redeem(ctx, intermediate_session_token)
